@@ -1,0 +1,4 @@
+//! The command line (being written).
+pub fn main() -> i32 {
+    0
+}

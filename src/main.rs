@@ -1,0 +1,42 @@
+//! berth: a daemonless OCI container runtime with runc's command line.
+//!
+//! Module map (one module per concern, so a reader finds things by file name):
+//! - `cli`, `commands/*`: the command line, one small file per command.
+//! - `logging`: `--log`, `--log-format text|json`, `--debug`.
+//! - `config`: loading and validating a bundle's config.json.
+//! - `state`: the on-disk state store, locking and status derivation.
+//! - `container`: the lifecycle (create, start, kill, delete) seen from the parent.
+//! - `sync`: the parent <-> init protocol over a socketpair.
+//! - `init`: the container's init, straight-line code run right after clone.
+//! - kernel mechanisms: `namespaces`, `userns`, `rootfs/*` (mounts, devices, masked and
+//!   readonly paths, pivot_root), `sysctl`, `capabilities`, `user`, `rlimits`, `fds`,
+//!   `process_attrs` (oom score, scheduler, io priority, personality),
+//!   `cgroups/*`, `seccomp/*`.
+//! - `features`: `berth features`, built from the same tables the parser uses.
+//! - `signals`: signal names and numbers.
+
+mod capabilities;
+mod cgroups;
+mod cli;
+mod commands;
+mod config;
+mod container;
+mod fds;
+mod features;
+mod init;
+mod logging;
+mod namespaces;
+mod process_attrs;
+mod rlimits;
+mod rootfs;
+mod seccomp;
+mod signals;
+mod state;
+mod sync;
+mod sysctl;
+mod user;
+mod userns;
+
+fn main() {
+    std::process::exit(cli::main());
+}
