@@ -1,4 +1,94 @@
-//! The command line (being written).
+//! The command line: runc's global flags and commands. Each command lives in `commands/`.
+
+use crate::{commands, logging};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "berth",
+    version,
+    about = "berth: a daemonless OCI container runtime with runc's command line"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags that every command sees.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Global {
+    /// Directory holding the containers' state
+    #[arg(long, global = true, default_value = "/run/berth")]
+    pub root: PathBuf,
+    /// Write log lines to this file as well as to stderr
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// Log line format
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: logging::Format,
+    /// Log debug messages
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Use systemd for cgroups (not supported: berth drives cgroupfs directly)
+    #[arg(long, global = true)]
+    pub systemd_cgroup: bool,
+    /// Path to the criu binary (checkpoint and restore)
+    #[arg(long, global = true)]
+    pub criu: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a container from a bundle; it waits for `start`
+    Create(commands::create::Args),
+    /// Run the process of a created container
+    Start(commands::start::Args),
+    /// Print the state of a container as JSON
+    State(commands::state::Args),
+    /// Send a signal to a container's init (or all its processes)
+    Kill(commands::kill::Args),
+    /// Delete a container and everything berth made for it
+    Delete(commands::delete::Args),
+    /// Create and start a container, then wait for it
+    Run(commands::run::Args),
+    /// List containers
+    List(commands::list::Args),
+    /// Write a config.json template
+    Spec(commands::spec::Args),
+    /// Print the features berth supports as JSON
+    Features(commands::features::Args),
+}
+
+/// Parses the command line, runs the command and turns an error into one log line and exit 1.
 pub fn main() -> i32 {
-    0
+    let cli = Cli::parse();
+    let g = cli.global;
+    logging::init(g.log.as_deref(), g.log_format, g.debug);
+    let result = if g.systemd_cgroup {
+        Err(anyhow::anyhow!(
+            "--systemd-cgroup: the systemd cgroup driver is not supported; berth manages cgroupfs directly"
+        ))
+    } else {
+        match cli.command {
+            Command::Create(a) => commands::create::run(&g, a),
+            Command::Start(a) => commands::start::run(&g, a),
+            Command::State(a) => commands::state::run(&g, a),
+            Command::Kill(a) => commands::kill::run(&g, a),
+            Command::Delete(a) => commands::delete::run(&g, a),
+            Command::Run(a) => commands::run::run(&g, a),
+            Command::List(a) => commands::list::run(&g, a),
+            Command::Spec(a) => commands::spec::run(&g, a),
+            Command::Features(a) => commands::features::run(&g, a),
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            logging::error(&format!("{e:#}"));
+            1
+        }
+    }
 }

@@ -1,1 +1,182 @@
-//! (to be written)
+//! Loading a bundle and validating its config.json before anything is created.
+//!
+//! Every error is one line that names the field or the path, so a user (or a container
+//! manager reading berth's log) can see what to fix.
+
+use anyhow::{anyhow, bail, Context, Result};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use crate::namespaces;
+
+/// A loaded, validated bundle.
+pub struct Bundle {
+    /// Absolute bundle directory.
+    pub dir: PathBuf,
+    /// Absolute, canonical root filesystem path.
+    pub rootfs: PathBuf,
+    pub spec: Spec,
+}
+
+/// Checks a container id the way runc does: letters, digits and `_ + - .`, not `.` or `..`.
+pub fn validate_id(id: &str) -> Result<()> {
+    if id.is_empty() {
+        bail!("container id must not be empty");
+    }
+    if id == "." || id == ".." {
+        bail!("invalid container id {id:?}");
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-' | '.')))
+    {
+        bail!("invalid container id {id:?}: character {c:?} is not allowed");
+    }
+    if id.len() > 1024 {
+        bail!("invalid container id: longer than 1024 characters");
+    }
+    Ok(())
+}
+
+/// Reads `<bundle>/config.json` and validates it.
+pub fn load(bundle: &Path) -> Result<Bundle> {
+    let dir = std::path::absolute(bundle)
+        .with_context(|| format!("bundle {:?}", bundle.display().to_string()))?;
+    match std::fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => bail!("bundle {}: not a directory", dir.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("bundle {}: no such directory", dir.display())
+        }
+        Err(e) => return Err(e).with_context(|| format!("bundle {}", dir.display())),
+    }
+    let spec = parse(&dir.join("config.json"))?;
+    let rootfs = validate(&spec, &dir)?;
+    Ok(Bundle { dir, rootfs, spec })
+}
+
+/// Parses config.json, naming the JSON path of the first bad value.
+pub fn parse(path: &Path) -> Result<Spec> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("config.json: no such file: {}", path.display())
+        }
+        Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+    };
+    let mut de = serde_json::Deserializer::from_reader(BufReader::new(file));
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let at = e.path().to_string();
+        if at == "." {
+            anyhow!("config.json: {}", e.inner())
+        } else {
+            anyhow!("config.json: {at}: {}", e.inner())
+        }
+    })
+}
+
+/// Validates the parts of the spec that the core runtime owns, then asks each mechanism
+/// to validate its own section. Returns the canonical rootfs path.
+pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
+    if spec.version().is_empty() {
+        bail!("config.json: ociVersion: missing");
+    }
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| anyhow!("config.json: root: missing"))?;
+    let rootfs = bundle.join(root.path());
+    let rootfs = match std::fs::metadata(&rootfs) {
+        Ok(m) if m.is_dir() => rootfs
+            .canonicalize()
+            .with_context(|| format!("root.path {:?}", root.path().display().to_string()))?,
+        Ok(_) => bail!(
+            "root.path {:?}: not a directory in bundle {}",
+            root.path().display().to_string(),
+            bundle.display()
+        ),
+        Err(_) => bail!(
+            "root.path {:?}: no such directory in bundle {}",
+            root.path().display().to_string(),
+            bundle.display()
+        ),
+    };
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| anyhow!("config.json: process: missing"))?;
+    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+        bail!("config.json: process.args: must not be empty");
+    }
+    if !process.cwd().is_absolute() {
+        bail!(
+            "config.json: process.cwd: {:?} is not an absolute path",
+            process.cwd().display().to_string()
+        );
+    }
+    if process.terminal().unwrap_or(false) {
+        bail!("config.json: process.terminal: terminals are not supported yet");
+    }
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| anyhow!("config.json: linux: missing"))?;
+    namespaces::validate(linux)?;
+    let has = |t| namespaces::has_new_or_joined(linux, t);
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        bail!("config.json: hostname: setting the hostname needs a uts namespace");
+    }
+    if spec.domainname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        bail!("config.json: domainname: setting the domainname needs a uts namespace");
+    }
+    let userns = has(LinuxNamespaceType::User);
+    let maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+    if maps && !userns {
+        bail!("config.json: linux.uidMappings: mappings given without a user namespace");
+    }
+    if namespaces::creates(linux, LinuxNamespaceType::User) {
+        if linux.uid_mappings().as_ref().is_none_or(|m| m.is_empty()) {
+            bail!("config.json: linux.uidMappings: a new user namespace needs uid mappings");
+        }
+        if linux.gid_mappings().as_ref().is_none_or(|m| m.is_empty()) {
+            bail!("config.json: linux.gidMappings: a new user namespace needs gid mappings");
+        }
+    }
+    unsupported(linux.net_devices().is_some(), "linux.netDevices")?;
+    unsupported(linux.intel_rdt().is_some(), "linux.intelRdt")?;
+    unsupported(linux.memory_policy().is_some(), "linux.memoryPolicy")?;
+    if let Some(hooks) = spec.hooks() {
+        let any = [
+            hooks.prestart().as_ref(),
+            hooks.create_runtime().as_ref(),
+            hooks.create_container().as_ref(),
+            hooks.start_container().as_ref(),
+            hooks.poststart().as_ref(),
+            hooks.poststop().as_ref(),
+        ]
+        .iter()
+        .any(|h| h.is_some_and(|v| !v.is_empty()));
+        unsupported(any, "hooks")?;
+    }
+    check_annotations(spec)?;
+    Ok(rootfs)
+}
+
+fn unsupported(present: bool, field: &str) -> Result<()> {
+    if present {
+        bail!("config.json: {field}: not supported by berth");
+    }
+    Ok(())
+}
+
+fn check_annotations(spec: &Spec) -> Result<()> {
+    if let Some(a) = spec.annotations() {
+        if a.keys().any(|k| k.is_empty()) {
+            bail!("config.json: annotations: keys must not be empty");
+        }
+    }
+    Ok(())
+}

@@ -1,1 +1,407 @@
-//! (to be written)
+//! The container lifecycle as the parent (the berth invocation) sees it: create, start,
+//! kill, delete, and waiting for a container that `run` started.
+//!
+//! Process model: `create` clones init straight into its new namespaces (one clone3, no
+//! re-exec of berth, no helper left behind). Only when the config joins existing namespaces
+//! by path does a short-lived intermediate process setns into them first and clone init from
+//! there, so that init's new namespaces are owned by the joined user namespace and the
+//! parent's own view (its mount namespace, its paths) never changes. The parent and init
+//! speak the protocol of `sync`.
+
+use anyhow::{anyhow, bail, Context, Result};
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+use oci_spec::runtime::LinuxNamespaceType;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::clone::{clone, Forked};
+use crate::config::{self, Bundle};
+use crate::state::{self, Locked, State, Status};
+use crate::sync::{self, Msg};
+use crate::{cgroups, init, logging, namespaces, userns};
+
+pub struct CreateOpts<'a> {
+    pub root: &'a Path,
+    pub id: &'a str,
+    pub bundle: &'a Path,
+    pub pid_file: Option<&'a Path>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+}
+
+/// A container that `create` made. `pidfd` refers to its init.
+pub struct Created {
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+    /// Whether init is this process's child (so `run` can wait for it).
+    pub is_child: bool,
+}
+
+/// Creates a container and leaves its init blocked on the exec fifo. On any error, nothing
+/// is left behind: no state directory, cgroup or process.
+pub fn create(opts: &CreateOpts) -> Result<Created> {
+    config::validate_id(opts.id)?;
+    let bundle = config::load(opts.bundle)?;
+    let lock = state::create_dir(opts.root, opts.id)?;
+    let mut made = Made::default();
+    match create_locked(opts, &bundle, &lock, &mut made) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            made.undo();
+            let _ = lock.remove();
+            Err(e)
+        }
+    }
+}
+
+/// What a failing create must undo.
+#[derive(Default)]
+struct Made {
+    init: Option<(i32, bool)>,
+    cgroup: Option<cgroups::Cgroup>,
+}
+
+impl Made {
+    fn undo(&mut self) {
+        if let Some((pid, is_child)) = self.init.take() {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            if is_child {
+                let _ = waitpid(Pid::from_raw(pid), None);
+            }
+        }
+        if let Some(cg) = self.cgroup.take() {
+            if let Err(e) = cg.destroy() {
+                logging::warn(&format!("removing the cgroup: {e:#}"));
+            }
+        }
+    }
+}
+
+fn create_locked(
+    opts: &CreateOpts,
+    bundle: &Bundle,
+    lock: &Locked,
+    made: &mut Made,
+) -> Result<Created> {
+    let spec = &bundle.spec;
+    let linux = spec.linux().as_ref().expect("validated");
+    let fifo = lock.fifo_path();
+    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o622))
+        .with_context(|| format!("creating the exec fifo {}", fifo.display()))?;
+    // init reopens the fifo through /proc/self/fd once it is ready, which works after
+    // pivot_root and after a switch to a user that cannot search the state directory.
+    let fifo_fd = open(&fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .with_context(|| format!("opening {}", fifo.display()))?;
+
+    let cgroup = cgroups::create(Some(linux), opts.id)?;
+    made.cgroup = Some(cgroup);
+    let cgroup = made.cgroup.as_ref().expect("just set");
+
+    let joined = namespaces::open_joined(linux)?;
+    let (parent_sock, child_sock) = sync::pair()?;
+    let ctx = init::Context {
+        id: opts.id,
+        spec,
+        rootfs: &bundle.rootfs,
+        sync: child_sock.as_raw_fd(),
+        sync_parent: parent_sock.as_raw_fd(),
+        fifo: fifo_fd.as_raw_fd(),
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
+        new_userns: namespaces::creates(linux, LinuxNamespaceType::User),
+        userns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::User),
+        mountns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Mount),
+        cgroupns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Cgroup),
+    };
+    let mut flags = namespaces::new_flags(linux) & !(libc::CLONE_NEWTIME as u64);
+    let new_time = namespaces::creates(linux, LinuxNamespaceType::Time);
+
+    let (pid, pidfd, is_child, in_cgroup) = if joined.is_empty() {
+        if new_time {
+            // The time namespace is entered by the children of the unsharing process, and
+            // its offsets must be written before any child enters it.
+            nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
+                libc::CLONE_NEWTIME,
+            ))
+            .context("creating the time namespace")?;
+            namespaces::write_time_offsets(linux)?;
+        }
+        match clone(flags, cgroup.dir_fd_v2().map(|fd| fd.as_raw_fd()))? {
+            Forked::Child => init::run(&ctx),
+            Forked::Parent {
+                pid,
+                pidfd,
+                in_cgroup,
+            } => (pid, pidfd, true, in_cgroup),
+        }
+    } else {
+        // A joined user namespace owns the new ones, so they must not be made from the host's.
+        if joined.iter().any(|(t, _)| *t == LinuxNamespaceType::User) {
+            flags &= !(libc::CLONE_NEWUSER as u64);
+        }
+        let intermediate = match clone(0, None)? {
+            Forked::Child => intermediate(&ctx, &joined, flags, new_time, linux),
+            Forked::Parent { pid, .. } => pid,
+        };
+        let status = waitpid(Pid::from_raw(intermediate), None)
+            .context("waiting for the intermediate process")?;
+        let pid = match sync::read(&parent_sock)? {
+            Some(Msg::InitPid(pid)) => pid,
+            Some(Msg::Error(e)) => bail!("{e}"),
+            other => bail!("intermediate process failed ({status:?}, {other:?})"),
+        };
+        made.init = Some((pid, false));
+        let pidfd = pidfd_open(pid)?;
+        (pid, pidfd, false, false)
+    };
+    made.init = Some((pid, is_child));
+    drop(child_sock);
+
+    if !in_cgroup {
+        cgroup.add_process(pid)?;
+    }
+    if ctx.new_userns {
+        userns::write_maps(pid, linux)?;
+    }
+    sync::write(&parent_sock, &Msg::Go)?;
+    match sync::read(&parent_sock)? {
+        Some(Msg::Ready) => {}
+        Some(Msg::Error(e)) => bail!("{e}"),
+        Some(other) => bail!("sync: unexpected message {other:?} from init"),
+        None => bail!(
+            "container init exited during setup{}",
+            exit_reason(pid, is_child)
+        ),
+    }
+
+    let st = State {
+        oci_version: spec.version().clone(),
+        id: opts.id.to_string(),
+        pid,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        created: logging::rfc3339(SystemTime::now()),
+        init_start_time: state::start_time(pid)?,
+        cgroup: made.cgroup.clone(),
+    };
+    lock.save(&st)?;
+    if let Some(p) = opts.pid_file {
+        write_pid_file(p, pid)?;
+    }
+    made.init = None;
+    made.cgroup = None;
+    Ok(Created {
+        pid,
+        pidfd,
+        is_child,
+    })
+}
+
+/// The short-lived process of the join path: setns into the namespaces given by path (user
+/// first), then clone init with the remaining new namespaces, report its pid, and exit.
+fn intermediate(
+    ctx: &init::Context,
+    joined: &[(LinuxNamespaceType, OwnedFd)],
+    flags: u64,
+    new_time: bool,
+    linux: &oci_spec::runtime::Linux,
+) -> ! {
+    let sock = init::borrow_sync(ctx.sync);
+    let result = (|| -> Result<i32> {
+        namespaces::join(joined)?;
+        if new_time {
+            nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
+                libc::CLONE_NEWTIME,
+            ))
+            .context("creating the time namespace")?;
+            namespaces::write_time_offsets(linux)?;
+        }
+        match clone(flags, None)? {
+            Forked::Child => init::run(ctx),
+            Forked::Parent { pid, .. } => Ok(pid),
+        }
+    })();
+    let msg = match result {
+        Ok(pid) => Msg::InitPid(pid),
+        Err(e) => Msg::Error(format!("{e:#}")),
+    };
+    let _ = sync::write(&sock, &msg);
+    std::mem::forget(sock);
+    // SAFETY: _exit skips destructors and atexit handlers that belong to the parent.
+    unsafe { libc::_exit(0) }
+}
+
+fn exit_reason(pid: i32, is_child: bool) -> String {
+    if !is_child {
+        return String::new();
+    }
+    match waitpid(Pid::from_raw(pid), None) {
+        Ok(WaitStatus::Exited(_, c)) => format!(" (exit status {c})"),
+        Ok(WaitStatus::Signaled(_, s, _)) => format!(" (killed by {s})"),
+        _ => String::new(),
+    }
+}
+
+pub fn pidfd_open(pid: i32) -> Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(nix::errno::Errno::last()).with_context(|| format!("pidfd_open({pid})"));
+    }
+    // SAFETY: the fd was just returned by the kernel and is owned by nobody else.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as RawFd) })
+}
+
+/// A pidfd for a container's init, checked to be the same process (not a recycled pid).
+fn init_pidfd(st: &State) -> Result<Option<OwnedFd>> {
+    let Ok(fd) = pidfd_open(st.pid) else {
+        return Ok(None);
+    };
+    Ok(state::init_alive(st.pid, st.init_start_time).then_some(fd))
+}
+
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let abs =
+        std::path::absolute(path).with_context(|| format!("--pid-file {}", path.display()))?;
+    let tmp = PathBuf::from(format!("{}.berth-tmp", abs.display()));
+    std::fs::write(&tmp, pid.to_string()).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &abs).with_context(|| format!("writing pid file {}", abs.display()))
+}
+
+/// Lets a created container's init exec its process: opens the exec fifo for reading, which
+/// unblocks init, waiting on a pidfd together so that an init that died is an error, not a hang.
+pub fn start(root: &Path, id: &str) -> Result<()> {
+    let lock = state::open(root, id)?;
+    let st = lock.load_existing()?;
+    let status = state::status(&lock.dir, &st);
+    if status != Status::Created {
+        bail!(
+            "cannot start container {id:?}: it is {}, not created",
+            status.as_str()
+        );
+    }
+    let pidfd = init_pidfd(&st)?.ok_or_else(|| anyhow!("container {id:?}: init has exited"))?;
+    let fifo_path = lock.fifo_path();
+    let fifo = open(
+        &fifo_path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("opening {}", fifo_path.display()))?;
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    loop {
+        let mut fds = [
+            PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
+            PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e).context("waiting for init to take the exec fifo"),
+            Ok(_) => {}
+        }
+        let fifo_ready = fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN));
+        let init_dead = fds[1].revents().is_some_and(|r| !r.is_empty());
+        if fifo_ready {
+            let mut b = [0u8; 1];
+            match nix::unistd::read(&fifo, &mut b) {
+                Ok(1) => break,
+                Ok(_) | Err(nix::errno::Errno::EAGAIN) if !init_dead => continue,
+                _ => bail!("container {id:?}: init exited before start"),
+            }
+        }
+        if init_dead {
+            bail!("container {id:?}: init exited before start");
+        }
+    }
+    std::fs::remove_file(&fifo_path).with_context(|| format!("removing {}", fifo_path.display()))
+}
+
+/// Sends `sig` to the container's init, or with `all` to every process in its cgroup.
+pub fn kill(root: &Path, id: &str, sig: nix::sys::signal::Signal, all: bool) -> Result<()> {
+    let lock = state::open(root, id)?;
+    let st = lock.load_existing()?;
+    let status = state::status(&lock.dir, &st);
+    if status == Status::Stopped {
+        bail!("cannot kill container {id:?}: it is stopped");
+    }
+    if all {
+        let cg = st
+            .cgroup
+            .as_ref()
+            .ok_or_else(|| anyhow!("kill --all: container {id:?} has no cgroup"))?;
+        return cg.kill_all(sig);
+    }
+    let pidfd =
+        init_pidfd(&st)?.ok_or_else(|| anyhow!("cannot kill container {id:?}: it is stopped"))?;
+    pidfd_send_signal(&pidfd, sig).with_context(|| format!("sending {sig} to container {id:?}"))
+}
+
+fn pidfd_send_signal(pidfd: &OwnedFd, sig: nix::sys::signal::Signal) -> Result<()> {
+    // SAFETY: plain syscall on a pidfd we own; a null siginfo means "as kill(2)".
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig as libc::c_int,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if r < 0 {
+        return Err(nix::errno::Errno::last().into());
+    }
+    Ok(())
+}
+
+/// Deletes a stopped container (or, with `force`, kills any other first) and everything berth
+/// made for it.
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
+    let lock = state::open(root, id)?;
+    let Some(st) = lock.load()? else {
+        // A create that died before writing its state: we hold the lock, so it is gone.
+        return lock.remove();
+    };
+    let status = state::status(&lock.dir, &st);
+    if status != Status::Stopped {
+        if !force {
+            bail!(
+                "cannot delete container {id:?}: it is {} (stop it first, or use --force)",
+                status.as_str()
+            );
+        }
+        kill_and_wait(&st)?;
+    }
+    destroy(lock, &st)
+}
+
+/// Removes what a stopped container still holds: its cgroup and its state directory.
+pub fn destroy(lock: Locked, st: &State) -> Result<()> {
+    if let Some(cg) = &st.cgroup {
+        // Processes of a container without its own pid namespace may outlive init.
+        let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+        cg.destroy()?;
+    }
+    lock.remove()
+}
+
+fn kill_and_wait(st: &State) -> Result<()> {
+    if let Some(cg) = &st.cgroup {
+        let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+    }
+    if let Some(pidfd) = init_pidfd(st)? {
+        let _ = pidfd_send_signal(&pidfd, nix::sys::signal::Signal::SIGKILL);
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        poll(&mut fds, PollTimeout::from(10_000u16)).context("waiting for init to die")?;
+    }
+    Ok(())
+}

@@ -1,1 +1,34 @@
-//! (to be written)
+//! `berth features` output, built from the same tables the code parses with, so that what
+//! berth claims and what it accepts cannot drift apart.
+
+use serde_json::{json, Value};
+
+pub fn features() -> Value {
+    let namespaces: Vec<&str> = crate::namespaces::KINDS.iter().map(|k| k.1).collect();
+    let mount_options: Vec<&str> = crate::rootfs::MOUNT_OPTIONS
+        .iter()
+        .map(|o| o.name)
+        .collect();
+    json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": "1.2.1",
+        "hooks": [],
+        "mountOptions": mount_options,
+        "linux": {
+            "namespaces": namespaces,
+            "capabilities": crate::capabilities::all_names(),
+            "cgroup": {
+                "v1": true,
+                "v2": true,
+                "systemd": false,
+                "systemdUser": false
+            },
+            "apparmor": { "enabled": false },
+            "selinux": { "enabled": false },
+            "intelRdt": { "enabled": false }
+        },
+        "annotations": {
+            "org.opencontainers.runtime-spec.features": "berth"
+        }
+    })
+}

@@ -1,1 +1,234 @@
-//! (to be written)
+//! The container's init: the straight-line setup that runs in the child right after clone,
+//! already inside its new namespaces, ending in execve of the container process.
+//!
+//! The parent is single-threaded when it clones, so this code may allocate, but it takes no
+//! locks that another thread could have held, and it never returns: it execs or exits.
+//! Errors go back to the parent as one `sync::Msg::Error` carrying the full context chain.
+//!
+//! Order (as runc's, so configs behave the same):
+//! 1. wait for the parent's `Go` (uid/gid maps written, cgroup joined)
+//! 2. become root in a new user namespace; setsid; session keyring
+//! 3. hostname, domainname
+//! 4. rootfs: propagation, mounts, devices, pivot_root
+//! 5. sysctl; readonly and masked paths; root.readonly
+//! 6. oom score, scheduler, io priority, personality, rlimits
+//! 7. seccomp now if noNewPrivileges is false (loading it needs CAP_SYS_ADMIN)
+//! 8. bounding set, uid/gid switch, capability sets; cwd; no_new_privs
+//! 9. fds >= 3 + preserve_fds close-on-exec; signal mask reset; executable resolved
+//! 10. `Ready` to the parent; block on the exec fifo until `start`
+//! 11. seccomp now if noNewPrivileges is true; execve
+
+use anyhow::{anyhow, Context as _, Result};
+use oci_spec::runtime::Spec;
+use std::ffi::CString;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+use crate::sync::{self, Msg};
+use crate::{capabilities, fds, process_attrs, rlimits, rootfs, sysctl, user};
+
+/// Everything init needs, prepared by the parent before clone.
+pub struct Context<'a> {
+    pub id: &'a str,
+    pub spec: &'a Spec,
+    pub rootfs: &'a Path,
+    /// init's end of the sync socketpair.
+    pub sync: RawFd,
+    /// The parent's end, closed first thing in the child.
+    pub sync_parent: RawFd,
+    /// An O_PATH fd of the exec fifo.
+    pub fifo: RawFd,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    pub new_userns: bool,
+    pub userns: bool,
+    pub mountns: bool,
+    pub cgroupns: bool,
+}
+
+/// Wraps an fd inherited across clone as an owned socket for the sync helpers.
+pub fn borrow_sync(fd: RawFd) -> OwnedFd {
+    // SAFETY: the fd was inherited across clone; this process is its only user from here on.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// Runs init. Never returns.
+pub fn run(ctx: &Context) -> ! {
+    let sock = borrow_sync(ctx.sync);
+    let err = match setup(ctx, &sock) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = sync::write(&sock, &Msg::Error(format!("{err:#}")));
+    // SAFETY: _exit skips the parent's destructors and atexit handlers, which are not ours.
+    unsafe { libc::_exit(1) }
+}
+
+enum Never {}
+
+fn setup(ctx: &Context, sock: &OwnedFd) -> Result<Never> {
+    // SAFETY: closing the parent's end of the socketpair, which this process must not hold.
+    unsafe { libc::close(ctx.sync_parent) };
+    match sync::read(sock)? {
+        Some(Msg::Go) => {}
+        other => return Err(anyhow!("sync: expected Go from the parent, got {other:?}")),
+    }
+    let spec = ctx.spec;
+    let process = spec.process().as_ref().expect("validated");
+    let linux = spec.linux().as_ref().expect("validated");
+
+    // A handle on this process's fd table that survives pivot_root, for reopening the fifo.
+    let fd_dir = nix::fcntl::open(
+        "/proc/self/fd",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .context("opening /proc/self/fd")?;
+
+    if ctx.new_userns {
+        nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+            .context("becoming gid 0 in the user namespace")?;
+        nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+            .context("becoming uid 0 in the user namespace")?;
+    }
+    nix::unistd::setsid().context("setsid")?;
+    if !ctx.no_new_keyring {
+        join_session_keyring(ctx.id)?;
+    }
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).with_context(|| format!("hostname: setting {h:?}"))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        set_domainname(d)?;
+    }
+
+    rootfs::prepare(&rootfs::RootfsSetup {
+        spec,
+        rootfs: ctx.rootfs,
+        no_pivot: ctx.no_pivot,
+        userns: ctx.userns,
+        cgroupns: ctx.cgroupns,
+        mountns: ctx.mountns,
+    })?;
+    sysctl::apply(spec)?;
+    rootfs::finalize(spec)?;
+
+    if let Some(adj) = process.oom_score_adj() {
+        process_attrs::set_oom_score_adj(adj)?;
+    }
+    if let Some(s) = process.scheduler() {
+        process_attrs::apply_scheduler(s)?;
+    }
+    if let Some(p) = process.io_priority() {
+        process_attrs::apply_io_priority(p)?;
+    }
+    if let Some(p) = linux.personality() {
+        process_attrs::apply_personality(p)?;
+    }
+    if let Some(a) = process.exec_cpu_affinity() {
+        process_attrs::apply_exec_cpu_affinity(a)?;
+    }
+    rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
+
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    let caps = process.capabilities().as_ref();
+    capabilities::drop_bounding(caps)?;
+    user::switch(process.user())?;
+    capabilities::apply(caps)?;
+
+    let cwd = process.cwd();
+    nix::unistd::chdir(cwd)
+        .with_context(|| format!("process.cwd: changing to {}", cwd.display()))?;
+    if nnp {
+        process_attrs::set_no_new_privs()?;
+    }
+
+    let mut env: Vec<String> = process.env().clone().unwrap_or_default();
+    fds::listen_fds_env(ctx.preserve_fds, &mut env);
+    let args = process.args().as_deref().unwrap_or_default();
+    let exe = process_attrs::find_executable(&args[0], &env, cwd)?;
+    let argv = to_cstrings(args, "process.args")?;
+    let envp = to_cstrings(&env, "process.env")?;
+    fds::cloexec_from(3 + ctx.preserve_fds as RawFd)?;
+    reset_signals();
+
+    sync::write(sock, &Msg::Ready)?;
+    // Blocks until `berth start` opens the fifo for reading.
+    let fifo = nix::fcntl::openat(
+        &fd_dir,
+        ctx.fifo.to_string().as_str(),
+        nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .context("opening the exec fifo")?;
+    nix::unistd::write(&fifo, b"0").context("writing the exec fifo")?;
+
+    let err = nix::unistd::execve(&exe, &argv, &envp).unwrap_err();
+    // The parent stopped listening at Ready; the container's stderr is the only place left.
+    eprintln!("berth: exec {}: {err}", exe.to_string_lossy());
+    // SAFETY: nothing of this process should run after a failed exec.
+    unsafe { libc::_exit(127) }
+}
+
+fn to_cstrings(v: &[String], field: &str) -> Result<Vec<CString>> {
+    v.iter()
+        .map(|s| {
+            CString::new(s.as_bytes())
+                .with_context(|| format!("{field}: {s:?} contains a NUL byte"))
+        })
+        .collect()
+}
+
+fn set_domainname(d: &str) -> Result<()> {
+    // SAFETY: the pointer and length describe `d`, which outlives the call.
+    let r = unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) };
+    if r < 0 {
+        return Err(nix::errno::Errno::last())
+            .with_context(|| format!("domainname: setting {d:?}"));
+    }
+    Ok(())
+}
+
+/// A fresh session keyring per container, as runc does, so containers do not share the
+/// host's keys. Kernels (or outer seccomp profiles) without keyctl are tolerated like runc.
+fn join_session_keyring(id: &str) -> Result<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_int = 1;
+    const KEYCTL_SETPERM: libc::c_int = 5;
+    let name = CString::new(format!("_ses.{id}")).context("keyring name")?;
+    // SAFETY: keyctl with a valid NUL-terminated name.
+    let key =
+        unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    if key < 0 {
+        let e = nix::errno::Errno::last();
+        if matches!(
+            e,
+            nix::errno::Errno::ENOSYS | nix::errno::Errno::EPERM | nix::errno::Errno::EACCES
+        ) {
+            return Ok(());
+        }
+        return Err(e).context("joining a new session keyring");
+    }
+    // Possessor and user may do everything, others nothing (the kernel default also grants view to others).
+    // SAFETY: keyctl on the key id the kernel just returned.
+    unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_SETPERM, key, 0x3f3f_0000u32) };
+    Ok(())
+}
+
+/// The container process starts with no blocked signals and default dispositions, whatever
+/// berth itself had (for example `run`, which blocks signals to forward them).
+fn reset_signals() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let dfl = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for sig in Signal::iterator() {
+        if sig != Signal::SIGKILL && sig != Signal::SIGSTOP {
+            // SAFETY: installing the default disposition is always sound.
+            let _ = unsafe { sigaction(sig, &dfl) };
+        }
+    }
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&SigSet::empty()),
+        None,
+    );
+}

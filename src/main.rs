@@ -18,6 +18,7 @@
 mod capabilities;
 mod cgroups;
 mod cli;
+mod clone;
 mod commands;
 mod config;
 mod container;

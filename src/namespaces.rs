@@ -1,1 +1,220 @@
-//! (to be written)
+//! Namespaces: the table of kinds berth knows, the clone flags for new ones, joining
+//! existing ones by path (setns), and time namespace offsets.
+
+use anyhow::{bail, Context, Result};
+use oci_spec::runtime::{Linux, LinuxNamespaceType};
+use std::collections::HashSet;
+use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+/// Every namespace kind: the spec's name, the clone flag, and the name under /proc/PID/ns.
+/// `berth features` prints the names from this table, so it is the single source of truth.
+pub const KINDS: &[(LinuxNamespaceType, &str, libc::c_int, &str)] = &[
+    (LinuxNamespaceType::Pid, "pid", libc::CLONE_NEWPID, "pid"),
+    (
+        LinuxNamespaceType::Network,
+        "network",
+        libc::CLONE_NEWNET,
+        "net",
+    ),
+    (LinuxNamespaceType::Mount, "mount", libc::CLONE_NEWNS, "mnt"),
+    (LinuxNamespaceType::Ipc, "ipc", libc::CLONE_NEWIPC, "ipc"),
+    (LinuxNamespaceType::Uts, "uts", libc::CLONE_NEWUTS, "uts"),
+    (
+        LinuxNamespaceType::User,
+        "user",
+        libc::CLONE_NEWUSER,
+        "user",
+    ),
+    (
+        LinuxNamespaceType::Cgroup,
+        "cgroup",
+        libc::CLONE_NEWCGROUP,
+        "cgroup",
+    ),
+    (
+        LinuxNamespaceType::Time,
+        "time",
+        libc::CLONE_NEWTIME,
+        "time",
+    ),
+];
+
+fn kind(
+    t: LinuxNamespaceType,
+) -> &'static (LinuxNamespaceType, &'static str, libc::c_int, &'static str) {
+    KINDS
+        .iter()
+        .find(|k| k.0 == t)
+        .expect("every namespace type is in KINDS")
+}
+
+pub fn spec_name(t: LinuxNamespaceType) -> &'static str {
+    kind(t).1
+}
+
+pub fn proc_name(t: LinuxNamespaceType) -> &'static str {
+    kind(t).3
+}
+
+pub fn clone_flag(t: LinuxNamespaceType) -> libc::c_int {
+    kind(t).2
+}
+
+/// Checks linux.namespaces: no duplicates, absolute paths, time offsets only with a new time namespace.
+pub fn validate(linux: &Linux) -> Result<()> {
+    let mut seen = HashSet::new();
+    for (i, ns) in linux.namespaces().iter().flatten().enumerate() {
+        let name = spec_name(ns.typ());
+        if !seen.insert(ns.typ()) {
+            bail!("config.json: linux.namespaces[{i}]: duplicate namespace {name:?}");
+        }
+        if let Some(p) = ns.path() {
+            if !p.is_absolute() {
+                bail!(
+                    "config.json: linux.namespaces[{i}].path: {:?} is not an absolute path",
+                    p.display().to_string()
+                );
+            }
+        }
+    }
+    if linux.time_offsets().as_ref().is_some_and(|o| !o.is_empty()) {
+        if !creates(linux, LinuxNamespaceType::Time) {
+            bail!("config.json: linux.timeOffsets: needs a new time namespace");
+        }
+        for k in linux.time_offsets().iter().flatten().map(|(k, _)| k) {
+            if k != "monotonic" && k != "boottime" {
+                bail!(
+                    "config.json: linux.timeOffsets: unknown clock {k:?} (monotonic or boottime)"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the container is in its own namespace of kind `t` (new or joined by path).
+pub fn has_new_or_joined(linux: &Linux, t: LinuxNamespaceType) -> bool {
+    linux.namespaces().iter().flatten().any(|n| n.typ() == t)
+}
+
+/// Whether a new namespace of kind `t` is created for the container.
+pub fn creates(linux: &Linux, t: LinuxNamespaceType) -> bool {
+    linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .any(|n| n.typ() == t && n.path().as_ref().is_none_or(|p| p.as_os_str().is_empty()))
+}
+
+/// The clone flags for every namespace created anew.
+pub fn new_flags(linux: &Linux) -> u64 {
+    KINDS
+        .iter()
+        .filter(|k| creates(linux, k.0))
+        .fold(0u64, |acc, k| acc | k.2 as u64)
+}
+
+/// Namespaces joined by path, opened now (before any setns changes what a path means),
+/// user namespace first so that the others are joined with its privileges.
+pub fn open_joined(linux: &Linux) -> Result<Vec<(LinuxNamespaceType, OwnedFd)>> {
+    let mut out = Vec::new();
+    for ns in linux.namespaces().iter().flatten() {
+        let Some(path) = ns.path().as_ref().filter(|p| !p.as_os_str().is_empty()) else {
+            continue;
+        };
+        out.push((ns.typ(), open_ns(path, ns.typ())?));
+    }
+    out.sort_by_key(|(t, _)| *t != LinuxNamespaceType::User);
+    Ok(out)
+}
+
+fn open_ns(path: &Path, t: LinuxNamespaceType) -> Result<OwnedFd> {
+    let f = File::open(path).with_context(|| {
+        format!(
+            "linux.namespaces: {} namespace path {}",
+            spec_name(t),
+            path.display()
+        )
+    })?;
+    Ok(f.into())
+}
+
+/// Joins the given namespaces in order. For pid and time this affects the children only.
+pub fn join(fds: &[(LinuxNamespaceType, OwnedFd)]) -> Result<()> {
+    for (t, fd) in fds {
+        let flag = nix::sched::CloneFlags::from_bits_retain(clone_flag(*t));
+        nix::sched::setns(fd.as_fd(), flag)
+            .with_context(|| format!("joining the {} namespace", spec_name(*t)))?;
+    }
+    Ok(())
+}
+
+/// Writes linux.timeOffsets for the time namespace that this process's children will enter
+/// (after unshare(CLONE_NEWTIME), before the first child is made).
+pub fn write_time_offsets(linux: &Linux) -> Result<()> {
+    let mut text = String::new();
+    for (clock, off) in linux.time_offsets().iter().flatten() {
+        text.push_str(&format!(
+            "{clock} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    if !text.is_empty() {
+        std::fs::write("/proc/self/timens_offsets", text)
+            .context("linux.timeOffsets: writing /proc/self/timens_offsets")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn linux(json: &str) -> Linux {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn duplicate_is_named() {
+        let l = linux(r#"{"namespaces":[{"type":"pid"},{"type":"mount"},{"type":"pid"}]}"#);
+        let e = validate(&l).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "config.json: linux.namespaces[2]: duplicate namespace \"pid\""
+        );
+    }
+
+    #[test]
+    fn flags_for_new_only() {
+        let l = linux(
+            r#"{"namespaces":[{"type":"pid"},{"type":"network","path":"/proc/1/ns/net"},{"type":"uts"}]}"#,
+        );
+        assert_eq!(
+            new_flags(&l),
+            (libc::CLONE_NEWPID | libc::CLONE_NEWUTS) as u64
+        );
+        assert!(has_new_or_joined(&l, LinuxNamespaceType::Network));
+        assert!(!creates(&l, LinuxNamespaceType::Network));
+    }
+
+    #[test]
+    fn relative_path_refused() {
+        let l = linux(r#"{"namespaces":[{"type":"network","path":"proc/1/ns/net"}]}"#);
+        assert!(validate(&l)
+            .unwrap_err()
+            .to_string()
+            .contains("linux.namespaces[0].path"));
+    }
+
+    #[test]
+    fn offsets_need_time_ns() {
+        let l = linux(r#"{"timeOffsets":{"monotonic":{"secs":10}}}"#);
+        assert!(validate(&l)
+            .unwrap_err()
+            .to_string()
+            .contains("timeOffsets"));
+    }
+}

@@ -1,1 +1,263 @@
-//! (to be written)
+//! The state store: `<root>/<id>/state.json`, the per-container lock, and the status.
+//!
+//! The status is never trusted from the file; it is derived from the kernel on every read:
+//! init alive (same pid *and* same start time, so a recycled pid is not mistaken for it) with
+//! the exec fifo present is `created`; alive without the fifo is `running` (or `paused` when
+//! its cgroup is frozen); anything else is `stopped`. A directory without state.json belongs
+//! to a `create` still in progress (or one that died: `delete` clears it).
+//!
+//! Locking: lifecycle commands take an exclusive flock on the container's directory. `create`
+//! makes the directory with mkdir(2), so two creates of one id race to one winner.
+
+use anyhow::{anyhow, bail, Context, Result};
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use crate::cgroups::Cgroup;
+
+pub const STATE_FILE: &str = "state.json";
+pub const EXEC_FIFO: &str = "exec.fifo";
+
+/// What berth keeps about a container between invocations.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct State {
+    #[serde(rename = "ociVersion")]
+    pub oci_version: String,
+    pub id: String,
+    pub pid: i32,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    #[serde(default)]
+    pub annotations: HashMap<String, String>,
+    pub created: String,
+    /// The init's start time (field 22 of /proc/PID/stat), to tell it from a recycled pid.
+    pub init_start_time: u64,
+    #[serde(default)]
+    pub cgroup: Option<Cgroup>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Creating,
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+/// A container directory, locked for the lifetime of this value.
+pub struct Locked {
+    pub dir: PathBuf,
+    _lock: Flock<File>,
+}
+
+pub fn container_dir(root: &Path, id: &str) -> PathBuf {
+    root.join(id)
+}
+
+/// Makes the container's directory (refusing an id that exists) and locks it.
+pub fn create_dir(root: &Path, id: &str) -> Result<Locked> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(root)
+        .with_context(|| format!("creating state root {}", root.display()))?;
+    let dir = container_dir(root, id);
+    match fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            bail!("container {id:?} already exists")
+        }
+        Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+    }
+    match lock(&dir) {
+        Ok(l) => Ok(l),
+        Err(e) => {
+            let _ = fs::remove_dir_all(&dir);
+            Err(e)
+        }
+    }
+}
+
+/// Locks an existing container's directory.
+pub fn open(root: &Path, id: &str) -> Result<Locked> {
+    crate::config::validate_id(id)?;
+    let dir = container_dir(root, id);
+    lock(&dir)
+}
+
+fn lock(dir: &Path) -> Result<Locked> {
+    let f = match File::open(dir) {
+        Ok(f) => f,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            bail!("container {:?} does not exist", id_of(dir))
+        }
+        Err(e) => return Err(e).with_context(|| format!("opening {}", dir.display())),
+    };
+    let lock = Flock::lock(f, FlockArg::LockExclusive)
+        .map_err(|(_, e)| anyhow!("locking {}: {e}", dir.display()))?;
+    Ok(Locked {
+        dir: dir.to_path_buf(),
+        _lock: lock,
+    })
+}
+
+fn id_of(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+impl Locked {
+    pub fn id(&self) -> String {
+        id_of(&self.dir)
+    }
+
+    /// Reads state.json; a missing file means the container was deleted meanwhile or its
+    /// create never finished.
+    pub fn load(&self) -> Result<Option<State>> {
+        read_state(&self.dir)
+    }
+
+    /// Like `load`, but a container without state is an error.
+    pub fn load_existing(&self) -> Result<State> {
+        self.load()?
+            .ok_or_else(|| anyhow!("container {:?} does not exist", self.id()))
+    }
+
+    /// Writes state.json atomically (temp file + rename), so readers never see half a file.
+    pub fn save(&self, state: &State) -> Result<()> {
+        let tmp = self.dir.join(".state.json.tmp");
+        let data = serde_json::to_vec(state).context("encoding state")?;
+        let mut f = File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        f.write_all(&data)
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        fs::rename(&tmp, self.dir.join(STATE_FILE))
+            .with_context(|| format!("renaming {} into place", tmp.display()))
+    }
+
+    pub fn fifo_path(&self) -> PathBuf {
+        self.dir.join(EXEC_FIFO)
+    }
+
+    /// Removes the container's directory (the lock goes with it).
+    pub fn remove(self) -> Result<()> {
+        fs::remove_dir_all(&self.dir).with_context(|| format!("removing {}", self.dir.display()))
+    }
+}
+
+fn read_state(dir: &Path) -> Result<Option<State>> {
+    let path = dir.join(STATE_FILE);
+    match fs::read(&path) {
+        Ok(data) => Ok(Some(
+            serde_json::from_slice(&data).with_context(|| format!("reading {}", path.display()))?,
+        )),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Reads a container's state without locking (for `state` and `list`).
+pub fn read(root: &Path, id: &str) -> Result<Option<State>> {
+    crate::config::validate_id(id)?;
+    let dir = container_dir(root, id);
+    if !dir.is_dir() {
+        bail!("container {id:?} does not exist");
+    }
+    read_state(&dir)
+}
+
+/// Whether `pid` is still the process whose start time is `start_time` (and not a zombie).
+pub fn init_alive(pid: i32, start_time: u64) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    match procfs::process::Process::new(pid).and_then(|p| p.stat()) {
+        Ok(stat) => stat.starttime == start_time && stat.state != 'Z' && stat.state != 'X',
+        Err(_) => false,
+    }
+}
+
+/// The start time of a live process, for `State::init_start_time`.
+pub fn start_time(pid: i32) -> Result<u64> {
+    let stat = procfs::process::Process::new(pid)
+        .and_then(|p| p.stat())
+        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    Ok(stat.starttime)
+}
+
+/// Derives the status from the kernel (see the module doc).
+pub fn status(dir: &Path, state: &State) -> Status {
+    if !init_alive(state.pid, state.init_start_time) {
+        return Status::Stopped;
+    }
+    if dir.join(EXEC_FIFO).exists() {
+        return Status::Created;
+    }
+    if state
+        .cgroup
+        .as_ref()
+        .is_some_and(|c| c.is_frozen().unwrap_or(false))
+    {
+        return Status::Paused;
+    }
+    Status::Running
+}
+
+/// The OCI state JSON as runc prints it for `state` and `list -f json`.
+pub fn oci_json(state: &State, status: Status, owner: &str) -> serde_json::Value {
+    let pid = if status == Status::Stopped {
+        0
+    } else {
+        state.pid
+    };
+    let mut v = serde_json::json!({
+        "ociVersion": state.oci_version,
+        "id": state.id,
+        "pid": pid,
+        "status": status.as_str(),
+        "bundle": state.bundle,
+        "rootfs": state.rootfs,
+        "created": state.created,
+        "owner": owner,
+    });
+    if !state.annotations.is_empty() {
+        v["annotations"] = serde_json::to_value(&state.annotations).unwrap_or_default();
+    }
+    v
+}
+
+/// The user name owning a container's directory, for `list` (runc prints the same).
+pub fn owner_name(dir: &Path) -> String {
+    let Ok(meta) = fs::metadata(dir) else {
+        return String::new();
+    };
+    let uid = meta.uid();
+    fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|p| {
+            p.lines().find_map(|l| {
+                let mut f = l.split(':');
+                let name = f.next()?;
+                (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("#{uid}"))
+}

@@ -1,1 +1,115 @@
-//! (to be written)
+//! The parent <-> init protocol: small typed messages over a SOCK_SEQPACKET socketpair
+//! (one datagram per message, so no framing is needed). Both ends are close-on-exec, so the
+//! parent's end reads EOF when init execs the container process or dies.
+//!
+//! | sender       | message        | when                                                        | payload        |
+//! |--------------|----------------|-------------------------------------------------------------|----------------|
+//! | intermediate | `InitPid`      | join path only: the intermediate (which setns'd into the   | pid (i32)      |
+//! |              |                | namespaces given by path) cloned init; it then exits        |                |
+//! | parent       | `Go`           | after writing uid/gid maps and placing init in its cgroup   | -              |
+//! | init         | `Ready`        | setup done; init now blocks opening the exec fifo           | -              |
+//! | init         | `Error`        | a setup step failed; init exits right after                 | message (utf8) |
+//!
+//! The parent treats EOF before `Ready` as "init died during setup" and reports init's exit.
+
+use anyhow::{bail, Context, Result};
+use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+const TAG_INIT_PID: u8 = 1;
+const TAG_GO: u8 = 2;
+const TAG_READY: u8 = 3;
+const TAG_ERROR: u8 = 4;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Msg {
+    InitPid(i32),
+    Go,
+    Ready,
+    Error(String),
+}
+
+/// A connected pair: (parent end, child end).
+pub fn pair() -> Result<(OwnedFd, OwnedFd)> {
+    socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .context("creating the sync socketpair")
+}
+
+fn encode(msg: &Msg) -> Vec<u8> {
+    match msg {
+        Msg::InitPid(pid) => {
+            let mut v = vec![TAG_INIT_PID];
+            v.extend_from_slice(&pid.to_le_bytes());
+            v
+        }
+        Msg::Go => vec![TAG_GO],
+        Msg::Ready => vec![TAG_READY],
+        Msg::Error(s) => {
+            let mut v = vec![TAG_ERROR];
+            v.extend_from_slice(s.as_bytes());
+            v
+        }
+    }
+}
+
+fn decode(buf: &[u8]) -> Result<Msg> {
+    match buf.split_first() {
+        Some((&TAG_INIT_PID, rest)) if rest.len() == 4 => Ok(Msg::InitPid(i32::from_le_bytes(
+            rest.try_into().unwrap_or_default(),
+        ))),
+        Some((&TAG_GO, [])) => Ok(Msg::Go),
+        Some((&TAG_READY, [])) => Ok(Msg::Ready),
+        Some((&TAG_ERROR, rest)) => Ok(Msg::Error(String::from_utf8_lossy(rest).into_owned())),
+        _ => bail!("sync: malformed message {buf:?}"),
+    }
+}
+
+pub fn write(fd: &OwnedFd, msg: &Msg) -> Result<()> {
+    let data = encode(msg);
+    loop {
+        match send(fd.as_raw_fd(), &data, MsgFlags::MSG_NOSIGNAL) {
+            Ok(_) => return Ok(()),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e).context("sync: sending a message"),
+        }
+    }
+}
+
+/// Reads one message; `None` at EOF (the other end closed: exec or death).
+pub fn read(fd: &OwnedFd) -> Result<Option<Msg>> {
+    let mut buf = [0u8; 8192];
+    loop {
+        match recv(fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+            Ok(0) => return Ok(None),
+            Ok(n) => return decode(&buf[..n]).map(Some),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e).context("sync: reading a message"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let (a, b) = pair().unwrap();
+        for m in [
+            Msg::InitPid(4242),
+            Msg::Go,
+            Msg::Ready,
+            Msg::Error("mounting proc: EPERM".into()),
+        ] {
+            write(&a, &m).unwrap();
+            assert_eq!(read(&b).unwrap(), Some(m));
+        }
+        drop(a);
+        assert_eq!(read(&b).unwrap(), None);
+    }
+}

@@ -1,0 +1,15 @@
+//! `berth features`: print what berth supports, in the features.json shape of the spec.
+
+use crate::cli::Global;
+use anyhow::Result;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_g: &Global, _a: Args) -> Result<i32> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&crate::features::features())?
+    );
+    Ok(0)
+}

@@ -1,0 +1,22 @@
+//! `berth kill`: send a signal to a container's init, or with --all to all its processes.
+
+use crate::cli::Global;
+use anyhow::Result;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Signal every process in the container's cgroup
+    #[arg(short, long)]
+    pub all: bool,
+    /// Container id
+    pub id: String,
+    /// Signal name (TERM, SIGTERM) or number
+    #[arg(default_value = "SIGTERM")]
+    pub signal: String,
+}
+
+pub fn run(g: &Global, a: Args) -> Result<i32> {
+    let sig = crate::signals::parse(&a.signal)?;
+    crate::container::kill(&g.root, &a.id, sig, a.all)?;
+    Ok(0)
+}

@@ -1,0 +1,101 @@
+//! `berth list`: the containers under --root, as a table, JSON, or ids only.
+
+use crate::cli::Global;
+use crate::state;
+use anyhow::{Context, Result};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Output format
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Print only the container ids
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub fn run(g: &Global, a: Args) -> Result<i32> {
+    let mut rows = Vec::new();
+    let entries = match std::fs::read_dir(&g.root) {
+        Ok(e) => e
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("reading {}", g.root.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", g.root.display())),
+    };
+    for entry in entries {
+        let dir = entry.path();
+        let id = entry.file_name().to_string_lossy().into_owned();
+        if !dir.is_dir() || crate::config::validate_id(&id).is_err() {
+            continue;
+        }
+        // A directory without state is a create in progress; runc lists only finished ones.
+        let Ok(Some(st)) = state::read(&g.root, &id) else {
+            continue;
+        };
+        let status = state::status(&dir, &st);
+        rows.push(state::oci_json(&st, status, &state::owner_name(&dir)));
+    }
+    rows.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    if a.quiet {
+        for r in &rows {
+            println!("{}", r["id"].as_str().unwrap_or_default());
+        }
+        return Ok(0);
+    }
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string(&rows)?),
+        Format::Table => print_table(&rows),
+    }
+    Ok(0)
+}
+
+fn print_table(rows: &[serde_json::Value]) {
+    let head = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"];
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            ["id", "pid", "status", "bundle", "created", "owner"]
+                .iter()
+                .map(|k| match &r[*k] {
+                    serde_json::Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    // Columns padded like Go's tabwriter (minwidth 12, padding 1), as runc prints them.
+    let widths: Vec<usize> = (0..head.len())
+        .map(|i| {
+            cells
+                .iter()
+                .map(|c| c[i].len())
+                .chain([head[i].len()])
+                .max()
+                .unwrap_or(0)
+                .max(11)
+                + 1
+        })
+        .collect();
+    let line = |cols: Vec<&str>| {
+        let mut s = String::new();
+        for (i, c) in cols.iter().enumerate() {
+            if i + 1 == cols.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}", w = widths[i]));
+            }
+        }
+        println!("{s}");
+    };
+    line(head.to_vec());
+    for c in &cells {
+        line(c.iter().map(String::as_str).collect());
+    }
+}

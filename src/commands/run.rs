@@ -1,0 +1,90 @@
+//! `berth run`: create and start a container, then (unless --detach) wait for it, forwarding
+//! signals, exit with its status (128+N when killed by signal N) and delete it (unless --keep).
+
+use crate::cli::Global;
+use crate::{container, state};
+use anyhow::{Context, Result};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+#[derive(clap::Args, Debug)]
+#[group(id = "run")]
+pub struct Args {
+    #[command(flatten)]
+    pub create: super::create::Args,
+    /// Return once the container has started, leaving it running
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep the container's state after it exits
+    #[arg(long)]
+    pub keep: bool,
+    /// Do not make berth a child subreaper
+    #[arg(long)]
+    pub no_subreaper: bool,
+}
+
+pub fn run(g: &Global, a: Args) -> Result<i32> {
+    let opts = a.create.opts(g)?;
+    if a.detach {
+        container::create(&opts)?;
+        start_or_clean(g, &a.create.id)?;
+        return Ok(0);
+    }
+    if !a.no_subreaper {
+        // Orphans of the container (and init itself, on the join path) come back to berth.
+        nix::sys::prctl::set_child_subreaper(true).context("becoming a child subreaper")?;
+    }
+    // Signals are taken through a signalfd so that each one can be forwarded to init; init
+    // resets its own mask before exec.
+    let mut mask = SigSet::all();
+    mask.remove(Signal::SIGKILL);
+    mask.remove(Signal::SIGSTOP);
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
+        .context("blocking signals")?;
+    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).context("creating a signalfd")?;
+
+    let created = container::create(&opts)?;
+    start_or_clean(g, &a.create.id)?;
+    let code = wait(&sfd, created.pid)?;
+    if !a.keep {
+        let lock = state::open(&g.root, &a.create.id)?;
+        if let Some(st) = lock.load()? {
+            container::destroy(lock, &st)?;
+        }
+    }
+    Ok(code)
+}
+
+fn start_or_clean(g: &Global, id: &str) -> Result<()> {
+    if let Err(e) = container::start(&g.root, id) {
+        let _ = container::delete(&g.root, id, true);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Forwards signals to init until it exits, reaping any other child; returns init's status.
+fn wait(sfd: &SignalFd, pid: i32) -> Result<i32> {
+    loop {
+        let Some(info) = sfd.read_signal().context("reading the signalfd")? else {
+            continue;
+        };
+        let sig = info.ssi_signo as i32;
+        if sig != libc::SIGCHLD {
+            if let Ok(s) = Signal::try_from(sig) {
+                let _ = nix::sys::signal::kill(Pid::from_raw(pid), s);
+            }
+            continue;
+        }
+        loop {
+            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return Ok(code),
+                Ok(WaitStatus::Signaled(p, s, _)) if p.as_raw() == pid => return Ok(128 + s as i32),
+                Ok(WaitStatus::StillAlive) | Err(_) => break,
+                Ok(_) => continue,
+            }
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! `berth start`: let a created container's init exec the user's process.
+
+use crate::cli::Global;
+use anyhow::Result;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Container id
+    pub id: String,
+}
+
+pub fn run(g: &Global, a: Args) -> Result<i32> {
+    crate::container::start(&g.root, &a.id)?;
+    Ok(0)
+}
