@@ -1,0 +1,52 @@
+# berth: build, demo, test and benchmark. Run as root on Debian (see README.md).
+
+PREFIX ?= /usr/local
+CARGO ?= cargo
+BERTH := target/release/berth
+DEMO_DIR ?= /tmp/berth-demo
+
+.PHONY: build install demo deps test unit integration lint bench clean
+
+build:
+	$(CARGO) build --release
+
+install: build
+	install -D -m 0755 $(BERTH) $(DESTDIR)$(PREFIX)/bin/berth
+
+# What the tests and the demo need from Debian: a busybox for the rootfs; runc and crun to
+# compare against in the benchmark.
+deps:
+	@missing=""; \
+	for p in busybox-static runc crun; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# Builds berth, makes a busybox bundle in $(DEMO_DIR) and runs a container from it.
+demo: deps build
+	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)/rootfs/bin
+	cp /bin/busybox $(DEMO_DIR)/rootfs/bin/busybox
+	for a in $$(/bin/busybox --list); do [ "$$a" = busybox ] || ln -s busybox $(DEMO_DIR)/rootfs/bin/$$a; done
+	mkdir -p $(DEMO_DIR)/rootfs/proc $(DEMO_DIR)/rootfs/sys $(DEMO_DIR)/rootfs/dev $(DEMO_DIR)/rootfs/tmp
+	$(BERTH) spec --bundle $(DEMO_DIR)
+	sed -i -e 's/"terminal": true/"terminal": false/' \
+	       -e 's/"sh"$$/"sh", "-c", "echo Hello from a berth container: $$(hostname), pid $$$$$$$$, uid $$(id -u); ls \/"/' \
+	       $(DEMO_DIR)/config.json
+	$(BERTH) run --bundle $(DEMO_DIR) berth-demo-$$$$
+
+# The whole test suite: unit tests, CLI tests and real containers (as root), plus lints.
+test: deps lint
+	$(CARGO) test --all-targets -- --test-threads=4
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+# berth against runc and crun, side by side in one run (medians and ratios).
+bench: deps
+	./bench/setup.sh
+	$(CARGO) bench --bench lifecycle
+
+clean:
+	$(CARGO) clean

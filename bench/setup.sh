@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Prepares the machine for `make bench`: crun refuses a hybrid cgroup layout while a
+# controller sits in cgroup2, and on this VM hugetlb does at boot; moving it to a v1
+# hierarchy (when it is not mounted yet) lets crun run. berth itself needs none of this.
+set -euo pipefail
+if [ -d /sys/fs/cgroup/unified ] && grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null \
+   && ! grep -q ' /sys/fs/cgroup/hugetlb ' /proc/self/mountinfo; then
+	mkdir -p /sys/fs/cgroup/hugetlb
+	mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
+	echo "bench setup: mounted the hugetlb controller at /sys/fs/cgroup/hugetlb for crun"
+fi

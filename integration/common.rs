@@ -1,0 +1,301 @@
+//! The integration harness: a busybox rootfs built once from the host's busybox-static,
+//! bundles made per test, a private `--root` per test (so tests run in parallel and leave
+//! nothing behind), and helpers to run berth and read what happened.
+
+#![allow(dead_code)] // each test module uses a different part of the harness
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+pub const BERTH: &str = env!("CARGO_BIN_EXE_berth");
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A name unique across parallel test processes and threads.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn work_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+/// The shared read-only busybox rootfs. Tests never write into it: configs mount a tmpfs
+/// where a container needs to write.
+pub fn rootfs() -> &'static Path {
+    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
+    ROOTFS.get_or_init(|| {
+        let dir = work_dir().join("busybox-rootfs");
+        if dir.join("bin/busybox").exists() {
+            return dir;
+        }
+        let tmp = work_dir().join(unique("rootfs-tmp"));
+        build_rootfs(&tmp);
+        // Another test process may have won the race; either copy is complete.
+        if std::fs::rename(&tmp, &dir).is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        dir
+    })
+}
+
+/// Makes a busybox rootfs in `dir` (a fresh directory) from /bin/busybox (busybox-static).
+pub fn build_rootfs(dir: &Path) {
+    let busybox = Path::new("/bin/busybox");
+    assert!(
+        busybox.exists(),
+        "/bin/busybox missing: install busybox-static (make test does)"
+    );
+    for d in [
+        "bin", "proc", "sys", "dev", "tmp", "etc", "root", "mnt", "run",
+    ] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    std::fs::copy(busybox, dir.join("bin/busybox")).unwrap();
+    let list = Command::new(busybox).arg("--list").output().unwrap();
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        if applet != "busybox" {
+            let _ = std::os::unix::fs::symlink("busybox", dir.join("bin").join(applet));
+        }
+    }
+    std::fs::write(
+        dir.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n").unwrap();
+}
+
+/// runc's default config (as `runc spec` writes it), with an absolute root path and a tmpfs
+/// on /tmp so that the shared rootfs stays untouched.
+pub fn base_config(args: &[&str]) -> Value {
+    json!({
+        "ociVersion": "1.2.0",
+        "process": {
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": args,
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+            "cwd": "/",
+            "capabilities": {
+                "bounding": default_caps(),
+                "effective": default_caps(),
+                "permitted": default_caps()
+            },
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            "noNewPrivileges": true
+        },
+        "root": {"path": rootfs(), "readonly": true},
+        "hostname": "berth-test",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777"]}
+        ],
+        "linux": {
+            "namespaces": [
+                {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}
+            ],
+            "maskedPaths": [
+                "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"
+            ],
+            "readonlyPaths": [
+                "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"
+            ]
+        }
+    })
+}
+
+pub fn default_caps() -> Vec<&'static str> {
+    vec!["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+}
+
+/// A bundle directory holding config.json; removed on drop.
+pub struct Bundle {
+    pub dir: PathBuf,
+}
+
+impl Bundle {
+    pub fn new(config: &Value) -> Bundle {
+        let dir = work_dir().join(unique("bundle"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("config.json"),
+            serde_json::to_vec_pretty(config).unwrap(),
+        )
+        .unwrap();
+        Bundle { dir }
+    }
+
+    /// A bundle whose config.json is the given text, verbatim.
+    pub fn raw(text: &str) -> Bundle {
+        let dir = work_dir().join(unique("bundle"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), text).unwrap();
+        Bundle { dir }
+    }
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A private state root: every container made under it is force-deleted on drop.
+pub struct Root {
+    pub dir: PathBuf,
+}
+
+impl Root {
+    pub fn new() -> Root {
+        Root {
+            dir: PathBuf::from("/run").join(unique("berth-it")),
+        }
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(BERTH);
+        c.arg("--root").arg(&self.dir);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// Runs berth with `args`, capturing its output in files rather than pipes: a created
+    /// container's init inherits berth's stdio, and a pipe would stay open as long as it lives.
+    pub fn berth(&self, args: &[&str]) -> Output {
+        let mut cmd = self.cmd();
+        cmd.args(args);
+        output_via_files(&mut cmd)
+    }
+
+    /// Runs berth and asserts it succeeded; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.berth(args);
+        assert!(
+            out.status.success(),
+            "berth {args:?} failed ({:?}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs berth, asserts it failed, and returns its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.berth(args);
+        assert!(
+            !out.status.success(),
+            "berth {args:?} should have failed; stdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// `run` of `config` to completion: (exit code, stdout, stderr).
+    pub fn run(&self, config: &Value) -> (i32, String, String) {
+        let b = Bundle::new(config);
+        let id = unique("run");
+        let mut cmd = self.cmd();
+        cmd.args(["run", "--bundle"]).arg(&b.dir).arg(&id);
+        let out = output_via_files(&mut cmd);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs a shell script in a container built from the base config, asserting success;
+    /// returns its stdout.
+    pub fn sh(&self, script: &str) -> String {
+        self.sh_with(script, |_| {})
+    }
+
+    /// Like `sh`, after letting `edit` change the config.
+    pub fn sh_with(&self, script: &str, edit: impl FnOnce(&mut Value)) -> String {
+        let mut c = base_config(&["/bin/sh", "-c", script]);
+        edit(&mut c);
+        let (code, out, err) = self.run(&c);
+        assert_eq!(
+            code, 0,
+            "container script failed: {script}\nstdout: {out}\nstderr: {err}"
+        );
+        out
+    }
+
+    pub fn state(&self, id: &str) -> Value {
+        serde_json::from_str(&self.ok(&["state", id])).expect("state is JSON")
+    }
+
+    /// The ids of the containers under this root (directories, finished or not).
+    pub fn entries(&self) -> Vec<String> {
+        match std::fs::read_dir(&self.dir) {
+            Ok(d) => d
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Asserts that nothing is left: no container directories, no mounts of `bundle`.
+    pub fn assert_clean(&self, bundle: Option<&Bundle>) {
+        assert_eq!(
+            self.entries(),
+            Vec::<String>::new(),
+            "state left under {}",
+            self.dir.display()
+        );
+        if let Some(b) = bundle {
+            let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+            let needle = b.dir.to_string_lossy();
+            assert!(
+                !mi.contains(needle.as_ref()),
+                "mount of {needle} left behind"
+            );
+        }
+    }
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        for id in self.entries() {
+            let _ = self.berth(&["delete", "--force", &id]);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Whether a process with this pid exists.
+pub fn pid_alive(pid: i64) -> bool {
+    pid > 0 && Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Runs `cmd` to completion with stdout and stderr sent to temporary files.
+pub fn output_via_files(cmd: &mut Command) -> Output {
+    let base = work_dir().join(unique("out"));
+    let (o, e) = (base.with_extension("stdout"), base.with_extension("stderr"));
+    cmd.stdout(std::fs::File::create(&o).unwrap());
+    cmd.stderr(std::fs::File::create(&e).unwrap());
+    let status = cmd.status().expect("running berth");
+    let out = Output {
+        status,
+        stdout: std::fs::read(&o).unwrap(),
+        stderr: std::fs::read(&e).unwrap(),
+    };
+    let _ = std::fs::remove_file(&o);
+    let _ = std::fs::remove_file(&e);
+    out
+}

@@ -1,0 +1,337 @@
+//! create / start / state / kill / delete / run / list across separate invocations.
+
+use crate::common::*;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+fn create(root: &Root, config: &Value) -> (Bundle, String) {
+    let b = Bundle::new(config);
+    let id = unique("c");
+    root.ok(&["create", "--bundle", b.dir.to_str().unwrap(), &id]);
+    (b, id)
+}
+
+fn wait_status(root: &Root, id: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // Until `create` has finished (for `run`, started elsewhere) there is no state yet.
+        let out = root.berth(&["state", id]);
+        let s: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if s["status"] == want {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{id} never became {want}: {s}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn run_returns_the_exit_code() {
+    let root = Root::new();
+    let (code, _, _) = root.run(&base_config(&["/bin/sh", "-c", "exit 3"]));
+    assert_eq!(code, 3);
+    root.assert_clean(None);
+}
+
+#[test]
+fn run_prints_the_output() {
+    let root = Root::new();
+    assert_eq!(root.sh("echo hello; hostname"), "hello\nberth-test\n");
+}
+
+#[test]
+fn full_lifecycle() {
+    let root = Root::new();
+    let (b, id) = create(&root, &base_config(&["/bin/sleep", "60"]));
+    let st = root.state(&id);
+    assert_eq!(st["status"], "created");
+    assert_eq!(st["id"], id.as_str());
+    assert_eq!(st["bundle"], b.dir.to_str().unwrap());
+    assert_eq!(st["rootfs"], rootfs().to_str().unwrap());
+    let pid = st["pid"].as_i64().unwrap();
+    assert!(pid_alive(pid));
+    // The created init is blocked before exec: it is still berth, not sleep.
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    assert_ne!(comm.trim(), "sleep");
+
+    root.ok(&["start", &id]);
+    wait_status(&root, &id, "running");
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    assert_eq!(comm.trim(), "sleep");
+
+    root.ok(&["kill", &id, "KILL"]);
+    wait_status(&root, &id, "stopped");
+    assert_eq!(root.state(&id)["pid"], 0);
+    root.ok(&["delete", &id]);
+    root.fails(&["state", &id]);
+    root.assert_clean(Some(&b));
+}
+
+#[test]
+fn state_json_has_runcs_fields() {
+    let root = Root::new();
+    let mut c = base_config(&["/bin/sleep", "60"]);
+    c["annotations"] = serde_json::json!({"org.example.key": "value"});
+    let (_b, id) = create(&root, &c);
+    let st = root.state(&id);
+    let mut keys: Vec<&str> = st.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "annotations",
+            "bundle",
+            "created",
+            "id",
+            "ociVersion",
+            "owner",
+            "pid",
+            "rootfs",
+            "status"
+        ]
+    );
+    assert_eq!(st["annotations"]["org.example.key"], "value");
+    assert_eq!(st["ociVersion"], "1.2.0");
+    let created = st["created"].as_str().unwrap();
+    assert!(created.ends_with('Z') && created.len() == 30, "{created}");
+    root.ok(&["delete", "--force", &id]);
+}
+
+#[test]
+fn lifecycle_rules_refuse_and_change_nothing() {
+    let root = Root::new();
+    let (_b, id) = create(&root, &base_config(&["/bin/sleep", "60"]));
+    // delete of a created container without --force
+    let err = root.fails(&["delete", &id]);
+    assert!(err.contains("created"), "{err}");
+    assert_eq!(root.state(&id)["status"], "created");
+    root.ok(&["start", &id]);
+    wait_status(&root, &id, "running");
+    // start of a running container
+    let err = root.fails(&["start", &id]);
+    assert!(err.contains("running"), "{err}");
+    // delete of a running container
+    let err = root.fails(&["delete", &id]);
+    assert!(err.contains("running"), "{err}");
+    assert_eq!(root.state(&id)["status"], "running");
+    root.ok(&["kill", &id, "9"]);
+    wait_status(&root, &id, "stopped");
+    // kill of a stopped container; start of a stopped one
+    let err = root.fails(&["kill", &id]);
+    assert!(err.contains("stopped"), "{err}");
+    let err = root.fails(&["start", &id]);
+    assert!(err.contains("stopped"), "{err}");
+    root.ok(&["delete", &id]);
+    root.assert_clean(None);
+}
+
+#[test]
+fn delete_force_kills_a_running_container() {
+    let root = Root::new();
+    let (b, id) = create(&root, &base_config(&["/bin/sleep", "60"]));
+    root.ok(&["start", &id]);
+    let pid = root.state(&id)["pid"].as_i64().unwrap();
+    root.ok(&["delete", "--force", &id]);
+    assert!(
+        !pid_alive(pid)
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap()
+                .contains(") Z")
+    );
+    root.assert_clean(Some(&b));
+}
+
+#[test]
+fn delete_force_of_a_created_container() {
+    let root = Root::new();
+    let (b, id) = create(&root, &base_config(&["/bin/true"]));
+    root.ok(&["delete", "--force", &id]);
+    root.assert_clean(Some(&b));
+}
+
+#[test]
+fn start_of_a_dead_init_is_an_error_not_a_hang() {
+    let root = Root::new();
+    let (_b, id) = create(&root, &base_config(&["/bin/true"]));
+    let pid = root.state(&id)["pid"].as_i64().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let t = Instant::now();
+    while pid_alive(pid) && t.elapsed() < Duration::from_secs(5) {
+        if std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let err = root.fails(&["start", &id]);
+    assert!(err.contains("stopped") || err.contains("exited"), "{err}");
+    root.ok(&["delete", &id]);
+}
+
+#[test]
+fn concurrent_creates_of_one_id_give_one_container() {
+    let root = Root::new();
+    let b = Bundle::new(&base_config(&["/bin/sleep", "60"]));
+    let id = unique("race");
+    let outs: Vec<_> = (0..4)
+        .map(|_| {
+            let mut c = root.cmd();
+            c.args(["create", "--bundle", b.dir.to_str().unwrap(), &id]);
+            std::thread::spawn(move || output_via_files(&mut c))
+        })
+        .collect();
+    let results: Vec<_> = outs.into_iter().map(|t| t.join().unwrap()).collect();
+    let ok = results.iter().filter(|o| o.status.success()).count();
+    assert_eq!(ok, 1, "exactly one create must win");
+    for o in results.iter().filter(|o| !o.status.success()) {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("already exists"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "one error line: {err}");
+    }
+    assert_eq!(root.state(&id)["status"], "created");
+    root.ok(&["delete", "--force", &id]);
+    root.assert_clean(Some(&b));
+}
+
+#[test]
+fn pid_file_holds_the_init_pid() {
+    let root = Root::new();
+    let b = Bundle::new(&base_config(&["/bin/sleep", "60"]));
+    let id = unique("pidfile");
+    let pf = b.dir.join("init.pid");
+    root.ok(&[
+        "create",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        "--pid-file",
+        pf.to_str().unwrap(),
+        &id,
+    ]);
+    let pid: i64 = std::fs::read_to_string(&pf)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(root.state(&id)["pid"].as_i64().unwrap(), pid);
+    root.ok(&["delete", "--force", &id]);
+}
+
+#[test]
+fn list_shows_containers() {
+    let root = Root::new();
+    let (_b1, a) = create(&root, &base_config(&["/bin/sleep", "60"]));
+    let (_b2, b) = create(&root, &base_config(&["/bin/sleep", "60"]));
+    root.ok(&["start", &b]);
+    let quiet = root.ok(&["list", "-q"]);
+    let mut want = vec![a.clone(), b.clone()];
+    want.sort();
+    assert_eq!(quiet.lines().collect::<Vec<_>>(), want);
+    let json: Value = serde_json::from_str(&root.ok(&["list", "-f", "json"])).unwrap();
+    let arr = json.as_array().unwrap();
+    assert_eq!(arr.len(), 2);
+    for c in arr {
+        assert_eq!(c["owner"], "root");
+        let want = if c["id"] == a.as_str() {
+            "created"
+        } else {
+            "running"
+        };
+        assert_eq!(c["status"], want);
+    }
+    let table = root.ok(&["list"]);
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(table.contains(&a) && table.contains("created") && table.contains("running"));
+    root.ok(&["delete", "-f", &a]);
+    root.ok(&["delete", "-f", &b]);
+    assert_eq!(root.ok(&["list", "-q"]), "");
+}
+
+#[test]
+fn run_detach_leaves_it_running() {
+    let root = Root::new();
+    let b = Bundle::new(&base_config(&["/bin/sleep", "60"]));
+    let id = unique("detach");
+    root.ok(&["run", "-d", "--bundle", b.dir.to_str().unwrap(), &id]);
+    assert_eq!(root.state(&id)["status"], "running");
+    root.ok(&["delete", "-f", &id]);
+    root.assert_clean(Some(&b));
+}
+
+#[test]
+fn run_keep_leaves_a_stopped_container() {
+    let root = Root::new();
+    let b = Bundle::new(&base_config(&["/bin/true"]));
+    let id = unique("keep");
+    root.ok(&["run", "--keep", "--bundle", b.dir.to_str().unwrap(), &id]);
+    assert_eq!(root.state(&id)["status"], "stopped");
+    root.ok(&["delete", &id]);
+}
+
+#[test]
+fn run_exits_128_plus_signal() {
+    let root = Root::new();
+    let b = Bundle::new(&base_config(&["/bin/sleep", "60"]));
+    let id = unique("sig");
+    let child = root
+        .cmd()
+        .args(["run", "--bundle", b.dir.to_str().unwrap(), &id])
+        .spawn()
+        .unwrap();
+    wait_status(&root, &id, "running");
+    root.ok(&["kill", &id, "SIGKILL"]);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(137));
+    root.assert_clean(Some(&b));
+}
+
+#[test]
+fn run_forwards_signals() {
+    let root = Root::new();
+    let script = "trap 'echo got-usr1; exit 7' USR1; echo ready; while true; do sleep 0.05; done";
+    let b = Bundle::new(&base_config(&["/bin/sh", "-c", script]));
+    let id = unique("fwd");
+    let child = root
+        .cmd()
+        .args(["run", "--bundle", b.dir.to_str().unwrap(), &id])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_status(&root, &id, "running");
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGUSR1,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(7));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("got-usr1"));
+}
+
+#[test]
+fn json_log_names_the_failure() {
+    let root = Root::new();
+    let b = Bundle::new(&base_config(&["/bin/true"]));
+    let log = b.dir.join("log.json");
+    let out = root
+        .cmd()
+        .args([
+            "--log",
+            log.to_str().unwrap(),
+            "--log-format",
+            "json",
+            "start",
+            "nosuch",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(line["level"], "error");
+    assert!(line["msg"].as_str().unwrap().contains("nosuch"), "{line}");
+    assert!(line["time"].as_str().unwrap().ends_with('Z'));
+}

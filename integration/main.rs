@@ -1,0 +1,5 @@
+//! Integration tests: real containers, run as root. See integration/README.md.
+
+mod common;
+mod errors;
+mod lifecycle;
