@@ -18,6 +18,9 @@ mod resolve;
 mod sys;
 mod validate;
 
+#[cfg(test)]
+mod tests;
+
 use anyhow::{Context, Result};
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;

@@ -138,11 +138,20 @@ mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
 
-    fn tempdir(tag: &str) -> PathBuf {
+    /// A fresh directory, removed on drop (also when an assertion fails).
+    struct TempDir(PathBuf);
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn tempdir(tag: &str) -> TempDir {
         let d = std::env::temp_dir().join(format!("berth-resolve-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
-        d
+        TempDir(d)
     }
 
     #[test]
@@ -154,7 +163,8 @@ mod tests {
 
     #[test]
     fn symlinks_resolve_inside_the_root_and_missing_parts_are_created() {
-        let base = tempdir("create");
+        let tmp = tempdir("create");
+        let base = &tmp.0;
         let root = base.join("root");
         let outside = base.join("outside");
         std::fs::create_dir_all(&root).unwrap();
@@ -184,6 +194,5 @@ mod tests {
             container_path(again.as_fd(), &root).unwrap(),
             Path::new("/outside")
         );
-        std::fs::remove_dir_all(&base).unwrap();
     }
 }
