@@ -515,3 +515,89 @@ fn mounts_into_proc_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn in_a_user_namespace_devices_are_bound_and_locked_flags_kept() {
+    let tmp = TempDir::new("userns");
+    let outside = tmp.0.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let rootfs = make_rootfs(&tmp.0, &outside);
+    let locked = tmp.0.join("locked");
+    std::fs::create_dir_all(&locked).unwrap();
+    let s = spec(&format!(
+        r#"{{"ociVersion":"1.2.0","root":{{"path":"rootfs"}},
+        "mounts":[{{"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","mode=755"]}},
+                  {{"destination":"/locked","source":"{}","options":["bind","ro"]}},
+                  {{"destination":"/sys","type":"sysfs","source":"sysfs","options":["nosuid","noexec","nodev","ro"]}}],
+        "linux":{{"namespaces":[{{"type":"mount"}},{{"type":"user"}}],
+                 "uidMappings":[{{"containerID":0,"hostID":0,"size":1}}],
+                 "gidMappings":[{{"containerID":0,"hostID":0,"size":1}}],
+                 "maskedPaths":["/secret-file","/secret-dir"]}}}}"#,
+        locked.display()
+    ));
+    validate(&s, &tmp.0).unwrap();
+    in_child(|| {
+        // Flags set here become locked once a less privileged mount namespace copies them.
+        mount(
+            Some("tmpfs"),
+            &locked,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            None::<&str>,
+        )?;
+        std::fs::write(locked.join("f"), "locked")?;
+        unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)?;
+        std::fs::write("/proc/self/setgroups", "deny")?;
+        std::fs::write("/proc/self/uid_map", "0 0 1")?;
+        std::fs::write("/proc/self/gid_map", "0 0 1")?;
+        let setup = RootfsSetup {
+            spec: &s,
+            rootfs: &rootfs,
+            no_pivot: false,
+            userns: true,
+            cgroupns: false,
+            mountns: true,
+        };
+        prepare(&setup)?;
+        finalize(&s)?;
+        // No /proc in this container: look at mounts through a fresh statvfs instead.
+        let flags = |p: &str| -> Result<libc::c_ulong> {
+            let fd = nix::fcntl::open(p, nix::fcntl::OFlag::O_PATH, nix::sys::stat::Mode::empty())?;
+            Ok(super::sys::mount_flags(std::os::fd::AsFd::as_fd(&fd))?)
+        };
+        let f = flags("/locked")?;
+        let want = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        ensure!(
+            f & want == want,
+            "/locked flags {f:#x}: ro asked, nosuid/nodev/noexec locked"
+        );
+        ensure!(
+            std::fs::read_to_string("/locked/f")? == "locked",
+            "/locked content"
+        );
+        let null = std::fs::metadata("/dev/null")?;
+        ensure!(
+            null.file_type().is_char_device() && null.rdev() == libc::makedev(1, 3),
+            "/dev/null not bound"
+        );
+        ensure!(
+            std::fs::metadata("/dev/tty")?.rdev() == libc::makedev(5, 0),
+            "/dev/tty not bound"
+        );
+        ensure!(
+            std::fs::read_to_string("/secret-file")?.is_empty(),
+            "/secret-file not masked"
+        );
+        ensure!(
+            std::fs::read_dir("/secret-dir")?.next().is_none(),
+            "/secret-dir not masked"
+        );
+        ensure!(
+            flags("/sys")? & libc::MS_RDONLY != 0,
+            "/sys (bound from the host) not read-only"
+        );
+        ensure!(Path::new("/sys/kernel").is_dir(), "/sys not there");
+        Ok(())
+    })
+    .unwrap();
+}
