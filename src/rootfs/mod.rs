@@ -1,72 +1,132 @@
-//! TEMPORARY minimal rootfs (replaced by the rootfs branch).
+//! The container's root filesystem: validation of the rootfs fields of a config, then in init
+//! [`prepare`] (propagation, `mounts`, devices, /dev symlinks, pivot_root) and, after sysctl,
+//! [`finalize`] (readonlyPaths, maskedPaths, root.readonly).
+//!
+//! Files: `mount_options` (the option table and parser), `mounts` (one mount entry),
+//! `cgroup_mounts` (types cgroup/cgroup2), `copyup` (tmpcopyup), `devices`, `pivot`,
+//! `paths` (masked and read-only paths), `resolve` (paths inside the rootfs), `sys`
+//! (syscall wrappers), `validate`.
+
+mod cgroup_mounts;
+mod copyup;
+mod devices;
+mod mount_options;
+mod mounts;
+mod paths;
+mod pivot;
+mod resolve;
+mod sys;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
 use anyhow::{Context, Result};
-use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
 use oci_spec::runtime::Spec;
+use std::os::fd::AsFd;
 use std::path::Path;
 
-pub struct MountOption {
-    pub name: &'static str,
-}
-pub const MOUNT_OPTIONS: &[MountOption] = &[MountOption { name: "bind" }];
+pub use mount_options::MOUNT_OPTIONS;
 
+/// Checks the rootfs fields of a config (mounts, rootfsPropagation, devices, masked and
+/// read-only paths) before anything is created; relative bind sources are looked up in
+/// `bundle`. Errors are one line naming the field.
+pub fn validate(spec: &Spec, bundle: &Path) -> Result<()> {
+    validate::validate(spec, bundle)
+}
+
+/// What [`prepare`] needs to know besides the spec.
 pub struct RootfsSetup<'a> {
     pub spec: &'a Spec,
+    /// Absolute canonical host path of root.path.
     pub rootfs: &'a Path,
+    /// --no-pivot: MS_MOVE + chroot instead of pivot_root.
     pub no_pivot: bool,
+    /// init is in a user namespace (devices are bind-mounted from the host, not made).
     pub userns: bool,
+    /// init is in its own cgroup namespace (cgroup mounts are fresh, not binds).
     pub cgroupns: bool,
+    /// init is in its own mount namespace (new or joined). Without one nothing is mounted:
+    /// validation rejects every field that would need it and init only chroots.
     pub mountns: bool,
 }
 
-pub fn prepare(s: &RootfsSetup) -> Result<()> {
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        None::<&str>,
-    )?;
-    mount(
-        Some(s.rootfs),
-        s.rootfs,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )?;
-    for m in s.spec.mounts().iter().flatten() {
-        let dest = s
-            .rootfs
-            .join(m.destination().strip_prefix("/").unwrap_or(m.destination()));
-        std::fs::create_dir_all(&dest).ok();
-        let typ = m.typ().clone().unwrap_or_default();
-        let flags = if typ == "bind" {
-            MsFlags::MS_BIND | MsFlags::MS_REC
-        } else {
-            MsFlags::empty()
-        };
-        mount(
-            m.source().as_deref(),
-            &dest,
-            Some(typ.as_str()),
-            flags,
-            None::<&str>,
-        )
-        .with_context(|| format!("mounting {}", dest.display()))?;
+fn propagation(spec: &Spec) -> Option<libc::c_ulong> {
+    let p = spec.linux().as_ref()?.rootfs_propagation().as_deref()?;
+    mount_options::rootfs_propagation(p)
+}
+
+/// Whether /dev is a bind mount (of the host's /dev, typically): then no devices or /dev
+/// symlinks are made, as runc does.
+fn dev_is_bind(spec: &Spec) -> bool {
+    spec.mounts().iter().flatten().any(|m| {
+        let opts = mount_options::parse(m.options().as_deref().unwrap_or_default());
+        resolve::relative(m.destination()) == Path::new("dev") && mounts::is_bind(m, &opts)
+    })
+}
+
+/// Step 4 of init: sets up the rootfs and makes it "/". Relative bind sources are taken
+/// relative to the current directory, which must be the bundle. Ends with the cwd at "/".
+pub fn prepare(setup: &RootfsSetup) -> Result<()> {
+    if !setup.mountns {
+        return pivot::chroot_only(setup.rootfs);
     }
-    nix::unistd::chdir(s.rootfs)?;
-    nix::unistd::pivot_root(".", ".")?;
-    mount(
-        None::<&str>,
-        ".",
-        None::<&str>,
-        MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        None::<&str>,
-    )?;
-    umount2(".", MntFlags::MNT_DETACH)?;
-    nix::unistd::chdir("/")?;
+    let spec = setup.spec;
+    let propagation = propagation(spec);
+    pivot::prepare_root(setup.rootfs, propagation)?;
+    let root = open(
+        setup.rootfs,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("opening the rootfs {}", setup.rootfs.display()))?;
+    let ctx = mounts::Ctx {
+        root: root.as_fd(),
+        root_path: setup.rootfs,
+        cgroupns: setup.cgroupns,
+    };
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        mounts::mount_entry(&ctx, i, m)?;
+    }
+    if !dev_is_bind(spec) {
+        let configured = spec.linux().as_ref().and_then(|l| l.devices().clone());
+        let list = devices::list(configured.as_deref().unwrap_or_default());
+        devices::create_all(root.as_fd(), &list, setup.userns)?;
+        devices::create_symlinks(root.as_fd()).context("creating the /dev symlinks")?;
+    }
+    drop(root);
+    if setup.no_pivot {
+        pivot::move_root(setup.rootfs)?;
+    } else {
+        pivot::pivot(setup.rootfs)?;
+    }
+    if let Some(flags) = propagation {
+        pivot::apply_root_propagation(flags)?;
+    }
     Ok(())
 }
 
-pub fn finalize(_spec: &Spec) -> Result<()> {
+/// Step 6 of init, after pivot_root (and sysctl): readonlyPaths, then maskedPaths, then
+/// root.readonly. Works on "/" of the calling process; needs no /proc.
+pub fn finalize(spec: &Spec) -> Result<()> {
+    let root = open(
+        "/",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("opening /")?;
+    if let Some(linux) = spec.linux() {
+        for p in linux.readonly_paths().iter().flatten() {
+            paths::make_readonly(root.as_fd(), Path::new(p))?;
+        }
+        for p in linux.masked_paths().iter().flatten() {
+            paths::mask(root.as_fd(), Path::new(p))?;
+        }
+    }
+    if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
+        paths::root_readonly(root.as_fd())?;
+    }
     Ok(())
 }

@@ -1,0 +1,422 @@
+//! The table of mount option names berth understands (config.md "Linux mount options") and
+//! the parser that turns a mount's `options` into mount(2) flags, propagation changes,
+//! recursive mount_setattr(2) attributes and the filesystem data string.
+//! `berth features` prints `mountOptions` from [`MOUNT_OPTIONS`], so it is the single source
+//! of truth for what is accepted.
+
+use libc::c_ulong;
+
+/// What one option does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Accepted and does nothing ("defaults": the kernel's defaults are what you get anyway).
+    Nothing,
+    /// Sets mount(2) flags.
+    Set(c_ulong),
+    /// Clears mount(2) flags (e.g. "rw" clears MS_RDONLY).
+    Clear(c_ulong),
+    /// A propagation change (MS_SHARED etc., with MS_REC for the r* forms), applied after the
+    /// mount exists.
+    Propagation(c_ulong),
+    /// Recursive attributes applied with mount_setattr(AT_RECURSIVE): (attr_set, attr_clr).
+    Recursive(u64, u64),
+    /// Copy the covered directory's content into a new tmpfs.
+    TmpCopyUp,
+}
+
+/// One row of the option table.
+#[derive(Debug)]
+pub struct MountOption {
+    pub name: &'static str,
+    pub effect: Effect,
+}
+
+const fn opt(name: &'static str, effect: Effect) -> MountOption {
+    MountOption { name, effect }
+}
+
+use libc::{
+    MOUNT_ATTR_NOATIME as A_NOATIME, MOUNT_ATTR_NODEV as A_NODEV,
+    MOUNT_ATTR_NODIRATIME as A_NODIRATIME, MOUNT_ATTR_NOEXEC as A_NOEXEC,
+    MOUNT_ATTR_NOSUID as A_NOSUID, MOUNT_ATTR_NOSYMFOLLOW as A_NOSYMFOLLOW,
+    MOUNT_ATTR_RDONLY as A_RDONLY, MOUNT_ATTR_RELATIME as A_RELATIME,
+    MOUNT_ATTR_STRICTATIME as A_STRICTATIME, MOUNT_ATTR__ATIME as A_ATIME_MASK,
+};
+use Effect::{Clear, Nothing, Propagation, Recursive, Set, TmpCopyUp};
+
+/// Every option name berth understands. Anything else is a filesystem-specific option and
+/// goes to mount(2)'s data argument (config.md: "Runtimes SHOULD treat unknown options as
+/// filesystem-specific ones").
+///
+/// The atime mode is one field for mount_setattr (the kernel wants all of MOUNT_ATTR__ATIME
+/// cleared when it changes), so "ratime", "rrelatime" and "rnostrictatime" select relatime
+/// (the kernel's default mode), and "rnorelatime" selects strictatime.
+pub const MOUNT_OPTIONS: &[MountOption] = &[
+    opt("defaults", Nothing),
+    opt("ro", Set(libc::MS_RDONLY)),
+    opt("rw", Clear(libc::MS_RDONLY)),
+    opt("nosuid", Set(libc::MS_NOSUID)),
+    opt("suid", Clear(libc::MS_NOSUID)),
+    opt("nodev", Set(libc::MS_NODEV)),
+    opt("dev", Clear(libc::MS_NODEV)),
+    opt("noexec", Set(libc::MS_NOEXEC)),
+    opt("exec", Clear(libc::MS_NOEXEC)),
+    opt("sync", Set(libc::MS_SYNCHRONOUS)),
+    opt("async", Clear(libc::MS_SYNCHRONOUS)),
+    opt("dirsync", Set(libc::MS_DIRSYNC)),
+    opt("remount", Set(libc::MS_REMOUNT)),
+    opt("mand", Set(libc::MS_MANDLOCK)),
+    opt("nomand", Clear(libc::MS_MANDLOCK)),
+    opt("noatime", Set(libc::MS_NOATIME)),
+    opt("atime", Clear(libc::MS_NOATIME)),
+    opt("nodiratime", Set(libc::MS_NODIRATIME)),
+    opt("diratime", Clear(libc::MS_NODIRATIME)),
+    opt("relatime", Set(libc::MS_RELATIME)),
+    opt("norelatime", Clear(libc::MS_RELATIME)),
+    opt("strictatime", Set(libc::MS_STRICTATIME)),
+    opt("nostrictatime", Clear(libc::MS_STRICTATIME)),
+    opt("lazytime", Set(libc::MS_LAZYTIME)),
+    opt("nolazytime", Clear(libc::MS_LAZYTIME)),
+    opt("iversion", Set(libc::MS_I_VERSION)),
+    opt("noiversion", Clear(libc::MS_I_VERSION)),
+    opt("silent", Set(libc::MS_SILENT)),
+    opt("loud", Clear(libc::MS_SILENT)),
+    opt("nosymfollow", Set(libc::MS_NOSYMFOLLOW)),
+    opt("symfollow", Clear(libc::MS_NOSYMFOLLOW)),
+    opt("bind", Set(libc::MS_BIND)),
+    opt("rbind", Set(libc::MS_BIND | libc::MS_REC)),
+    opt("private", Propagation(libc::MS_PRIVATE)),
+    opt("rprivate", Propagation(libc::MS_PRIVATE | libc::MS_REC)),
+    opt("shared", Propagation(libc::MS_SHARED)),
+    opt("rshared", Propagation(libc::MS_SHARED | libc::MS_REC)),
+    opt("slave", Propagation(libc::MS_SLAVE)),
+    opt("rslave", Propagation(libc::MS_SLAVE | libc::MS_REC)),
+    opt("unbindable", Propagation(libc::MS_UNBINDABLE)),
+    opt(
+        "runbindable",
+        Propagation(libc::MS_UNBINDABLE | libc::MS_REC),
+    ),
+    opt("rro", Recursive(A_RDONLY, 0)),
+    opt("rrw", Recursive(0, A_RDONLY)),
+    opt("rnosuid", Recursive(A_NOSUID, 0)),
+    opt("rsuid", Recursive(0, A_NOSUID)),
+    opt("rnodev", Recursive(A_NODEV, 0)),
+    opt("rdev", Recursive(0, A_NODEV)),
+    opt("rnoexec", Recursive(A_NOEXEC, 0)),
+    opt("rexec", Recursive(0, A_NOEXEC)),
+    opt("rnodiratime", Recursive(A_NODIRATIME, 0)),
+    opt("rdiratime", Recursive(0, A_NODIRATIME)),
+    opt("rnosymfollow", Recursive(A_NOSYMFOLLOW, 0)),
+    opt("rsymfollow", Recursive(0, A_NOSYMFOLLOW)),
+    opt("rnoatime", Recursive(A_NOATIME, A_ATIME_MASK)),
+    opt("ratime", Recursive(A_RELATIME, A_ATIME_MASK)),
+    opt("rrelatime", Recursive(A_RELATIME, A_ATIME_MASK)),
+    opt("rnorelatime", Recursive(A_STRICTATIME, A_ATIME_MASK)),
+    opt("rstrictatime", Recursive(A_STRICTATIME, A_ATIME_MASK)),
+    opt("rnostrictatime", Recursive(A_RELATIME, A_ATIME_MASK)),
+    opt("tmpcopyup", TmpCopyUp),
+];
+
+/// Options that config.md defines but berth does not implement; rejected by validation
+/// rather than passed to the filesystem (the spec says they must not reach mount(2)).
+pub const UNSUPPORTED: &[&str] = &["idmap", "ridmap"];
+
+pub fn lookup(name: &str) -> Option<&'static MountOption> {
+    MOUNT_OPTIONS.iter().find(|o| o.name == name)
+}
+
+/// A mount's options, parsed. Later options override earlier ones, as with mount(8).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    /// mount(2) flags to set, including MS_BIND / MS_REC / MS_REMOUNT.
+    pub flags: c_ulong,
+    /// mount(2) flags the config explicitly cleared ("rw", "suid", ...), so that a bind
+    /// mount's remount does not quietly keep them set.
+    pub cleared: c_ulong,
+    /// Propagation changes, in config order.
+    pub propagation: Vec<c_ulong>,
+    /// mount_setattr(AT_RECURSIVE) attributes.
+    pub rec_set: u64,
+    pub rec_clr: u64,
+    pub tmpcopyup: bool,
+    /// Filesystem-specific options, comma-separated, for mount(2)'s data argument.
+    pub data: String,
+    /// The filesystem-specific options one by one (for error messages).
+    pub unknown: Vec<String>,
+}
+
+impl Parsed {
+    pub fn is_bind(&self) -> bool {
+        self.flags & libc::MS_BIND != 0
+    }
+}
+
+pub fn parse<S: AsRef<str>>(options: &[S]) -> Parsed {
+    let mut p = Parsed::default();
+    for o in options {
+        let o = o.as_ref();
+        match lookup(o).map(|m| m.effect) {
+            Some(Nothing) => {}
+            Some(Set(f)) => {
+                p.flags |= f;
+                p.cleared &= !f;
+            }
+            Some(Clear(f)) => {
+                p.flags &= !f;
+                p.cleared |= f;
+            }
+            Some(Propagation(f)) => p.propagation.push(f),
+            Some(Recursive(set, clr)) => {
+                p.rec_set = (p.rec_set & !clr) | set;
+                p.rec_clr = (p.rec_clr & !set) | clr;
+            }
+            Some(TmpCopyUp) => p.tmpcopyup = true,
+            None => {
+                if !p.data.is_empty() {
+                    p.data.push(',');
+                }
+                p.data.push_str(o);
+                p.unknown.push(o.to_string());
+            }
+        }
+    }
+    p
+}
+
+/// The MS_* propagation flags of a rootfsPropagation value.
+pub fn rootfs_propagation(value: &str) -> Option<c_ulong> {
+    match value {
+        "shared" | "slave" | "private" | "unbindable" | "rshared" | "rslave" | "rprivate"
+        | "runbindable" => match lookup(value)?.effect {
+            Propagation(f) => Some(f),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_unique_and_nothing_unsupported_is_listed() {
+        let mut names: Vec<&str> = MOUNT_OPTIONS.iter().map(|o| o.name).collect();
+        names.sort();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len());
+        for u in UNSUPPORTED {
+            assert!(lookup(u).is_none());
+        }
+    }
+
+    #[test]
+    fn every_option_of_config_md_is_in_the_table() {
+        let spec = [
+            "async",
+            "atime",
+            "bind",
+            "defaults",
+            "dev",
+            "diratime",
+            "dirsync",
+            "exec",
+            "iversion",
+            "lazytime",
+            "loud",
+            "mand",
+            "noatime",
+            "nodev",
+            "nodiratime",
+            "noexec",
+            "noiversion",
+            "nolazytime",
+            "nomand",
+            "norelatime",
+            "nostrictatime",
+            "nosuid",
+            "nosymfollow",
+            "private",
+            "ratime",
+            "rbind",
+            "rdev",
+            "rdiratime",
+            "relatime",
+            "remount",
+            "rexec",
+            "rnoatime",
+            "rnodiratime",
+            "rnoexec",
+            "rnorelatime",
+            "rnostrictatime",
+            "rnosuid",
+            "rnosymfollow",
+            "ro",
+            "rprivate",
+            "rrelatime",
+            "rro",
+            "rrw",
+            "rshared",
+            "rslave",
+            "rstrictatime",
+            "rsuid",
+            "rsymfollow",
+            "runbindable",
+            "rw",
+            "shared",
+            "silent",
+            "slave",
+            "strictatime",
+            "suid",
+            "symfollow",
+            "sync",
+            "tmpcopyup",
+            "unbindable",
+        ];
+        for name in spec {
+            assert!(lookup(name).is_some(), "{name} missing from MOUNT_OPTIONS");
+        }
+    }
+
+    #[test]
+    fn flag_options_map_to_mount_flags() {
+        let cases: &[(&str, c_ulong)] = &[
+            ("ro", libc::MS_RDONLY),
+            ("nosuid", libc::MS_NOSUID),
+            ("nodev", libc::MS_NODEV),
+            ("noexec", libc::MS_NOEXEC),
+            ("sync", libc::MS_SYNCHRONOUS),
+            ("dirsync", libc::MS_DIRSYNC),
+            ("remount", libc::MS_REMOUNT),
+            ("mand", libc::MS_MANDLOCK),
+            ("noatime", libc::MS_NOATIME),
+            ("nodiratime", libc::MS_NODIRATIME),
+            ("relatime", libc::MS_RELATIME),
+            ("strictatime", libc::MS_STRICTATIME),
+            ("lazytime", libc::MS_LAZYTIME),
+            ("iversion", libc::MS_I_VERSION),
+            ("silent", libc::MS_SILENT),
+            ("nosymfollow", libc::MS_NOSYMFOLLOW),
+            ("bind", libc::MS_BIND),
+            ("rbind", libc::MS_BIND | libc::MS_REC),
+        ];
+        for (name, flag) in cases {
+            let p = parse(&[*name]);
+            assert_eq!(p.flags, *flag, "{name}");
+            assert!(p.data.is_empty() && p.propagation.is_empty());
+        }
+    }
+
+    #[test]
+    fn opposite_options_clear_and_later_wins() {
+        let pairs = [
+            ("ro", "rw"),
+            ("nosuid", "suid"),
+            ("nodev", "dev"),
+            ("noexec", "exec"),
+            ("sync", "async"),
+            ("mand", "nomand"),
+            ("noatime", "atime"),
+            ("nodiratime", "diratime"),
+            ("relatime", "norelatime"),
+            ("strictatime", "nostrictatime"),
+            ("lazytime", "nolazytime"),
+            ("iversion", "noiversion"),
+            ("silent", "loud"),
+            ("nosymfollow", "symfollow"),
+        ];
+        for (on, off) in pairs {
+            let p = parse(&[on, off]);
+            assert_eq!(p.flags, 0, "{on},{off}");
+            assert_ne!(p.cleared, 0, "{off} must be recorded as cleared");
+            let p = parse(&[off, on]);
+            assert_ne!(p.flags, 0, "{off},{on}");
+            assert_eq!(p.cleared, 0);
+        }
+        assert_eq!(parse(&["defaults"]), Parsed::default());
+    }
+
+    #[test]
+    fn propagation_options_keep_order() {
+        let p = parse(&[
+            "rbind",
+            "rprivate",
+            "shared",
+            "rslave",
+            "unbindable",
+            "runbindable",
+        ]);
+        assert_eq!(
+            p.propagation,
+            vec![
+                libc::MS_PRIVATE | libc::MS_REC,
+                libc::MS_SHARED,
+                libc::MS_SLAVE | libc::MS_REC,
+                libc::MS_UNBINDABLE,
+                libc::MS_UNBINDABLE | libc::MS_REC,
+            ]
+        );
+        assert_eq!(p.flags, libc::MS_BIND | libc::MS_REC);
+        assert_eq!(parse(&["private"]).propagation, vec![libc::MS_PRIVATE]);
+        assert_eq!(
+            parse(&["rshared"]).propagation,
+            vec![libc::MS_SHARED | libc::MS_REC]
+        );
+    }
+
+    #[test]
+    fn recursive_options_map_to_mount_setattr() {
+        let cases: &[(&str, u64, u64)] = &[
+            ("rro", A_RDONLY, 0),
+            ("rrw", 0, A_RDONLY),
+            ("rnosuid", A_NOSUID, 0),
+            ("rsuid", 0, A_NOSUID),
+            ("rnodev", A_NODEV, 0),
+            ("rdev", 0, A_NODEV),
+            ("rnoexec", A_NOEXEC, 0),
+            ("rexec", 0, A_NOEXEC),
+            ("rnodiratime", A_NODIRATIME, 0),
+            ("rdiratime", 0, A_NODIRATIME),
+            ("rnosymfollow", A_NOSYMFOLLOW, 0),
+            ("rsymfollow", 0, A_NOSYMFOLLOW),
+            ("rnoatime", A_NOATIME, A_ATIME_MASK),
+            ("ratime", A_RELATIME, A_ATIME_MASK),
+            ("rrelatime", A_RELATIME, A_ATIME_MASK),
+            ("rnorelatime", A_STRICTATIME, A_ATIME_MASK),
+            ("rstrictatime", A_STRICTATIME, A_ATIME_MASK),
+            ("rnostrictatime", A_RELATIME, A_ATIME_MASK),
+        ];
+        for (name, set, clr) in cases {
+            let p = parse(&[*name]);
+            assert_eq!((p.rec_set, p.rec_clr), (*set, *clr), "{name}");
+            assert_eq!(p.flags, 0);
+        }
+        let p = parse(&["rro", "rnoatime", "rrw"]);
+        assert_eq!((p.rec_set, p.rec_clr), (A_NOATIME, A_ATIME_MASK | A_RDONLY));
+        let p = parse(&["rnoatime", "rstrictatime"]);
+        assert_eq!((p.rec_set, p.rec_clr), (A_STRICTATIME, A_ATIME_MASK));
+    }
+
+    #[test]
+    fn unknown_options_become_data() {
+        let p = parse(&["nosuid", "size=65536k", "tmpcopyup", "mode=755", "noexec"]);
+        assert_eq!(p.flags, libc::MS_NOSUID | libc::MS_NOEXEC);
+        assert_eq!(p.data, "size=65536k,mode=755");
+        assert_eq!(p.unknown, vec!["size=65536k", "mode=755"]);
+        assert!(p.tmpcopyup);
+        // idmap is never passed on silently: it is data here and rejected by validation.
+        assert_eq!(parse(&["idmap"]).unknown, vec!["idmap"]);
+    }
+
+    #[test]
+    fn rootfs_propagation_values() {
+        assert_eq!(rootfs_propagation("slave"), Some(libc::MS_SLAVE));
+        assert_eq!(
+            rootfs_propagation("rprivate"),
+            Some(libc::MS_PRIVATE | libc::MS_REC)
+        );
+        assert_eq!(rootfs_propagation("shard"), None);
+        assert_eq!(rootfs_propagation("bind"), None);
+    }
+}
