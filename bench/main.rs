@@ -120,6 +120,8 @@ fn report(case: &str, runtimes: &[Runtime], samples: &[Vec<Sample>]) {
 }
 
 /// Runs a command, returning its wall time and the peak RSS of the process tree it waited for.
+// The child is reaped by wait4 (for its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn timed(rt: &Runtime, args: &[&str]) -> Sample {
     let start = Instant::now();
     let mut child = Command::new(&rt.bin)

@@ -162,6 +162,8 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
         unsupported(any, "hooks")?;
     }
     check_annotations(spec)?;
+    crate::rootfs::validate(spec, bundle)?;
+    crate::sysctl::validate(spec)?;
     Ok(rootfs)
 }
 

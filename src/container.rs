@@ -108,6 +108,7 @@ fn create_locked(
         id: opts.id,
         spec,
         rootfs: &bundle.rootfs,
+        bundle: &bundle.dir,
         sync: child_sock.as_raw_fd(),
         sync_parent: parent_sock.as_raw_fd(),
         fifo: fifo_fd.as_raw_fd(),
@@ -192,6 +193,10 @@ fn create_locked(
         cgroup: made.cgroup.clone(),
     };
     lock.save(&st)?;
+    logging::debug(&format!(
+        "created container {:?} with init pid {pid}",
+        opts.id
+    ));
     if let Some(p) = opts.pid_file {
         write_pid_file(p, pid)?;
     }

@@ -32,6 +32,8 @@ pub struct Context<'a> {
     pub id: &'a str,
     pub spec: &'a Spec,
     pub rootfs: &'a Path,
+    /// The bundle directory: relative bind-mount sources are resolved against it.
+    pub bundle: &'a Path,
     /// init's end of the sync socketpair.
     pub sync: RawFd,
     /// The parent's end, closed first thing in the child.
@@ -74,6 +76,8 @@ fn setup(ctx: &Context, sock: &OwnedFd) -> Result<Never> {
         Some(Msg::Go) => {}
         other => return Err(anyhow!("sync: expected Go from the parent, got {other:?}")),
     }
+    nix::unistd::chdir(ctx.bundle)
+        .with_context(|| format!("changing to the bundle {}", ctx.bundle.display()))?;
     let spec = ctx.spec;
     let process = spec.process().as_ref().expect("validated");
     let linux = spec.linux().as_ref().expect("validated");

@@ -54,10 +54,6 @@ pub fn spec_name(t: LinuxNamespaceType) -> &'static str {
     kind(t).1
 }
 
-pub fn proc_name(t: LinuxNamespaceType) -> &'static str {
-    kind(t).3
-}
-
 pub fn clone_flag(t: LinuxNamespaceType) -> libc::c_int {
     kind(t).2
 }

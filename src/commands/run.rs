@@ -47,7 +47,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
 
     let created = container::create(&opts)?;
     start_or_clean(g, &a.create.id)?;
-    let code = wait(&sfd, created.pid)?;
+    let code = wait(&sfd, &created)?;
     if !a.keep {
         let lock = state::open(&g.root, &a.create.id)?;
         if let Some(st) = lock.load()? {
@@ -66,18 +66,36 @@ fn start_or_clean(g: &Global, id: &str) -> Result<()> {
 }
 
 /// Forwards signals to init until it exits, reaping any other child; returns init's status.
-fn wait(sfd: &SignalFd, pid: i32) -> Result<i32> {
+/// The pidfd is polled too, so an init that is not berth's child (the join path with
+/// --no-subreaper) ends the wait instead of hanging it.
+fn wait(sfd: &SignalFd, created: &container::Created) -> Result<i32> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let pid = created.pid;
     loop {
-        let Some(info) = sfd.read_signal().context("reading the signalfd")? else {
-            continue;
-        };
-        let sig = info.ssi_signo as i32;
-        if sig != libc::SIGCHLD {
-            if let Ok(s) = Signal::try_from(sig) {
-                let _ = nix::sys::signal::kill(Pid::from_raw(pid), s);
-            }
-            continue;
+        let mut fds = [
+            PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(created.pidfd.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e).context("waiting for the container"),
+            Ok(_) => {}
         }
+        if fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN))
+        {
+            if let Some(info) = sfd.read_signal().context("reading the signalfd")? {
+                let sig = info.ssi_signo as i32;
+                if sig != libc::SIGCHLD {
+                    if let Ok(s) = Signal::try_from(sig) {
+                        let _ = nix::sys::signal::kill(Pid::from_raw(pid), s);
+                    }
+                }
+            }
+        }
+        // Reap every exited child; init's status ends the wait.
         loop {
             match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return Ok(code),
@@ -85,6 +103,12 @@ fn wait(sfd: &SignalFd, pid: i32) -> Result<i32> {
                 Ok(WaitStatus::StillAlive) | Err(_) => break,
                 Ok(_) => continue,
             }
+        }
+        if fds[1].revents().is_some_and(|r| !r.is_empty()) && !created.is_child {
+            crate::logging::warn(
+                "the container's exit status is unknown: its init is not berth's child",
+            );
+            return Ok(255);
         }
     }
 }
