@@ -3,3 +3,5 @@
 mod common;
 mod errors;
 mod lifecycle;
+mod namespaces;
+mod rootfs;

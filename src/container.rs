@@ -93,6 +93,9 @@ fn create_locked(
     let fifo = lock.fifo_path();
     nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o622))
         .with_context(|| format!("creating the exec fifo {}", fifo.display()))?;
+    // Writable by whichever user init ends up as (the umask took the write bits away).
+    std::fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+        .with_context(|| format!("chmod {}", fifo.display()))?;
     // init reopens the fifo through /proc/self/fd once it is ready, which works after
     // pivot_root and after a switch to a user that cannot search the state directory.
     let fifo_fd = open(&fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())

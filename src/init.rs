@@ -58,18 +58,24 @@ pub fn borrow_sync(fd: RawFd) -> OwnedFd {
 /// Runs init. Never returns.
 pub fn run(ctx: &Context) -> ! {
     let sock = borrow_sync(ctx.sync);
-    let err = match setup(ctx, &sock) {
+    let mut ready = false;
+    let err = match setup(ctx, &sock, &mut ready) {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let _ = sync::write(&sock, &Msg::Error(format!("{err:#}")));
+    if ready {
+        // The parent stopped listening at Ready; the container's stderr is all that is left.
+        eprintln!("berth: container init: {err:#}");
+    } else {
+        let _ = sync::write(&sock, &Msg::Error(format!("{err:#}")));
+    }
     // SAFETY: _exit skips the parent's destructors and atexit handlers, which are not ours.
     unsafe { libc::_exit(1) }
 }
 
 enum Never {}
 
-fn setup(ctx: &Context, sock: &OwnedFd) -> Result<Never> {
+fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     // SAFETY: closing the parent's end of the socketpair, which this process must not hold.
     unsafe { libc::close(ctx.sync_parent) };
     match sync::read(sock)? {
@@ -158,6 +164,7 @@ fn setup(ctx: &Context, sock: &OwnedFd) -> Result<Never> {
     reset_signals();
 
     sync::write(sock, &Msg::Ready)?;
+    *ready = true;
     // Blocks until `berth start` opens the fifo for reading.
     let fifo = nix::fcntl::openat(
         &fd_dir,
