@@ -63,13 +63,14 @@ fn setgroups_allowed() -> Result<bool> {
     }
 }
 
-/// Gives the container user ownership of stdio, as runc does, so a non-root process can
-/// reopen /dev/stdout or /proc/self/fd/1 (a common way for servers to log). /dev/null and
-/// stdio already owned by the user are left alone; failures that mean "not ours to change"
-/// (unmapped owner, read-only /dev) are tolerated like runc.
+/// Gives the container user ownership of stdio pipes and sockets, so a non-root process can
+/// reopen /dev/stdout or /proc/self/fd/1 (a common way for servers to log), as runc does.
+/// Unlike runc, only pipes (anonymous, or the named fifos container managers pass) and
+/// sockets are changed: `berth run` hands the caller's own stdio straight to the container,
+/// and giving the caller's terminal or log file to the container user would leak it.
+/// Failures that mean "not ours to change" (unmapped owner, read-only fs) are tolerated
+/// like runc.
 fn fix_stdio_ownership(uid: u32) -> Result<()> {
-    let null = nix::sys::stat::stat("/dev/null")
-        .context("process.user: stat /dev/null (to keep stdio on /dev/null untouched)")?;
     for raw in 0..=2 {
         // SAFETY: stdio fds stay open for the whole of init; the borrow ends in this iteration.
         let fd = unsafe { BorrowedFd::borrow_raw(raw) };
@@ -79,8 +80,8 @@ fn fix_stdio_ownership(uid: u32) -> Result<()> {
             Err(nix::errno::Errno::EBADF) => continue,
             Err(e) => return Err(e).context("process.user: fstat of stdio"),
         };
-        let is_null = st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == null.st_rdev;
-        if st.st_uid == uid || is_null {
+        let kind = st.st_mode & libc::S_IFMT;
+        if st.st_uid == uid || (kind != libc::S_IFIFO && kind != libc::S_IFSOCK) {
             continue;
         }
         // Only the owner changes; the group may be chosen by the mount (devpts gid=).
@@ -191,6 +192,7 @@ mod tests {
             anyhow::ensure!(!caps::securebits::has_keepcaps()?, "keepcaps still set");
             anyhow::ensure!(owner(1)? == 1000, "stdout pipe not given to the user");
             anyhow::ensure!(owner(0)? == 0, "/dev/null must stay root's");
+            anyhow::ensure!(owner(2)? == 0, "a regular file must stay root's");
             Ok(())
         });
     }
