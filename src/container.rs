@@ -118,6 +118,7 @@ fn create_locked(
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
+        listen_fds: crate::fds::listen_fds_from_env(),
         new_userns: namespaces::creates(linux, LinuxNamespaceType::User),
         userns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::User),
         mountns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Mount),

@@ -43,6 +43,8 @@ pub struct Context<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// Socket-activation fds berth was given (`fds::listen_fds_from_env`, read in the parent).
+    pub listen_fds: u32,
     pub new_userns: bool,
     pub userns: bool,
     pub mountns: bool,
@@ -136,9 +138,8 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     if let Some(p) = linux.personality() {
         process_attrs::apply_personality(p)?;
     }
-    if let Some(a) = process.exec_cpu_affinity() {
-        process_attrs::apply_exec_cpu_affinity(a)?;
-    }
+    // execCPUAffinity is for exec'd processes only (spec); init gets its cgroup's CPUs.
+    process_attrs::reset_cpu_affinity()?;
     rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
 
     let nnp = process.no_new_privileges().unwrap_or(false);
@@ -155,12 +156,12 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     }
 
     let mut env: Vec<String> = process.env().clone().unwrap_or_default();
-    fds::listen_fds_env(ctx.preserve_fds, &mut env);
+    fds::listen_fds_env(ctx.listen_fds, &mut env);
     let args = process.args().as_deref().unwrap_or_default();
     let exe = process_attrs::find_executable(&args[0], &env, cwd)?;
     let argv = to_cstrings(args, "process.args")?;
     let envp = to_cstrings(&env, "process.env")?;
-    fds::cloexec_from(3 + ctx.preserve_fds as RawFd)?;
+    fds::cloexec_from(fds::FIRST_PASSED_FD + (ctx.listen_fds + ctx.preserve_fds) as RawFd)?;
     reset_signals();
 
     sync::write(sock, &Msg::Ready)?;
