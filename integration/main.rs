@@ -4,4 +4,5 @@ mod common;
 mod errors;
 mod lifecycle;
 mod namespaces;
+mod process;
 mod rootfs;

@@ -21,7 +21,10 @@ fn new_namespaces_differ_from_the_host() {
     let root = Root::new();
     let out = root.sh("for n in pid net ipc uts mnt cgroup; do readlink /proc/self/ns/$n; done");
     let inside: Vec<&str> = out.lines().collect();
-    for (i, kind) in ["pid", "net", "ipc", "uts", "mnt", "cgroup"].iter().enumerate() {
+    for (i, kind) in ["pid", "net", "ipc", "uts", "mnt", "cgroup"]
+        .iter()
+        .enumerate()
+    {
         // /proc/self/ns/pid is the namespace of the process itself (the new one).
         assert_ne!(inside[i], host_ns(kind), "{kind} namespace not new");
     }
@@ -30,9 +33,12 @@ fn new_namespaces_differ_from_the_host() {
 #[test]
 fn absent_namespaces_are_shared_with_the_host() {
     let root = Root::new();
-    let out = root.sh_with("readlink /proc/self/ns/net; readlink /proc/self/ns/ipc", |c| {
-        c["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "mount"}, {"type": "uts"}]);
-    });
+    let out = root.sh_with(
+        "readlink /proc/self/ns/net; readlink /proc/self/ns/ipc",
+        |c| {
+            c["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "mount"}, {"type": "uts"}]);
+        },
+    );
     assert_eq!(out, format!("{}\n{}\n", host_ns("net"), host_ns("ipc")));
 }
 
@@ -57,12 +63,18 @@ fn cgroup_namespace_roots_the_view() {
     let root = Root::new();
     let out = root.sh("cat /proc/self/cgroup");
     for line in out.lines() {
-        assert!(line.ends_with(":/"), "cgroup path not rooted in the namespace: {line}");
+        assert!(
+            line.ends_with(":/"),
+            "cgroup path not rooted in the namespace: {line}"
+        );
     }
 }
 
 fn userns(c: &mut serde_json::Value) {
-    c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
     c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
     c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
 }
@@ -88,7 +100,11 @@ fn user_namespace_process_is_unprivileged_on_the_host() {
     let pid = root.state(&id)["pid"].as_i64().unwrap();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
-    assert_eq!(uid_line.split_whitespace().nth(1), Some("100000"), "{uid_line}");
+    assert_eq!(
+        uid_line.split_whitespace().nth(1),
+        Some("100000"),
+        "{uid_line}"
+    );
     root.ok(&["delete", "-f", &id]);
 }
 
@@ -96,7 +112,10 @@ fn user_namespace_process_is_unprivileged_on_the_host() {
 fn time_namespace_offsets() {
     let root = Root::new();
     let out = root.sh_with("cut -d. -f1 /proc/uptime", |c| {
-        c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "time"}));
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "time"}));
         c["linux"]["timeOffsets"] = json!({"boottime": {"secs": 864000, "nanosecs": 0}});
     });
     let host: f64 = std::fs::read_to_string("/proc/uptime")
@@ -107,7 +126,10 @@ fn time_namespace_offsets() {
         .parse()
         .unwrap();
     let inside: f64 = out.trim().parse().unwrap();
-    assert!(inside >= host + 864000.0 - 5.0, "inside {inside}, host {host}");
+    assert!(
+        inside >= host + 864000.0 - 5.0,
+        "inside {inside}, host {host}"
+    );
 }
 
 #[test]
@@ -134,6 +156,9 @@ fn joining_namespaces_by_path() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], net.to_string_lossy());
     assert_eq!(lines[1], user.to_string_lossy());
-    assert_eq!(lines[2].split_whitespace().collect::<Vec<_>>(), ["0", "100000", "65536"]);
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"]
+    );
     root.ok(&["delete", "-f", &ida]);
 }

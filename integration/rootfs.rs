@@ -21,12 +21,19 @@ fn tmpfs_with_size_mode_and_flags() {
         mount_opts_script("/data")
     );
     let out = root.sh_with(&script, |c| {
-        add_mount(c, json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs",
-            "options": ["size=1m", "mode=0700", "noexec", "nosuid", "nodev"]}));
+        add_mount(
+            c,
+            json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs",
+            "options": ["size=1m", "mode=0700", "noexec", "nosuid", "nodev"]}),
+        );
     });
     let lines: Vec<&str> = out.lines().collect();
     for flag in ["noexec", "nosuid", "nodev"] {
-        assert!(lines[0].split(',').any(|o| o == flag), "{flag} missing: {}", lines[0]);
+        assert!(
+            lines[0].split(',').any(|o| o == flag),
+            "{flag} missing: {}",
+            lines[0]
+        );
     }
     assert_eq!(lines[1], "700");
     assert_eq!(lines[2], "1024");
@@ -41,8 +48,11 @@ fn read_only_bind_mount_refuses_writes() {
     let out = root.sh_with(
         "cat /mnt/file; echo; touch /mnt/new 2>/dev/null && echo writable || echo refused",
         |c| {
-            add_mount(c, json!({"destination": "/mnt", "type": "bind", "source": host,
-                "options": ["rbind", "ro"]}));
+            add_mount(
+                c,
+                json!({"destination": "/mnt", "type": "bind", "source": host,
+                "options": ["rbind", "ro"]}),
+            );
         },
     );
     assert_eq!(out, "from the host\nrefused\n");
@@ -60,14 +70,17 @@ fn masked_paths_read_empty() {
 #[test]
 fn readonly_paths_refuse_writes() {
     let root = Root::new();
-    let out = root.sh("echo 1 > /proc/sys/vm/drop_caches 2>/dev/null && echo writable || echo refused");
+    let out =
+        root.sh("echo 1 > /proc/sys/vm/drop_caches 2>/dev/null && echo writable || echo refused");
     assert_eq!(out, "refused\n");
 }
 
 #[test]
 fn readonly_root() {
     let root = Root::new();
-    let out = root.sh("touch /newfile 2>/dev/null && echo writable || echo refused; touch /tmp/ok && echo tmp-ok");
+    let out = root.sh(
+        "touch /newfile 2>/dev/null && echo writable || echo refused; touch /tmp/ok && echo tmp-ok",
+    );
     assert_eq!(out, "refused\ntmp-ok\n");
 }
 
@@ -105,9 +118,13 @@ fn host_disk_not_listed_is_not_there() {
 #[test]
 fn sysctl_is_applied() {
     let root = Root::new();
-    let out = root.sh_with("cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward", |c| {
-        c["linux"]["sysctl"] = json!({"kernel.shmmax": "123456789", "net.ipv4.ip_forward": "1"});
-    });
+    let out = root.sh_with(
+        "cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward",
+        |c| {
+            c["linux"]["sysctl"] =
+                json!({"kernel.shmmax": "123456789", "net.ipv4.ip_forward": "1"});
+        },
+    );
     assert_eq!(out, "123456789\n1\n");
 }
 
@@ -134,12 +151,26 @@ fn rootfs_propagation_shared() {
 #[test]
 fn no_pivot() {
     let root = Root::new();
-    let b = Bundle::new(&base_config(&["/bin/sh", "-c", "ls /bin/busybox && echo $$"]));
+    let b = Bundle::new(&base_config(&[
+        "/bin/sh",
+        "-c",
+        "ls /bin/busybox && echo $$",
+    ]));
     let id = unique("nopivot");
     let mut cmd = root.cmd();
-    cmd.args(["run", "--no-pivot", "--bundle", b.dir.to_str().unwrap(), &id]);
+    cmd.args([
+        "run",
+        "--no-pivot",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        &id,
+    ]);
     let out = output_via_files(&mut cmd);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "/bin/busybox\n1\n");
 }
 
@@ -154,14 +185,21 @@ fn symlink_destination_cannot_escape_the_rootfs() {
     std::os::unix::fs::symlink(&outside, rootfs.join("evil")).unwrap();
     let mut c = base_config(&["/bin/sh", "-c", "touch /evil/written; ls /evil"]);
     c["root"] = json!({"path": "rootfs", "readonly": false});
-    add_mount(&mut c, json!({"destination": "/evil", "type": "tmpfs", "source": "tmpfs"}));
+    add_mount(
+        &mut c,
+        json!({"destination": "/evil", "type": "tmpfs", "source": "tmpfs"}),
+    );
     std::fs::write(b.dir.join("config.json"), c.to_string()).unwrap();
     let id = unique("escape");
     let mut cmd = root.cmd();
     cmd.args(["run", "--bundle", b.dir.to_str().unwrap(), &id]);
     let out = output_via_files(&mut cmd);
     // Either the mount landed inside the rootfs or it failed; the host directory is untouched.
-    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "host directory was written");
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "host directory was written"
+    );
     let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mi.contains(outside.to_str().unwrap()));
     let _ = out;

@@ -107,15 +107,7 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
         .process()
         .as_ref()
         .ok_or_else(|| anyhow!("config.json: process: missing"))?;
-    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
-        bail!("config.json: process.args: must not be empty");
-    }
-    if !process.cwd().is_absolute() {
-        bail!(
-            "config.json: process.cwd: {:?} is not an absolute path",
-            process.cwd().display().to_string()
-        );
-    }
+    crate::process_attrs::validate(process).map_err(|e| anyhow!("config.json: {e:#}"))?;
     if process.terminal().unwrap_or(false) {
         bail!("config.json: process.terminal: terminals are not supported yet");
     }
@@ -162,6 +154,9 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
         unsupported(any, "hooks")?;
     }
     check_annotations(spec)?;
+    if let Some(p) = linux.personality() {
+        crate::process_attrs::validate_personality(p).map_err(|e| anyhow!("config.json: {e:#}"))?;
+    }
     crate::rootfs::validate(spec, bundle)?;
     crate::sysctl::validate(spec)?;
     Ok(rootfs)

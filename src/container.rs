@@ -46,10 +46,13 @@ pub struct Created {
 /// is left behind: no state directory, cgroup or process.
 pub fn create(opts: &CreateOpts) -> Result<Created> {
     config::validate_id(opts.id)?;
+    // Before berth opens any fd of its own, which could otherwise take one of these numbers.
+    let listen_fds = crate::fds::listen_fds_from_env();
+    crate::fds::check_passed(crate::fds::FIRST_PASSED_FD, listen_fds + opts.preserve_fds)?;
     let bundle = config::load(opts.bundle)?;
     let lock = state::create_dir(opts.root, opts.id)?;
     let mut made = Made::default();
-    match create_locked(opts, &bundle, &lock, &mut made) {
+    match create_locked(opts, &bundle, &lock, listen_fds, &mut made) {
         Ok(c) => Ok(c),
         Err(e) => {
             made.undo();
@@ -86,6 +89,7 @@ fn create_locked(
     opts: &CreateOpts,
     bundle: &Bundle,
     lock: &Locked,
+    listen_fds: u32,
     made: &mut Made,
 ) -> Result<Created> {
     let spec = &bundle.spec;
@@ -118,7 +122,7 @@ fn create_locked(
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
-        listen_fds: crate::fds::listen_fds_from_env(),
+        listen_fds,
         new_userns: namespaces::creates(linux, LinuxNamespaceType::User),
         userns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::User),
         mountns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Mount),

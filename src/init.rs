@@ -18,7 +18,7 @@
 //! 10. `Ready` to the parent; block on the exec fifo until `start`
 //! 11. seccomp now if noNewPrivileges is true; execve
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{anyhow, bail, Context as _, Result};
 use oci_spec::runtime::Spec;
 use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
@@ -98,7 +98,9 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     )
     .context("opening /proc/self/fd")?;
 
-    if ctx.new_userns {
+    // In a user namespace (new, or joined by the intermediate) become its root, so that
+    // what init creates is owned by a mapped id.
+    if ctx.userns {
         nix::unistd::setresgid(0.into(), 0.into(), 0.into())
             .context("becoming gid 0 in the user namespace")?;
         nix::unistd::setresuid(0.into(), 0.into(), 0.into())
@@ -115,6 +117,10 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
         set_domainname(d)?;
     }
 
+    // Through /proc/self, which may not be mounted in the container after pivot_root.
+    if let Some(adj) = process.oom_score_adj() {
+        process_attrs::set_oom_score_adj(adj)?;
+    }
     rootfs::prepare(&rootfs::RootfsSetup {
         spec,
         rootfs: ctx.rootfs,
@@ -123,12 +129,14 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
         cgroupns: ctx.cgroupns,
         mountns: ctx.mountns,
     })?;
+    // Like runc, a missing cwd is created (before the root may become read-only).
+    if !process.cwd().exists() {
+        std::fs::create_dir_all(process.cwd())
+            .with_context(|| format!("process.cwd: creating {}", process.cwd().display()))?;
+    }
     sysctl::apply(spec)?;
     rootfs::finalize(spec)?;
 
-    if let Some(adj) = process.oom_score_adj() {
-        process_attrs::set_oom_score_adj(adj)?;
-    }
     if let Some(s) = process.scheduler() {
         process_attrs::apply_scheduler(s)?;
     }
@@ -151,11 +159,23 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     let cwd = process.cwd();
     nix::unistd::chdir(cwd)
         .with_context(|| format!("process.cwd: changing to {}", cwd.display()))?;
+    // A cwd such as /proc/self/fd/N could land on a directory outside the container through
+    // one of berth's own fds (CVE-2024-21626); the kernel then reports it unreachable.
+    match nix::unistd::getcwd() {
+        Ok(p) if p.is_absolute() => {}
+        _ => bail!(
+            "process.cwd: {} resolves outside the container",
+            cwd.display()
+        ),
+    }
     if nnp {
         process_attrs::set_no_new_privs()?;
     }
 
-    let mut env: Vec<String> = process.env().clone().unwrap_or_default();
+    let mut env = process_attrs::prepare_env(process.env().as_deref().unwrap_or_default())?;
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", user::home_dir(process.user().uid())));
+    }
     fds::listen_fds_env(ctx.listen_fds, &mut env);
     let args = process.args().as_deref().unwrap_or_default();
     let exe = process_attrs::find_executable(&args[0], &env, cwd)?;

@@ -6,8 +6,8 @@
 use anyhow::{anyhow, bail, Context as _, Result};
 use nix::sched::CpuSet;
 use oci_spec::runtime::{
-    ExecCPUAffinity, IOPriorityClass, LinuxIOPriority, LinuxPersonality, LinuxPersonalityDomain,
-    LinuxSchedulerFlag, LinuxSchedulerPolicy, Process, Scheduler,
+    IOPriorityClass, LinuxIOPriority, LinuxPersonality, LinuxPersonalityDomain, LinuxSchedulerFlag,
+    LinuxSchedulerPolicy, Process, Scheduler,
 };
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt as _;
@@ -201,33 +201,6 @@ pub fn parse_cpu_list(list: &str) -> Result<Option<CpuSet>> {
         }
     }
     Ok(Some(set))
-}
-
-fn set_cpu_affinity(field: &str, list: &str) -> Result<()> {
-    let Some(set) = parse_cpu_list(list).with_context(|| field.to_string())? else {
-        return Ok(());
-    };
-    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
-        .with_context(|| format!("{field}: setting the CPU affinity to {list:?}"))
-}
-
-/// For a process started by `berth exec`, before it joins the container's cgroup:
-/// `execCPUAffinity.initial`. The spec says execCPUAffinity does not apply to the
-/// container's init process.
-pub fn apply_exec_cpu_affinity_initial(a: &ExecCPUAffinity) -> Result<()> {
-    set_cpu_affinity(
-        "process.execCPUAffinity.initial",
-        a.initial().as_deref().unwrap_or_default(),
-    )
-}
-
-/// For a process started by `berth exec`, after it joined the container's cgroup:
-/// `execCPUAffinity.final`; when absent or empty the affinity is left alone (spec).
-pub fn apply_exec_cpu_affinity_final(a: &ExecCPUAffinity) -> Result<()> {
-    set_cpu_affinity(
-        "process.execCPUAffinity.final",
-        a.cpu_affinity_final().as_deref().unwrap_or_default(),
-    )
 }
 
 /// After joining the container's cgroup, widens the CPU affinity inherited from berth's
@@ -710,13 +683,11 @@ mod tests {
     }
 
     #[test]
-    fn cpu_affinity_is_applied_and_reset() {
+    fn cpu_affinity_is_reset_to_all_allowed() {
         test_child::run(|| {
-            let a: ExecCPUAffinity =
-                serde_json::from_value(serde_json::json!({"initial": "0", "final": "0"}))?;
-            apply_exec_cpu_affinity_initial(&a)?;
-            let got = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))?;
-            anyhow::ensure!(got.is_set(0)? && !got.is_set(1)?, "initial not applied");
+            let mut one = CpuSet::new();
+            one.set(0)?;
+            nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &one)?;
             reset_cpu_affinity()?;
             let got = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))?;
             let online = std::thread::available_parallelism()?.get();
@@ -724,9 +695,6 @@ mod tests {
                 .filter(|c| got.is_set(*c).unwrap_or(false))
                 .count();
             anyhow::ensure!(count == online, "reset gave {count} CPUs of {online}");
-            apply_exec_cpu_affinity_final(&a)?;
-            let got = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))?;
-            anyhow::ensure!(got.is_set(0)? && !got.is_set(1)?, "final not applied");
             Ok(())
         });
     }
