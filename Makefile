@@ -31,7 +31,7 @@ demo: deps build
 	mkdir -p $(DEMO_DIR)/rootfs/proc $(DEMO_DIR)/rootfs/sys $(DEMO_DIR)/rootfs/dev $(DEMO_DIR)/rootfs/tmp
 	$(BERTH) spec --bundle $(DEMO_DIR)
 	sed -i -e 's/"terminal": true/"terminal": false/' \
-	       -e 's/"sh"$$/"sh", "-c", "echo Hello from a berth container: $$(hostname), pid $$$$$$$$, uid $$(id -u); ls \/"/' \
+	       -e 's/"sh"$$/"sh", "-c", "echo Hello from a berth container: $$(hostname), pid $$$$, uid $$(id -u); ls \/"/' \
 	       $(DEMO_DIR)/config.json
 	$(BERTH) run --bundle $(DEMO_DIR) berth-demo-$$$$
 

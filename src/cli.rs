@@ -35,9 +35,6 @@ pub struct Global {
     /// Use systemd for cgroups (not supported: berth drives cgroupfs directly)
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
-    /// Path to the criu binary (checkpoint and restore)
-    #[arg(long, global = true)]
-    pub criu: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,0 +1,89 @@
+//! CLI tests: berth's command line without containers (no root needed).
+
+use std::process::Command;
+
+const BERTH: &str = env!("CARGO_BIN_EXE_berth");
+
+fn berth(args: &[&str]) -> std::process::Output {
+    Command::new(BERTH).args(args).output().unwrap()
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = berth(&["--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for cmd in [
+        "create", "start", "state", "kill", "delete", "run", "list", "spec", "features",
+    ] {
+        assert!(text.contains(cmd), "{cmd} missing from --help");
+    }
+}
+
+#[test]
+fn features_is_json_from_the_parser_tables() {
+    let out = berth(&["features"]);
+    assert!(out.status.success());
+    let f: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(f["ociVersionMin"], "1.0.0");
+    let ns: Vec<&str> = f["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for n in [
+        "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time",
+    ] {
+        assert!(ns.contains(&n), "{n}");
+    }
+    let opts: Vec<&str> = f["mountOptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for o in [
+        "rbind",
+        "ro",
+        "nosuid",
+        "rro",
+        "rnosymfollow",
+        "tmpcopyup",
+        "rslave",
+    ] {
+        assert!(opts.contains(&o), "{o}");
+    }
+    let caps = f["linux"]["capabilities"].as_array().unwrap();
+    assert!(caps.iter().any(|c| c == "CAP_SYS_ADMIN"));
+    assert!(caps.len() >= 38);
+}
+
+#[test]
+fn spec_writes_a_config_and_refuses_to_overwrite() {
+    let dir = std::env::temp_dir().join(format!("berth-spec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = berth(&["spec", "--bundle", dir.to_str().unwrap()]);
+    assert!(out.status.success());
+    let c: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(c["process"]["args"][0], "sh");
+    assert_eq!(c["root"]["path"], "rootfs");
+    let again = berth(&["spec", "--bundle", dir.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn unknown_flag_is_refused() {
+    let out = berth(&["create", "--no-such-flag", "x"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn systemd_cgroup_driver_is_a_clear_error() {
+    let out = berth(&["--systemd-cgroup", "list"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--systemd-cgroup"));
+}
