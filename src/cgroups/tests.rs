@@ -1,0 +1,1 @@
+//! Real tests on this machine.
