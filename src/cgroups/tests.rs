@@ -338,3 +338,86 @@ fn oom_kill_is_reported() {
     );
     assert!(events.read().unwrap().unwrap() >= 1);
 }
+
+/// The v2 device program for real: attached to a cgroup in this host's cgroup2 hierarchy
+/// (BPF device programs work there on hybrid hosts too), a child in it may open /dev/null
+/// (default allow list) but not the disk.
+#[test]
+fn device_program_denies_in_cgroup2() {
+    let layout = mounts::detect().unwrap();
+    let root = layout.v2.expect("a cgroup2 hierarchy").mountpoint;
+    let dir = root.join(&unique("bpf")[1..]);
+    std::fs::create_dir(&dir).unwrap();
+    struct Rm(PathBuf);
+    impl Drop for Rm {
+        fn drop(&mut self) {
+            let _ = rmdir_retrying(&self.0);
+        }
+    }
+    let _rm = Rm(dir.clone());
+    let r: LinuxResources =
+        serde_json::from_str(r#"{"devices":[{"allow":false,"access":"rwm"}]}"#).unwrap();
+    let fd = nix::fcntl::open(
+        &dir,
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY,
+        nix::sys::stat::Mode::empty(),
+    )
+    .unwrap();
+    v2::set_devices(fd.as_fd(), &r).unwrap();
+    let mut child = Child::spawn(|| {
+        // SAFETY: open(2) of static C strings; fds are left to _exit.
+        let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        // SAFETY: as above.
+        let disk = unsafe { libc::open(c"/dev/vda".as_ptr(), libc::O_RDONLY) };
+        let disk_err = Errno::last();
+        if null < 0 {
+            return 1;
+        }
+        if disk >= 0 || disk_err != Errno::EPERM {
+            return 2;
+        }
+        0
+    });
+    files::write(&dir, "cgroup.procs", &child.pid.to_string(), "test").unwrap();
+    child.go();
+    assert_eq!(
+        child.wait(),
+        WaitStatus::Exited(child.pid, 0),
+        "1: /dev/null refused, 2: disk not refused"
+    );
+}
+
+#[test]
+fn update_changes_limits_and_checks_usage() {
+    let l = linux(&format!(
+        r#"{{"cgroupsPath":"{}","resources":{{"pids":{{"limit":5}},"memory":{{"limit":67108864}}}}}}"#,
+        unique("update")
+    ));
+    let g = Guard(create(Some(&l), "x").unwrap());
+    let r: LinuxResources = serde_json::from_str(
+        r#"{"pids":{"limit":7},"memory":{"limit":33554432},"cpu":{"shares":256}}"#,
+    )
+    .unwrap();
+    g.0.update(&r).unwrap();
+    assert_eq!(cat(&v1(&g.0, "pids"), "pids.max"), "7");
+    assert_eq!(
+        cat(&v1(&g.0, "memory"), "memory.limit_in_bytes"),
+        "33554432"
+    );
+    assert_eq!(cat(&v1(&g.0, "cpu"), "cpu.shares"), "256");
+    let devs: LinuxResources =
+        serde_json::from_str(r#"{"devices":[{"allow":true,"access":"r"}]}"#).unwrap();
+    assert!(g
+        .0
+        .update(&devs)
+        .unwrap_err()
+        .to_string()
+        .contains("cannot be changed by update"));
+    let bad: LinuxResources = serde_json::from_str(r#"{"cpu":{"quota":-5}}"#).unwrap();
+    assert!(g
+        .0
+        .update(&bad)
+        .unwrap_err()
+        .to_string()
+        .starts_with("linux.resources.cpu.quota"));
+}
