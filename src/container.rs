@@ -124,11 +124,15 @@ fn create_locked(
         preserve_fds: opts.preserve_fds,
         listen_fds,
         new_userns: namespaces::creates(linux, LinuxNamespaceType::User),
+        new_cgroupns: namespaces::creates(linux, LinuxNamespaceType::Cgroup),
         userns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::User),
         mountns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Mount),
         cgroupns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Cgroup),
     };
-    let mut flags = namespaces::new_flags(linux) & !(libc::CLONE_NEWTIME as u64);
+    // Time: entered through the parent (see below). Cgroup: init unshares it itself once it
+    // sits in its cgroup, so that the namespace is rooted there.
+    let mut flags = namespaces::new_flags(linux)
+        & !(libc::CLONE_NEWTIME as u64 | libc::CLONE_NEWCGROUP as u64);
     let new_time = namespaces::creates(linux, LinuxNamespaceType::Time);
 
     let (pid, pidfd, is_child, in_cgroup) = if joined.is_empty() {

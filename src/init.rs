@@ -46,6 +46,8 @@ pub struct Context<'a> {
     /// Socket-activation fds berth was given (`fds::listen_fds_from_env`, read in the parent).
     pub listen_fds: u32,
     pub new_userns: bool,
+    /// A new cgroup namespace, unshared by init after the parent placed it in its cgroup.
+    pub new_cgroupns: bool,
     pub userns: bool,
     pub mountns: bool,
     pub cgroupns: bool,
@@ -105,6 +107,10 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
             .context("becoming gid 0 in the user namespace")?;
         nix::unistd::setresuid(0.into(), 0.into(), 0.into())
             .context("becoming uid 0 in the user namespace")?;
+    }
+    if ctx.new_cgroupns {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .context("creating the cgroup namespace")?;
     }
     nix::unistd::setsid().context("setsid")?;
     if !ctx.no_new_keyring {
