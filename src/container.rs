@@ -131,8 +131,8 @@ fn create_locked(
     };
     // Time: entered through the parent (see below). Cgroup: init unshares it itself once it
     // sits in its cgroup, so that the namespace is rooted there.
-    let mut flags = namespaces::new_flags(linux)
-        & !(libc::CLONE_NEWTIME as u64 | libc::CLONE_NEWCGROUP as u64);
+    let mut flags =
+        namespaces::new_flags(linux) & !(libc::CLONE_NEWTIME as u64 | libc::CLONE_NEWCGROUP as u64);
     let new_time = namespaces::creates(linux, LinuxNamespaceType::Time);
 
     let (pid, pidfd, is_child, in_cgroup) = if joined.is_empty() {

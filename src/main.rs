@@ -28,6 +28,7 @@ mod init;
 mod logging;
 mod namespaces;
 mod process_attrs;
+mod reaper;
 mod rlimits;
 mod rootfs;
 mod seccomp;
