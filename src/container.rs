@@ -284,7 +284,7 @@ fn init_pidfd(st: &State) -> Result<Option<OwnedFd>> {
     Ok(state::init_alive(st.pid, st.init_start_time).then_some(fd))
 }
 
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let abs =
         std::path::absolute(path).with_context(|| format!("--pid-file {}", path.display()))?;
     let tmp = PathBuf::from(format!("{}.berth-tmp", abs.display()));

@@ -22,6 +22,7 @@ mod clone;
 mod commands;
 mod config;
 mod container;
+mod exec;
 mod fds;
 mod features;
 mod init;
