@@ -179,8 +179,8 @@ if [[ ! -f "$base" ]]; then
         install -D -m 0644 "$kmods/$m" "$b/lib/modules/$kver/$m"
     done
     echo "$modules" >"$b/v2guest/modules"
-    mkcpio "$b" "$base.tmp"
-    mv "$base.tmp" "$base"
+    mkcpio "$b" "$base.$$.tmp"
+    mv "$base.$$.tmp" "$base"
     rm -rf "$b"
 fi
 
