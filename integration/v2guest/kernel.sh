@@ -21,7 +21,7 @@ resolve_image_pkg() {
         | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n1
 }
 
-# unpack PKG DEST: download PKG's .deb (kept in the cache) and unpack it to DEST.
+# unpack PKG DEST: download PKG's .deb and unpack it to DEST.
 unpack() {
     local pkg=$1 dest=$2 debs=$cache/debs deb kver
     mkdir -p "$debs"
@@ -43,6 +43,7 @@ unpack() {
         busybox depmod -b "$dest.tmp" "$kver"
     fi
     mv "$dest.tmp" "$dest"
+    rm -f "$deb" # 70 MB; fetching it again takes a second
 }
 
 # extract_vmlinux DIR: with CONFIG_PVH, QEMU boots the uncompressed ELF directly,
