@@ -2,6 +2,7 @@
 
 mod common;
 mod errors;
+mod exec;
 mod hooks;
 mod lifecycle;
 mod namespaces;
