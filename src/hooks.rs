@@ -190,8 +190,7 @@ pub fn run(kind: Kind, hooks: Option<&Hooks>, state: &HookState) -> Result<()> {
     }
     let input = state.to_json();
     for (i, h) in list.iter().enumerate() {
-        run_one(h, &input)
-            .with_context(|| format!("{} hook #{i} ({})", kind.name(), h.path().display()))?;
+        run_one(kind, i, h, &input)?;
     }
     Ok(())
 }
@@ -204,11 +203,8 @@ pub fn run_poststop(hooks: Option<&Hooks>, state: &HookState) {
     }
     let input = state.to_json();
     for (i, h) in list.iter().enumerate() {
-        if let Err(e) = run_one(h, &input) {
-            crate::logging::warn(&format!(
-                "poststop hook #{i} ({}): {e:#}",
-                h.path().display()
-            ));
+        if let Err(e) = run_one(Kind::Poststop, i, h, &input) {
+            crate::logging::warn(&format!("{e:#}"));
         }
     }
 }
@@ -254,7 +250,13 @@ pub fn start_container(spec: &Spec, id: &str, bundle: &Path) -> Result<()> {
 /// Most of a hook's output that goes into an error message.
 const OUTPUT_LIMIT: usize = 4096;
 
-fn run_one(hook: &Hook, input: &[u8]) -> Result<()> {
+/// Runs hook number `index` of its kind; errors name the kind, the index and the path.
+fn run_one(kind: Kind, index: usize, hook: &Hook, input: &[u8]) -> Result<()> {
+    run_hook(hook, input)
+        .with_context(|| format!("{} hook #{index} ({})", kind.name(), hook.path().display()))
+}
+
+fn run_hook(hook: &Hook, input: &[u8]) -> Result<()> {
     let path = CString::new(hook.path().as_os_str().as_bytes()).context("path")?;
     let argv = match hook.args().as_deref() {
         Some(a) if !a.is_empty() => cstrings(a)?,
@@ -359,7 +361,8 @@ fn exec_child(
 
 /// Waits for the hook to exit: Ok(false) when `timeout` ran out first.
 fn wait_exit(pidfd: &OwnedFd, timeout: Option<Duration>) -> Result<bool> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+    // A timeout too far away to represent is no timeout.
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     loop {
         let wait = match deadline {
             None => PollTimeout::NONE,
