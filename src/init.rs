@@ -9,13 +9,14 @@
 //! 1. wait for the parent's `Go` (uid/gid maps written, cgroup joined)
 //! 2. become root in a new user namespace; setsid; session keyring
 //! 3. hostname, domainname
-//! 4. rootfs: propagation, mounts, devices, pivot_root
+//! 4. rootfs: propagation, mounts, devices; prestart, createRuntime (parent) and
+//!    createContainer hooks; pivot_root
 //! 5. sysctl; readonly and masked paths; root.readonly
 //! 6. oom score, scheduler, io priority, personality, rlimits
 //! 7. seccomp now if noNewPrivileges is false (loading it needs CAP_SYS_ADMIN)
 //! 8. bounding set, uid/gid switch, capability sets; cwd; no_new_privs
 //! 9. fds >= 3 + preserve_fds close-on-exec; signal mask reset; executable resolved
-//! 10. `Ready` to the parent; block on the exec fifo until `start`
+//! 10. `Ready` to the parent; block on the exec fifo until `start`; startContainer hooks
 //! 11. seccomp now if noNewPrivileges is true; execve
 
 use anyhow::{anyhow, bail, Context as _, Result};
@@ -25,7 +26,7 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use crate::sync::{self, Msg};
-use crate::{capabilities, fds, process_attrs, rlimits, rootfs, sysctl, user};
+use crate::{capabilities, fds, hooks, process_attrs, rlimits, rootfs, sysctl, user};
 
 /// Everything init needs, prepared by the parent before clone.
 pub struct Context<'a> {
@@ -130,14 +131,18 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     if let Some(adj) = process.oom_score_adj() {
         process_attrs::set_oom_score_adj(adj)?;
     }
-    rootfs::prepare(&rootfs::RootfsSetup {
+    let rootfs_setup = rootfs::RootfsSetup {
         spec,
         rootfs: ctx.rootfs,
         no_pivot: ctx.no_pivot,
         userns: ctx.userns,
         cgroupns: ctx.cgroupns,
         mountns: ctx.mountns,
-    })?;
+    };
+    rootfs::prepare(&rootfs_setup)?;
+    // Hooks: prestart and createRuntime (by the parent), createContainer (here).
+    hooks::before_pivot(spec, ctx.id, ctx.bundle, sock)?;
+    rootfs::enter(&rootfs_setup)?;
     // Like runc, a missing cwd is created (before the root may become read-only).
     if !process.cwd().exists() {
         std::fs::create_dir_all(process.cwd())
@@ -163,6 +168,12 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
         nix::sys::stat::Mode::empty(),
     )
     .context("opening the exec fifo")?;
+    // startContainer hooks, between `start` and the exec; `start` reads their outcome from the
+    // fifo: "0", or the error.
+    if let Err(e) = hooks::start_container(spec, ctx.id, ctx.bundle) {
+        let _ = nix::unistd::write(&fifo, format!("{e:#}").as_bytes());
+        return Err(e);
+    }
     nix::unistd::write(&fifo, b"0").context("writing the exec fifo")?;
 
     prepared.exec()
@@ -283,8 +294,8 @@ fn join_session_keyring(id: &str) -> Result<()> {
 }
 
 /// The container process starts with no blocked signals and default dispositions, whatever
-/// berth itself had (for example `run`, which blocks signals to forward them).
-fn reset_signals() {
+/// berth itself had (for example `run`, which blocks signals to forward them). Hooks too.
+pub fn reset_signals() {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     let dfl = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     for sig in Signal::iterator() {
