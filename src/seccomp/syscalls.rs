@@ -6,7 +6,8 @@
 //! table is a macro listing the `SYS_*` names, which the compiler checks against libc (a
 //! misspelt or vanished name fails the build), and each entry carries its name for lookups.
 //! The compat ABIs (x86 and x32 on x86_64, arm on aarch64) are not in libc for the host's
-//! target, so their numbers live as data in `compat_tables.rs`.
+//! target, so their numbers live as data in `compat_tables.rs`, as do the few native
+//! syscalls this libc lacks (`NATIVE_EXTRA`).
 //!
 //! Every table is sorted by name so lookups are a binary search (compiling the default
 //! profile does about a thousand of them).
@@ -696,6 +697,57 @@ native_table!(
     SYS_writev,
 );
 
+/// Native syscalls this libc version has no `SYS_*` constant for (newer or long-removed ones
+/// that libseccomp still knows), sorted by name.
+#[cfg(target_arch = "x86_64")]
+const NATIVE_EXTRA: &[(&str, u32)] = &[
+    ("cachestat", 451),
+    ("create_module", 174),
+    ("file_getattr", 468),
+    ("file_setattr", 469),
+    ("futex_requeue", 456),
+    ("futex_wait", 455),
+    ("futex_wake", 454),
+    ("get_kernel_syms", 177),
+    ("getxattrat", 464),
+    ("io_pgetevents", 333),
+    ("listmount", 458),
+    ("listxattrat", 465),
+    ("lsm_get_self_attr", 459),
+    ("lsm_list_modules", 461),
+    ("lsm_set_self_attr", 460),
+    ("map_shadow_stack", 453),
+    ("open_tree_attr", 467),
+    ("query_module", 178),
+    ("removexattrat", 466),
+    ("setxattrat", 463),
+    ("statmount", 457),
+    ("uretprobe", 335),
+];
+
+#[cfg(target_arch = "aarch64")]
+const NATIVE_EXTRA: &[(&str, u32)] = &[
+    ("cachestat", 451),
+    ("fchmodat2", 452),
+    ("file_getattr", 468),
+    ("file_setattr", 469),
+    ("futex_requeue", 456),
+    ("futex_wait", 455),
+    ("futex_wake", 454),
+    ("getxattrat", 464),
+    ("io_pgetevents", 292),
+    ("listmount", 458),
+    ("listxattrat", 465),
+    ("lsm_get_self_attr", 459),
+    ("lsm_list_modules", 461),
+    ("lsm_set_self_attr", 460),
+    ("map_shadow_stack", 453),
+    ("open_tree_attr", 467),
+    ("removexattrat", 466),
+    ("setxattrat", 463),
+    ("statmount", 457),
+];
+
 /// The table for an ABI, or None when this build has none (another host family).
 fn table(abi: Abi) -> Option<&'static [(&'static str, u32)]> {
     match abi {
@@ -724,8 +776,11 @@ pub fn number(abi: Abi, name: &str) -> Option<u32> {
             entry.0
         }
     };
-    let i = table.binary_search_by(|e| key(e).cmp(name)).ok()?;
-    let nr = table[i].1;
+    let nr = match table.binary_search_by(|e| key(e).cmp(name)) {
+        Ok(i) => table[i].1,
+        Err(_) if native => NATIVE_EXTRA[NATIVE_EXTRA.binary_search_by(|e| e.0.cmp(name)).ok()?].1,
+        Err(_) => return None,
+    };
     Some(if abi == Abi::X32 {
         nr | X32_SYSCALL_BIT
     } else {
@@ -744,6 +799,14 @@ mod tests {
                 assert!(t.windows(2).all(|w| w[0].0 < w[1].0), "{abi:?} not sorted");
             }
         }
+        assert!(NATIVE_EXTRA.windows(2).all(|w| w[0].0 < w[1].0));
+        // An extra that libc gained must not be listed twice (or with another number).
+        for (name, _) in NATIVE_EXTRA {
+            assert!(
+                NATIVE.iter().all(|e| &e.0[4..] != *name),
+                "{name} is in libc now"
+            );
+        }
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -760,5 +823,8 @@ mod tests {
         assert_eq!(number(Abi::X32, "ioctl"), Some(0x4000_0000 + 514));
         assert_eq!(number(Abi::Arm, "set_tls"), Some(0x0f_0005));
         assert_eq!(number(Abi::X86_64, "no_such_syscall"), None);
+        assert_eq!(number(Abi::X86_64, "listmount"), Some(458));
+        assert_eq!(number(Abi::I386, "clock_gettime64"), Some(403));
+        assert_eq!(number(Abi::X32, "mseal"), Some(0x4000_0000 + 462));
     }
 }
