@@ -150,7 +150,8 @@ fn every_operator_on_64_bit_values() {
         u64::MAX,
         0x1_ffff_ffff,
     ];
-    let ops: [(&str, fn(u64, u64) -> bool); 6] = [
+    type Holds = fn(u64, u64) -> bool;
+    let ops: [(&str, Holds); 6] = [
         ("SCMP_CMP_NE", |a, v| a != v),
         ("SCMP_CMP_LT", |a, v| a < v),
         ("SCMP_CMP_LE", |a, v| a <= v),
