@@ -3,13 +3,15 @@
 //!
 //! Where the lead calls what:
 //! - parent, while validating config.json: `validate` (cheap, named-field errors);
-//! - parent, before clone: `compile`, so errors surface before any process exists; the
-//!   `Filter` is plain data the child inherits;
+//! - parent, before clone: `cache::compile_cached(seccomp, &root.join("seccomp-cache"))`
+//!   (or `compile`), so errors surface before any process exists; the `Filter` is plain data
+//!   the child inherits;
 //! - init: `load`, step 8 of init when noNewPrivileges is false, step 13 (just before execve)
 //!   when it is true; with NOTIFY it returns the listener fd, which init hands to the parent;
 //! - parent, when init sent that fd: `send_to_listener`, then close its copy;
 //! - `berth features`: `supported_*`; `berth spec`: `default_profile`.
 
+pub mod cache;
 mod compat_tables;
 mod compile;
 mod notify;
