@@ -26,7 +26,9 @@
 //!   order; an unconditional rule for the same syscall is its fallback.
 //! - unless the default action lets syscalls through (ALLOW, LOG, TRACE) or already returns
 //!   ENOSYS, syscall numbers above the highest one the profile names (per ABI) return ENOSYS,
-//!   so libc falls back from syscalls newer than the profile (clone3 -> clone, ...).
+//!   so libc falls back from syscalls newer than the profile (clone3 -> clone, ...). As in
+//!   runc, this covers the ABIs `architectures` lists (not the implicit native one) whose
+//!   highest named number is above 0.
 
 use anyhow::{bail, Context as _, Result};
 use oci_spec::runtime::{
@@ -156,16 +158,21 @@ pub fn action_ret(action: Action, errno_ret: Option<u32>) -> u32 {
     }
 }
 
-/// The ABIs a profile compiles to: the native one, then the listed ones the host runs.
-pub fn abis(seccomp: &LinuxSeccomp) -> Vec<Abi> {
-    let mut abis = vec![NATIVE];
+/// The ABIs a profile compiles to: the native one, then the listed ones the host runs; each
+/// with whether `architectures` lists it (runc only stubs listed ones with -ENOSYS).
+pub fn abis(seccomp: &LinuxSeccomp) -> Vec<(Abi, bool)> {
+    let mut abis = vec![(NATIVE, false)];
     for arch in seccomp.architectures().iter().flatten() {
         let abi = match arch {
             Arch::ScmpArchNative => Some(NATIVE),
             _ => ARCHES.iter().find(|a| a.0 == *arch).map(|a| a.1),
         };
-        if let Some(abi) = abi.filter(|a| HOST_FAMILY.contains(a) && !abis.contains(a)) {
-            abis.push(abi);
+        let Some(abi) = abi.filter(|a| HOST_FAMILY.contains(a)) else {
+            continue;
+        };
+        match abis.iter_mut().find(|a| a.0 == abi) {
+            Some(known) => known.1 = true,
+            None => abis.push((abi, true)),
         }
     }
     abis

@@ -51,10 +51,10 @@ pub fn compile(seccomp: &LinuxSeccomp) -> Result<Filter> {
         Action::ScmpActAllow | Action::ScmpActLog | Action::ScmpActTrace
     ) && default_ret != compile::ENOSYS_RET;
     let mut bodies = Vec::new();
-    for abi in compile::abis(seccomp) {
+    for (abi, listed) in compile::abis(seccomp) {
         let (body, max_nr) = compile::compile_abi(seccomp, abi, default_ret)
             .with_context(|| format!("compiling linux.seccomp for {abi:?}"))?;
-        bodies.push((abi, body, max_nr.filter(|_| stub)));
+        bodies.push((abi, body, max_nr.filter(|&nr| stub && listed && nr > 0)));
     }
     let program = compile::assemble(&bodies);
     if program.len() > compile::MAX_INSNS {

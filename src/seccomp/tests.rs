@@ -70,7 +70,8 @@ fn ins(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
 fn small_profile_exact_bpf() {
     let f = compile(&profile(json!({
         "defaultAction": "SCMP_ACT_ERRNO",
-        "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": ["write"], "action": "SCMP_ACT_ALLOW"}]
     })))
     .unwrap();
     let expected = vec![
@@ -82,10 +83,10 @@ fn small_profile_exact_bpf() {
         ins(0x45, 0, 1, X32_BIT),      // x32 bit set?
         ins(0x06, 0, 0, KILL_THREAD),  //   x32 is not in the filter
         ins(0x20, 0, 0, 0),            // A = nr
-        ins(0x25, 0, 1, 0),            // newer than read (0)?
+        ins(0x25, 0, 1, 1),            // newer than write (1)?
         ins(0x06, 0, 0, ENOSYS_RET),   //   -ENOSYS stub
         ins(0x20, 0, 0, 0),            // seccompiler body: A = nr
-        ins(0x15, 0, 1, 0),            // read?
+        ins(0x15, 0, 1, 1),            // write?
         ins(0x06, 0, 0, ALLOW),
         ins(0x06, 0, 0, EPERM), // default
     ];
@@ -196,8 +197,9 @@ fn every_operator_on_64_bit_values() {
 #[test]
 fn enosys_above_the_highest_named_syscall() {
     let rules = json!([{"names": ["read", "mkdir"], "action": "SCMP_ACT_ALLOW"}]);
+    let arches = json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]);
     let f = compile(&profile(json!({
-        "defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86"], "syscalls": rules
+        "defaultAction": "SCMP_ACT_ERRNO", "architectures": arches, "syscalls": rules
     })))
     .unwrap();
     assert_eq!(run(&f, 83, [0; 6]), ALLOW);
@@ -209,9 +211,8 @@ fn enosys_above_the_highest_named_syscall() {
     assert_eq!(eval(&f.program, AUDIT_I386, 38, [0; 6]), EPERM);
     assert_eq!(eval(&f.program, AUDIT_I386, 40, [0; 6]), ENOSYS_RET);
     // A kill default gets the stub too; a permissive default does not need it.
-    let kill = compile(&profile(
-        json!({"defaultAction": "SCMP_ACT_KILL_PROCESS", "syscalls": rules}),
-    ))
+    let kill = compile(&profile(json!({"defaultAction": "SCMP_ACT_KILL_PROCESS",
+        "architectures": arches, "syscalls": rules})))
     .unwrap();
     assert_eq!(run(&kill, 400, [0; 6]), ENOSYS_RET);
     assert_eq!(run(&kill, 50, [0; 6]), libc::SECCOMP_RET_KILL_PROCESS);

@@ -102,15 +102,50 @@ fn argument_filter_matches_one_value_only() {
     assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
 }
 
+/// Kernel log records (from /dev/kmsg) that mention `needle`.
+fn kmsg_lines_with(needle: &str) -> Vec<String> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut kmsg = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/kmsg")
+        .unwrap();
+    let mut found = Vec::new();
+    let mut record = vec![0u8; 8192];
+    loop {
+        match kmsg.read(&mut record) {
+            Ok(0) => break,
+            Ok(n) => {
+                let line = String::from_utf8_lossy(&record[..n]);
+                if line.contains(needle) {
+                    found.push(line.into_owned());
+                }
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => continue, // overwritten record
+            Err(_) => break, // EAGAIN: end of the buffer
+        }
+    }
+    found
+}
+
 #[test]
-fn log_action_lets_the_syscall_through() {
+fn log_action_lets_the_syscall_through_and_logs_it() {
     let filter = allow_except(json!([{"names": ["getppid"], "action": "SCMP_ACT_LOG"}]));
     let parent = std::process::id() as i64;
-    let (_, status) = run_filtered(&filter, || {
+    let (pid, status) = run_filtered(&filter, || {
         // SAFETY: no arguments.
         i32::from(unsafe { libc::syscall(libc::SYS_getppid) } != parent)
     });
     assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
+    // The kernel's audit record: pid, syscall and SECCOMP_RET_LOG.
+    let lines = kmsg_lines_with(&format!(" pid={} ", pid.as_raw()));
+    let wanted = format!("syscall={} ", libc::SYS_getppid);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&wanted) && l.contains("code=0x7ffc0000")),
+        "no seccomp log record for pid {pid} in /dev/kmsg: {lines:?}"
+    );
 }
 
 /// The agent side of the listener protocol: accepts one connection, returns the message and
