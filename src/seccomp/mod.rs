@@ -9,7 +9,7 @@
 //! - init: `load`, step 8 of init when noNewPrivileges is false, step 13 (just before execve)
 //!   when it is true; with NOTIFY it returns the listener fd, which init hands to the parent;
 //! - parent, when init sent that fd: `send_to_listener`, then close its copy;
-//! - `berth features`: `supported_*`; `berth spec`: `default_profile`.
+//! - `berth features`: `supported_*` and `known_flags`; `berth spec`: `default_profile`.
 
 pub mod cache;
 mod compat_tables;
@@ -115,9 +115,39 @@ pub fn supported_archs() -> Vec<&'static str> {
     compile::ARCHES.iter().map(|a| a.2).collect()
 }
 
-/// Filter flag names `berth features` reports.
-pub fn supported_flags() -> Vec<&'static str> {
+/// Filter flag names berth recognises (`knownFlags` in `berth features`).
+pub fn known_flags() -> Vec<&'static str> {
     compile::FLAGS.iter().map(|f| f.1).collect()
+}
+
+/// The known flags this kernel accepts (`supportedFlags`), probed as libseccomp does:
+/// seccomp(2) with a null program fails with EFAULT once it has accepted the flags, and with
+/// EINVAL for flags it does not know; nothing is installed either way.
+pub fn supported_flags() -> Vec<&'static str> {
+    let accepts = |flags: libc::c_ulong| {
+        // SAFETY: a null program pointer: the kernel validates the flags, then fails to read it.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                flags,
+                std::ptr::null::<libc::sock_fprog>(),
+            )
+        };
+        ret == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EFAULT)
+    };
+    compile::FLAGS
+        .iter()
+        .filter(|f| match f.2 {
+            0 => accepts(libc::SECCOMP_FILTER_FLAG_TSYNC),
+            // The kernel takes WAIT_KILLABLE_RECV only with a listener, as compile does.
+            bit if bit == libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV as u32 => {
+                accepts(libc::c_ulong::from(bit) | libc::SECCOMP_FILTER_FLAG_NEW_LISTENER)
+            }
+            bit => accepts(libc::c_ulong::from(bit)),
+        })
+        .map(|f| f.1)
+        .collect()
 }
 
 /// Installs the filter on the calling thread; returns the notify listener fd when the filter
