@@ -104,7 +104,7 @@ pub const ACTIONS: &[(Action, &str)] = &[
     (Action::ScmpActNotify, "SCMP_ACT_NOTIFY"),
 ];
 
-/// Every comparison operator, with its name and seccompiler's operator for `value`.
+/// Every comparison operator, with its name.
 pub const OPERATORS: &[(Op, &str)] = &[
     (Op::ScmpCmpNe, "SCMP_CMP_NE"),
     (Op::ScmpCmpLt, "SCMP_CMP_LT"),

@@ -7,8 +7,13 @@
 //!   (or `compile`), so errors surface before any process exists; the `Filter` is plain data
 //!   the child inherits;
 //! - init: `load`, step 8 of init when noNewPrivileges is false, step 13 (just before execve)
-//!   when it is true; with NOTIFY it returns the listener fd, which init hands to the parent;
-//! - parent, when init sent that fd: `send_to_listener`, then close its copy;
+//!   when it is true; with NOTIFY (`Filter::uses_notify`) it returns the listener fd, which
+//!   init must hand to the parent (SCM_RIGHTS on the sync socket, or the parent takes it with
+//!   pidfd_getfd) while `create` is still running: runc loads even the noNewPrivileges filter
+//!   before waiting on the exec fifo for that reason. Syscalls init makes after `load` are
+//!   filtered too (a NOTIFY rule on them blocks until the agent answers);
+//! - parent, once it holds that fd: `send_to_listener` (listenerPath, the fd, the state JSON
+//!   with status "creating" and init's pid, listenerMetadata or ""), then close its copy;
 //! - `berth features`: `supported_*` and `known_flags`; `berth spec`: `default_profile`.
 
 pub mod cache;
