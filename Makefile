@@ -2,7 +2,11 @@
 
 PREFIX ?= /usr/local
 CARGO ?= cargo
-BERTH := target/release/berth
+# Release builds are static: no dynamic loader or relocations on each of berth's short runs
+# (measurably less memory per invocation in `make bench`). berth makes no NSS lookups.
+TRIPLE := $(shell rustc -vV | sed -n 's/^host: //p')
+STATIC := RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(TRIPLE)
+BERTH := target/$(TRIPLE)/release/berth
 DEMO_DIR ?= /tmp/berth-demo
 
 .PHONY: build install demo deps test unit integration lint bench clean
@@ -11,7 +15,7 @@ DEMO_DIR ?= /tmp/berth-demo
 include integration/v2guest/guest.mk
 
 build:
-	$(CARGO) build --release
+	$(STATIC)
 
 install: build
 	install -D -m 0755 $(BERTH) $(DESTDIR)$(PREFIX)/bin/berth
@@ -54,3 +58,6 @@ bench: deps
 
 clean:
 	$(CARGO) clean
+
+print-berth:
+	@echo $(BERTH)
