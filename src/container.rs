@@ -24,6 +24,12 @@ use crate::state::{self, Locked, State, Status};
 use crate::sync::{self, Msg};
 use crate::{cgroups, init, logging, namespaces, userns};
 
+// pause, resume, update, ps and events: the commands that work on a container's cgroup.
+mod cgroup_ops;
+mod events;
+pub use cgroup_ops::{pause, pids, resume, update};
+pub use events::events;
+
 pub struct CreateOpts<'a> {
     pub root: &'a Path,
     pub id: &'a str,
@@ -131,8 +137,8 @@ fn create_locked(
     };
     // Time: entered through the parent (see below). Cgroup: init unshares it itself once it
     // sits in its cgroup, so that the namespace is rooted there.
-    let mut flags = namespaces::new_flags(linux)
-        & !(libc::CLONE_NEWTIME as u64 | libc::CLONE_NEWCGROUP as u64);
+    let mut flags =
+        namespaces::new_flags(linux) & !(libc::CLONE_NEWTIME as u64 | libc::CLONE_NEWCGROUP as u64);
     let new_time = namespaces::creates(linux, LinuxNamespaceType::Time);
 
     let (pid, pidfd, is_child, in_cgroup) = if joined.is_empty() {
@@ -347,7 +353,9 @@ pub fn kill(root: &Path, id: &str, sig: nix::sys::signal::Signal, all: bool) -> 
     let lock = state::open(root, id)?;
     let st = lock.load_existing()?;
     let status = state::status(&lock.dir, &st);
-    if status == Status::Stopped {
+    // With --all, processes that outlive a stopped init (no pid namespace) can still be
+    // signalled while the cgroup exists, as in runc.
+    if status == Status::Stopped && !all {
         bail!("cannot kill container {id:?}: it is stopped");
     }
     if all {
@@ -359,7 +367,14 @@ pub fn kill(root: &Path, id: &str, sig: nix::sys::signal::Signal, all: bool) -> 
     }
     let pidfd =
         init_pidfd(&st)?.ok_or_else(|| anyhow!("cannot kill container {id:?}: it is stopped"))?;
-    pidfd_send_signal(&pidfd, sig).with_context(|| format!("sending {sig} to container {id:?}"))
+    pidfd_send_signal(&pidfd, sig).with_context(|| format!("sending {sig} to container {id:?}"))?;
+    if sig == nix::sys::signal::Signal::SIGKILL && status == Status::Paused {
+        // A v1-frozen process does not die until thawed (runc thaws here too).
+        if let Some(cg) = &st.cgroup {
+            cg.thaw()?;
+        }
+    }
+    Ok(())
 }
 
 fn pidfd_send_signal(pidfd: &OwnedFd, sig: nix::sys::signal::Signal) -> Result<()> {
