@@ -7,6 +7,9 @@ DEMO_DIR ?= /tmp/berth-demo
 
 .PHONY: build install demo deps test unit integration lint bench clean
 
+# Pure cgroup v2 tests in a qemu guest (integration/v2guest/README.md): test-v2, v2guest-kernel.
+include integration/v2guest/guest.mk
+
 build:
 	$(CARGO) build --release
 
@@ -38,6 +41,7 @@ demo: deps build
 # The whole test suite: unit tests, CLI tests and real containers (as root), plus lints.
 test: deps lint
 	$(CARGO) test --all-targets -- --test-threads=4
+	$(MAKE) test-v2
 
 lint:
 	$(CARGO) fmt --check

@@ -3,6 +3,8 @@
 mod cgroups;
 mod common;
 mod errors;
+mod exec;
+mod hooks;
 mod lifecycle;
 mod namespaces;
 mod process;

@@ -22,7 +22,7 @@ use crate::clone::{clone, Forked};
 use crate::config::{self, Bundle};
 use crate::state::{self, Locked, State, Status};
 use crate::sync::{self, Msg};
-use crate::{cgroups, init, logging, namespaces, userns};
+use crate::{cgroups, hooks, init, logging, namespaces, userns};
 
 // pause, resume, update, ps and events: the commands that work on a container's cgroup.
 mod cgroup_ops;
@@ -61,8 +61,16 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
     match create_locked(opts, &bundle, &lock, listen_fds, &mut made) {
         Ok(c) => Ok(c),
         Err(e) => {
+            let cloned = made.init.is_some();
             made.undo();
             let _ = lock.remove();
+            // The container was stopped and destroyed: the lifecycle ends with poststop (spec,
+            // runtime.md steps 12-13; runc too).
+            if cloned {
+                let state =
+                    hooks::HookState::of_spec(&bundle.spec, opts.id, &bundle.dir, "stopped", 0);
+                hooks::run_poststop(bundle.spec.hooks().as_ref(), &state);
+            }
             Err(e)
         }
     }
@@ -189,7 +197,14 @@ fn create_locked(
         userns::write_maps(pid, linux)?;
     }
     sync::write(&parent_sock, &Msg::Go)?;
-    match sync::read(&parent_sock)? {
+    let mut reply = sync::read(&parent_sock)?;
+    if reply == Some(Msg::Hooks) {
+        // init made the mounts and waits before pivot_root.
+        hooks::create_runtime(spec, opts.id, &bundle.dir, pid)?;
+        sync::write(&parent_sock, &Msg::HooksDone)?;
+        reply = sync::read(&parent_sock)?;
+    }
+    match reply {
         Some(Msg::Ready) => {}
         Some(Msg::Error(e)) => bail!("{e}"),
         Some(other) => bail!("sync: unexpected message {other:?} from init"),
@@ -209,6 +224,7 @@ fn create_locked(
         created: logging::rfc3339(SystemTime::now()),
         init_start_time: state::start_time(pid)?,
         cgroup: made.cgroup.clone(),
+        hooks: hooks::after_create(spec),
     };
     lock.save(&st)?;
     logging::debug(&format!(
@@ -290,7 +306,7 @@ fn init_pidfd(st: &State) -> Result<Option<OwnedFd>> {
     Ok(state::init_alive(st.pid, st.init_start_time).then_some(fd))
 }
 
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let abs =
         std::path::absolute(path).with_context(|| format!("--pid-file {}", path.display()))?;
     let tmp = PathBuf::from(format!("{}.berth-tmp", abs.display()));
@@ -318,7 +334,27 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         Mode::empty(),
     )
     .with_context(|| format!("opening {}", fifo_path.display()))?;
+    await_exec(&fifo, &pidfd).with_context(|| format!("starting container {id:?}"))?;
+    std::fs::remove_file(&fifo_path)
+        .with_context(|| format!("removing {}", fifo_path.display()))?;
+    let state = hooks::HookState::of_state(&st, "running", st.pid);
+    if let Err(e) = hooks::run(hooks::Kind::Poststart, st.hooks.as_ref(), &state) {
+        // A failing poststart hook stops the container (spec); `delete` then runs poststop.
+        if let Err(k) = kill_and_wait(&st) {
+            logging::warn(&format!("stopping container {id:?}: {k:#}"));
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Waits until init has written its outcome to the exec fifo and closed its end, which it
+/// does by executing the user's program (the fd is close-on-exec) or by exiting. The outcome
+/// is "0", or the error of the startContainer hooks. A pidfd is polled too, so that an init
+/// that died is an error, not a hang.
+fn await_exec(fifo: &OwnedFd, pidfd: &OwnedFd) -> Result<()> {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut got = Vec::new();
     loop {
         let mut fds = [
             PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
@@ -329,23 +365,35 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
             Err(e) => return Err(e).context("waiting for init to take the exec fifo"),
             Ok(_) => {}
         }
-        let fifo_ready = fds[0]
+        let hup = fds[0]
             .revents()
-            .is_some_and(|r| r.contains(PollFlags::POLLIN));
+            .is_some_and(|r| r.contains(PollFlags::POLLHUP));
         let init_dead = fds[1].revents().is_some_and(|r| !r.is_empty());
-        if fifo_ready {
-            let mut b = [0u8; 1];
-            match nix::unistd::read(&fifo, &mut b) {
-                Ok(1) => break,
-                Ok(_) | Err(nix::errno::Errno::EAGAIN) if !init_dead => continue,
-                _ => bail!("container {id:?}: init exited before start"),
+        // Reads return 0 also before init opened its end; then poll reports no POLLHUP.
+        let mut eof = false;
+        let mut buf = [0u8; 4096];
+        loop {
+            match nix::unistd::read(fifo, &mut buf) {
+                Ok(0) => eof = true,
+                Ok(n) => {
+                    got.extend_from_slice(&buf[..n]);
+                    continue;
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::EAGAIN) => {}
+                Err(e) => return Err(e).context("reading the exec fifo"),
             }
+            break;
         }
-        if init_dead {
-            bail!("container {id:?}: init exited before start");
+        if (eof && (hup || !got.is_empty())) || (init_dead && got.is_empty()) {
+            break;
         }
     }
-    std::fs::remove_file(&fifo_path).with_context(|| format!("removing {}", fifo_path.display()))
+    match got.as_slice() {
+        b"0" => Ok(()),
+        [] => bail!("init exited before start"),
+        err => bail!("{}", String::from_utf8_lossy(err)),
+    }
 }
 
 /// Sends `sig` to the container's init, or with `all` to every process in its cgroup.
@@ -415,14 +463,20 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
     destroy(lock, &st)
 }
 
-/// Removes what a stopped container still holds: its cgroup and its state directory.
+/// Removes what a stopped container still holds: its cgroup and its state directory; then
+/// runs the poststop hooks.
 pub fn destroy(lock: Locked, st: &State) -> Result<()> {
     if let Some(cg) = &st.cgroup {
         // Processes of a container without its own pid namespace may outlive init.
         let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
         cg.destroy()?;
     }
-    lock.remove()
+    lock.remove()?;
+    hooks::run_poststop(
+        st.hooks.as_ref(),
+        &hooks::HookState::of_state(st, "stopped", 0),
+    );
+    Ok(())
 }
 
 fn kill_and_wait(st: &State) -> Result<()> {

@@ -9,10 +9,11 @@ pub fn features() -> Value {
         .iter()
         .map(|o| o.name)
         .collect();
+    let hooks: Vec<&str> = crate::hooks::KINDS.iter().map(|k| k.1).collect();
     json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": "1.2.1",
-        "hooks": [],
+        "hooks": hooks,
         "mountOptions": mount_options,
         "linux": {
             "namespaces": namespaces,

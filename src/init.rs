@@ -9,23 +9,24 @@
 //! 1. wait for the parent's `Go` (uid/gid maps written, cgroup joined)
 //! 2. become root in a new user namespace; setsid; session keyring
 //! 3. hostname, domainname
-//! 4. rootfs: propagation, mounts, devices, pivot_root
+//! 4. rootfs: propagation, mounts, devices; prestart, createRuntime (parent) and
+//!    createContainer hooks; pivot_root
 //! 5. sysctl; readonly and masked paths; root.readonly
 //! 6. oom score, scheduler, io priority, personality, rlimits
 //! 7. seccomp now if noNewPrivileges is false (loading it needs CAP_SYS_ADMIN)
 //! 8. bounding set, uid/gid switch, capability sets; cwd; no_new_privs
 //! 9. fds >= 3 + preserve_fds close-on-exec; signal mask reset; executable resolved
-//! 10. `Ready` to the parent; block on the exec fifo until `start`
+//! 10. `Ready` to the parent; block on the exec fifo until `start`; startContainer hooks
 //! 11. seccomp now if noNewPrivileges is true; execve
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{Process, Spec};
 use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use crate::sync::{self, Msg};
-use crate::{capabilities, fds, process_attrs, rlimits, rootfs, sysctl, user};
+use crate::{capabilities, fds, hooks, process_attrs, rlimits, rootfs, sysctl, user};
 
 /// Everything init needs, prepared by the parent before clone.
 pub struct Context<'a> {
@@ -82,6 +83,9 @@ enum Never {}
 fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     // SAFETY: closing the parent's end of the socketpair, which this process must not hold.
     unsafe { libc::close(ctx.sync_parent) };
+    // Until exec, this process is a copy of berth: no process of the container may open its
+    // /proc/PID/exe, memory or fds (CVE-2019-5736). exec makes it dumpable again.
+    set_non_dumpable()?;
     match sync::read(sock)? {
         Some(Msg::Go) => {}
         other => return Err(anyhow!("sync: expected Go from the parent, got {other:?}")),
@@ -127,14 +131,18 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     if let Some(adj) = process.oom_score_adj() {
         process_attrs::set_oom_score_adj(adj)?;
     }
-    rootfs::prepare(&rootfs::RootfsSetup {
+    let rootfs_setup = rootfs::RootfsSetup {
         spec,
         rootfs: ctx.rootfs,
         no_pivot: ctx.no_pivot,
         userns: ctx.userns,
         cgroupns: ctx.cgroupns,
         mountns: ctx.mountns,
-    })?;
+    };
+    rootfs::prepare(&rootfs_setup)?;
+    // Hooks: prestart and createRuntime (by the parent), createContainer (here).
+    hooks::before_pivot(spec, ctx.id, ctx.bundle, sock)?;
+    rootfs::enter(&rootfs_setup)?;
     // Like runc, a missing cwd is created (before the root may become read-only).
     if !process.cwd().exists() {
         std::fs::create_dir_all(process.cwd())
@@ -143,17 +151,62 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     sysctl::apply(spec)?;
     rootfs::finalize(spec)?;
 
+    if let Some(p) = linux.personality() {
+        process_attrs::apply_personality(p)?;
+    }
+    // execCPUAffinity is for exec'd processes only (spec); init gets its cgroup's CPUs.
+    process_attrs::reset_cpu_affinity()?;
+    let prepared = prepare_process(process, ctx.listen_fds, ctx.preserve_fds)?;
+
+    sync::write(sock, &Msg::Ready)?;
+    *ready = true;
+    // Blocks until `berth start` opens the fifo for reading.
+    let fifo = nix::fcntl::openat(
+        &fd_dir,
+        ctx.fifo.to_string().as_str(),
+        nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .context("opening the exec fifo")?;
+    // startContainer hooks, between `start` and the exec; `start` reads their outcome from the
+    // fifo: "0", or the error.
+    if let Err(e) = hooks::start_container(spec, ctx.id, ctx.bundle) {
+        let _ = nix::unistd::write(&fifo, format!("{e:#}").as_bytes());
+        return Err(e);
+    }
+    nix::unistd::write(&fifo, b"0").context("writing the exec fifo")?;
+
+    prepared.exec()
+}
+
+/// The container process, ready to exec.
+pub struct Prepared {
+    exe: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+}
+
+impl Prepared {
+    /// execve; on failure reports on the process's stderr (nobody listens any more) and exits 127.
+    pub fn exec(&self) -> ! {
+        let err = nix::unistd::execve(&self.exe, &self.argv, &self.envp).unwrap_err();
+        eprintln!("berth: exec {}: {err}", self.exe.to_string_lossy());
+        // SAFETY: nothing of this process should run after a failed exec.
+        unsafe { libc::_exit(127) }
+    }
+}
+
+/// What every container process gets right before exec, init's and exec's alike, in runc's
+/// order: scheduler and io priority, rlimits, the bounding set, the uid/gid switch and the
+/// capability sets, the cwd (checked to be inside the container), no_new_privs, the
+/// environment, the executable, fds >= 3 + passed close-on-exec, and a clean signal state.
+pub fn prepare_process(process: &Process, listen_fds: u32, preserve_fds: u32) -> Result<Prepared> {
     if let Some(s) = process.scheduler() {
         process_attrs::apply_scheduler(s)?;
     }
     if let Some(p) = process.io_priority() {
         process_attrs::apply_io_priority(p)?;
     }
-    if let Some(p) = linux.personality() {
-        process_attrs::apply_personality(p)?;
-    }
-    // execCPUAffinity is for exec'd processes only (spec); init gets its cgroup's CPUs.
-    process_attrs::reset_cpu_affinity()?;
     rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
 
     let nnp = process.no_new_privileges().unwrap_or(false);
@@ -182,31 +235,18 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", user::home_dir(process.user().uid())));
     }
-    fds::listen_fds_env(ctx.listen_fds, &mut env);
+    fds::listen_fds_env(listen_fds, &mut env);
     let args = process.args().as_deref().unwrap_or_default();
     let exe = process_attrs::find_executable(&args[0], &env, cwd)?;
     let argv = to_cstrings(args, "process.args")?;
     let envp = to_cstrings(&env, "process.env")?;
-    fds::cloexec_from(fds::FIRST_PASSED_FD + (ctx.listen_fds + ctx.preserve_fds) as RawFd)?;
+    fds::cloexec_from(fds::FIRST_PASSED_FD + (listen_fds + preserve_fds) as RawFd)?;
     reset_signals();
+    Ok(Prepared { exe, argv, envp })
+}
 
-    sync::write(sock, &Msg::Ready)?;
-    *ready = true;
-    // Blocks until `berth start` opens the fifo for reading.
-    let fifo = nix::fcntl::openat(
-        &fd_dir,
-        ctx.fifo.to_string().as_str(),
-        nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .context("opening the exec fifo")?;
-    nix::unistd::write(&fifo, b"0").context("writing the exec fifo")?;
-
-    let err = nix::unistd::execve(&exe, &argv, &envp).unwrap_err();
-    // The parent stopped listening at Ready; the container's stderr is the only place left.
-    eprintln!("berth: exec {}: {err}", exe.to_string_lossy());
-    // SAFETY: nothing of this process should run after a failed exec.
-    unsafe { libc::_exit(127) }
+pub fn set_non_dumpable() -> Result<()> {
+    nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE, 0)")
 }
 
 fn to_cstrings(v: &[String], field: &str) -> Result<Vec<CString>> {
@@ -254,8 +294,8 @@ fn join_session_keyring(id: &str) -> Result<()> {
 }
 
 /// The container process starts with no blocked signals and default dispositions, whatever
-/// berth itself had (for example `run`, which blocks signals to forward them).
-fn reset_signals() {
+/// berth itself had (for example `run`, which blocks signals to forward them). Hooks too.
+pub fn reset_signals() {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     let dfl = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     for sig in Signal::iterator() {

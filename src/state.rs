@@ -39,6 +39,10 @@ pub struct State {
     pub init_start_time: u64,
     #[serde(default)]
     pub cgroup: Option<Cgroup>,
+    /// The poststart and poststop hooks (`hooks::after_create`): they run after create, when
+    /// config.json is not read again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

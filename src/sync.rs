@@ -7,6 +7,10 @@
 //! | intermediate | `InitPid`      | join path only: the intermediate (which setns'd into the   | pid (i32)      |
 //! |              |                | namespaces given by path) cloned init; it then exits        |                |
 //! | parent       | `Go`           | after writing uid/gid maps and placing init in its cgroup   | -              |
+//! | init         | `Hooks`        | mounts made, before pivot_root, only if the config has      | -              |
+//! |              |                | prestart or createRuntime hooks: init waits for `HooksDone` |                |
+//! | parent       | `HooksDone`    | prestart and createRuntime hooks succeeded (on a failure    | -              |
+//! |              |                | the parent kills init instead)                              |                |
 //! | init         | `Ready`        | setup done; init now blocks opening the exec fifo           | -              |
 //! | init         | `Error`        | a setup step failed; init exits right after                 | message (utf8) |
 //!
@@ -20,6 +24,8 @@ const TAG_INIT_PID: u8 = 1;
 const TAG_GO: u8 = 2;
 const TAG_READY: u8 = 3;
 const TAG_ERROR: u8 = 4;
+const TAG_HOOKS: u8 = 5;
+const TAG_HOOKS_DONE: u8 = 6;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Msg {
@@ -27,6 +33,8 @@ pub enum Msg {
     Go,
     Ready,
     Error(String),
+    Hooks,
+    HooksDone,
 }
 
 /// A connected pair: (parent end, child end).
@@ -49,6 +57,8 @@ fn encode(msg: &Msg) -> Vec<u8> {
         }
         Msg::Go => vec![TAG_GO],
         Msg::Ready => vec![TAG_READY],
+        Msg::Hooks => vec![TAG_HOOKS],
+        Msg::HooksDone => vec![TAG_HOOKS_DONE],
         Msg::Error(s) => {
             let mut v = vec![TAG_ERROR];
             v.extend_from_slice(s.as_bytes());
@@ -64,6 +74,8 @@ fn decode(buf: &[u8]) -> Result<Msg> {
         ))),
         Some((&TAG_GO, [])) => Ok(Msg::Go),
         Some((&TAG_READY, [])) => Ok(Msg::Ready),
+        Some((&TAG_HOOKS, [])) => Ok(Msg::Hooks),
+        Some((&TAG_HOOKS_DONE, [])) => Ok(Msg::HooksDone),
         Some((&TAG_ERROR, rest)) => Ok(Msg::Error(String::from_utf8_lossy(rest).into_owned())),
         _ => bail!("sync: malformed message {buf:?}"),
     }
@@ -104,6 +116,8 @@ mod tests {
             Msg::InitPid(4242),
             Msg::Go,
             Msg::Ready,
+            Msg::Hooks,
+            Msg::HooksDone,
             Msg::Error("mounting proc: EPERM".into()),
         ] {
             write(&a, &m).unwrap();

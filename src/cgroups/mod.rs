@@ -282,6 +282,51 @@ impl Cgroup {
         self.dir_fd.as_ref().map(|fd| fd.as_fd())
     }
 
+    /// `exec --cgroup [controller:]path`: the same cgroup with `path` (relative, inside the
+    /// container's) appended for the named controllers, or for every hierarchy without one.
+    /// The sub-cgroups must exist (the container made them).
+    pub fn sub_cgroup(&self, specs: &[String]) -> Result<Cgroup> {
+        let mut out = self.clone();
+        out.dir_fd = None;
+        for spec in specs {
+            let (ctrl, path) = match spec.split_once(':') {
+                Some((c, p)) => (Some(c), p),
+                None => (None, spec.as_str()),
+            };
+            let rel = Path::new(path.trim_start_matches('/'));
+            if rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                anyhow::bail!(
+                    "--cgroup {spec:?}: the path must stay inside the container's cgroup"
+                );
+            }
+            let mut found = false;
+            for (name, dir) in out.v1.iter_mut() {
+                if ctrl.is_none_or(|c| name.split(',').any(|n| n == c)) {
+                    *dir = self.v1[name].join(rel);
+                    found = true;
+                }
+            }
+            if let (Some(v2), Some(base)) = (out.v2.as_mut(), self.v2.as_ref()) {
+                if ctrl.is_none() || self.mode == Mode::V2 {
+                    *v2 = base.join(rel);
+                    found = true;
+                }
+            }
+            if !found {
+                anyhow::bail!("--cgroup {spec:?}: no such controller in the container's cgroups");
+            }
+        }
+        for d in out.dirs() {
+            if !d.is_dir() {
+                anyhow::bail!("--cgroup: {} does not exist", d.display());
+            }
+        }
+        Ok(out)
+    }
+
     /// Moves `pid` into the cgroup in every hierarchy (cgroup.procs).
     pub fn add_process(&self, pid: i32) -> Result<()> {
         for d in self.dirs() {

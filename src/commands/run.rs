@@ -2,12 +2,8 @@
 //! signals, exit with its status (128+N when killed by signal N) and delete it (unless --keep).
 
 use crate::cli::Global;
-use crate::{container, state};
+use crate::{container, reaper, state};
 use anyhow::{Context, Result};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
 
 #[derive(clap::Args, Debug)]
 #[group(id = "run")]
@@ -36,18 +32,11 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         // Orphans of the container (and init itself, on the join path) come back to berth.
         nix::sys::prctl::set_child_subreaper(true).context("becoming a child subreaper")?;
     }
-    // Signals are taken through a signalfd so that each one can be forwarded to init; init
-    // resets its own mask before exec.
-    let mut mask = SigSet::all();
-    mask.remove(Signal::SIGKILL);
-    mask.remove(Signal::SIGSTOP);
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
-        .context("blocking signals")?;
-    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).context("creating a signalfd")?;
+    let sfd = reaper::take_signals()?;
 
     let created = container::create(&opts)?;
     start_or_clean(g, &a.create.id)?;
-    let code = wait(&sfd, &created)?;
+    let code = reaper::wait(&sfd, created.pid, &created.pidfd, created.is_child)?;
     if !a.keep {
         let lock = state::open(&g.root, &a.create.id)?;
         if let Some(st) = lock.load()? {
@@ -63,52 +52,4 @@ fn start_or_clean(g: &Global, id: &str) -> Result<()> {
         return Err(e);
     }
     Ok(())
-}
-
-/// Forwards signals to init until it exits, reaping any other child; returns init's status.
-/// The pidfd is polled too, so an init that is not berth's child (the join path with
-/// --no-subreaper) ends the wait instead of hanging it.
-fn wait(sfd: &SignalFd, created: &container::Created) -> Result<i32> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::os::fd::AsFd;
-    let pid = created.pid;
-    loop {
-        let mut fds = [
-            PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
-            PollFd::new(created.pidfd.as_fd(), PollFlags::POLLIN),
-        ];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(e).context("waiting for the container"),
-            Ok(_) => {}
-        }
-        if fds[0]
-            .revents()
-            .is_some_and(|r| r.contains(PollFlags::POLLIN))
-        {
-            if let Some(info) = sfd.read_signal().context("reading the signalfd")? {
-                let sig = info.ssi_signo as i32;
-                if sig != libc::SIGCHLD {
-                    if let Ok(s) = Signal::try_from(sig) {
-                        let _ = nix::sys::signal::kill(Pid::from_raw(pid), s);
-                    }
-                }
-            }
-        }
-        // Reap every exited child; init's status ends the wait.
-        loop {
-            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return Ok(code),
-                Ok(WaitStatus::Signaled(p, s, _)) if p.as_raw() == pid => return Ok(128 + s as i32),
-                Ok(WaitStatus::StillAlive) | Err(_) => break,
-                Ok(_) => continue,
-            }
-        }
-        if fds[1].revents().is_some_and(|r| !r.is_empty()) && !created.is_child {
-            crate::logging::warn(
-                "the container's exit status is unknown: its init is not berth's child",
-            );
-            return Ok(255);
-        }
-    }
 }
