@@ -146,6 +146,9 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
         crate::process_attrs::validate_personality(p).map_err(|e| anyhow!("config.json: {e:#}"))?;
     }
     crate::cgroups::validate(Some(linux)).map_err(|e| anyhow!("config.json: {e:#}"))?;
+    if let Some(sc) = linux.seccomp() {
+        crate::seccomp::validate(sc).map_err(|e| anyhow!("config.json: {e:#}"))?;
+    }
     crate::rootfs::validate(spec, bundle)?;
     crate::sysctl::validate(spec)?;
     Ok(rootfs)

@@ -22,7 +22,10 @@ use crate::clone::{clone, Forked};
 use crate::config::{self, Bundle};
 use crate::state::{self, Locked, State, Status};
 use crate::sync::{self, Msg};
-use crate::{cgroups, hooks, init, logging, namespaces, userns};
+use crate::{cgroups, hooks, init, logging, namespaces, seccomp, userns};
+
+/// Compiled seccomp filters, under --root. The name cannot be a container id.
+pub const SECCOMP_CACHE: &str = "seccomp~cache";
 
 // pause, resume, update, ps and events: the commands that work on a container's cgroup.
 mod cgroup_ops;
@@ -123,9 +126,15 @@ fn create_locked(
     made.cgroup = Some(cgroup);
     let cgroup = made.cgroup.as_ref().expect("just set");
 
+    let filter = linux
+        .seccomp()
+        .as_ref()
+        .map(|sc| seccomp::compile_cached(sc, &opts.root.join(SECCOMP_CACHE)))
+        .transpose()?;
     let joined = namespaces::open_joined(linux)?;
     let (parent_sock, child_sock) = sync::pair()?;
     let ctx = init::Context {
+        seccomp: filter.as_ref(),
         id: opts.id,
         spec,
         rootfs: &bundle.rootfs,
@@ -202,6 +211,11 @@ fn create_locked(
         // init made the mounts and waits before pivot_root.
         hooks::create_runtime(spec, opts.id, &bundle.dir, pid)?;
         sync::write(&parent_sock, &Msg::HooksDone)?;
+        reply = sync::read(&parent_sock)?;
+    }
+    if let Some(Msg::SeccompFd(fd)) = reply {
+        let state = hooks::HookState::of_spec(spec, opts.id, &bundle.dir, "creating", pid);
+        seccomp_handoff(&parent_sock, &pidfd, fd, linux, &state.to_json())?;
         reply = sync::read(&parent_sock)?;
     }
     match reply {
@@ -286,6 +300,42 @@ fn exit_reason(pid: i32, is_child: bool) -> String {
         Ok(WaitStatus::Signaled(_, s, _)) => format!(" (killed by {s})"),
         _ => String::new(),
     }
+}
+
+/// Takes the child's seccomp notify listener fd (number `fd` in its table) with pidfd_getfd,
+/// sends it to the agent at linux.seccomp.listenerPath with the container's state, and lets
+/// the child go on.
+pub fn seccomp_handoff(
+    sock: &OwnedFd,
+    pidfd: &OwnedFd,
+    fd: RawFd,
+    linux: &oci_spec::runtime::Linux,
+    state_json: &[u8],
+) -> Result<()> {
+    let sc = linux
+        .seccomp()
+        .as_ref()
+        .ok_or_else(|| anyhow!("sync: a seccomp fd without linux.seccomp"))?;
+    let path = sc
+        .listener_path()
+        .as_ref()
+        .ok_or_else(|| anyhow!("linux.seccomp.listenerPath: needed for SCMP_ACT_NOTIFY"))?;
+    // SAFETY: pidfd_getfd duplicates fd `fd` of the process behind `pidfd` into ours.
+    let got = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
+    if got < 0 {
+        return Err(nix::errno::Errno::last())
+            .context("taking the seccomp notify fd (pidfd_getfd)");
+    }
+    // SAFETY: the kernel returned a new fd that nothing else owns.
+    let notify = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(got as RawFd) };
+    seccomp::send_to_listener(
+        path,
+        notify.as_fd(),
+        state_json,
+        sc.listener_metadata().as_deref().unwrap_or_default(),
+    )
+    .with_context(|| format!("linux.seccomp.listenerPath: sending to {}", path.display()))?;
+    sync::write(sock, &Msg::SeccompDone)
 }
 
 pub fn pidfd_open(pid: i32) -> Result<OwnedFd> {

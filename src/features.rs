@@ -24,6 +24,14 @@ pub fn features() -> Value {
                 "systemd": false,
                 "systemdUser": false
             },
+            "seccomp": {
+                "enabled": true,
+                "actions": crate::seccomp::supported_actions(),
+                "operators": crate::seccomp::supported_operators(),
+                "archs": crate::seccomp::supported_archs(),
+                "knownFlags": crate::seccomp::known_flags(),
+                "supportedFlags": crate::seccomp::supported_flags()
+            },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false }

@@ -165,7 +165,7 @@ impl<'a> HookState<'a> {
         }
     }
 
-    fn to_json(&self) -> Vec<u8> {
+    pub fn to_json(&self) -> Vec<u8> {
         let mut v = serde_json::json!({
             "ociVersion": self.oci_version,
             "id": self.id,

@@ -22,11 +22,11 @@
 use anyhow::{anyhow, bail, Context as _, Result};
 use oci_spec::runtime::{Process, Spec};
 use std::ffi::CString;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use crate::sync::{self, Msg};
-use crate::{capabilities, fds, hooks, process_attrs, rlimits, rootfs, sysctl, user};
+use crate::{capabilities, fds, hooks, process_attrs, rlimits, rootfs, seccomp, sysctl, user};
 
 /// Everything init needs, prepared by the parent before clone.
 pub struct Context<'a> {
@@ -47,6 +47,8 @@ pub struct Context<'a> {
     /// Socket-activation fds berth was given (`fds::listen_fds_from_env`, read in the parent).
     pub listen_fds: u32,
     pub new_userns: bool,
+    /// The compiled linux.seccomp filter.
+    pub seccomp: Option<&'a seccomp::Filter>,
     /// A new cgroup namespace, unshared by init after the parent placed it in its cgroup.
     pub new_cgroupns: bool,
     pub userns: bool,
@@ -156,7 +158,7 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     }
     // execCPUAffinity is for exec'd processes only (spec); init gets its cgroup's CPUs.
     process_attrs::reset_cpu_affinity()?;
-    let prepared = prepare_process(process, ctx.listen_fds, ctx.preserve_fds)?;
+    let prepared = prepare_process(process, ctx.listen_fds, ctx.preserve_fds, ctx.seccomp, sock)?;
 
     sync::write(sock, &Msg::Ready)?;
     *ready = true;
@@ -184,11 +186,21 @@ pub struct Prepared {
     exe: CString,
     argv: Vec<CString>,
     envp: Vec<CString>,
+    /// With noNewPrivileges the filter is loaded last, right before execve (as runc does).
+    late_seccomp: Option<seccomp::Filter>,
 }
 
 impl Prepared {
-    /// execve; on failure reports on the process's stderr (nobody listens any more) and exits 127.
+    /// Loads a late seccomp filter and execs; on failure reports on the process's stderr
+    /// (nobody listens any more) and exits 127.
     pub fn exec(&self) -> ! {
+        if let Some(f) = &self.late_seccomp {
+            if let Err(e) = seccomp::load(f) {
+                eprintln!("berth: {e:#}");
+                // SAFETY: nothing of this process should run after a failed setup.
+                unsafe { libc::_exit(127) }
+            }
+        }
         let err = nix::unistd::execve(&self.exe, &self.argv, &self.envp).unwrap_err();
         eprintln!("berth: exec {}: {err}", self.exe.to_string_lossy());
         // SAFETY: nothing of this process should run after a failed exec.
@@ -200,7 +212,18 @@ impl Prepared {
 /// order: scheduler and io priority, rlimits, the bounding set, the uid/gid switch and the
 /// capability sets, the cwd (checked to be inside the container), no_new_privs, the
 /// environment, the executable, fds >= 3 + passed close-on-exec, and a clean signal state.
-pub fn prepare_process(process: &Process, listen_fds: u32, preserve_fds: u32) -> Result<Prepared> {
+///
+/// The seccomp filter is loaded before the capabilities are dropped when noNewPrivileges is
+/// false (loading needs CAP_SYS_ADMIN then), else as late as possible: right before execve,
+/// or, when it uses SCMP_ACT_NOTIFY, at the end of this function so that the listener fd
+/// reaches the agent (through the parent, `sync::Msg::SeccompFd`) before the process runs.
+pub fn prepare_process(
+    process: &Process,
+    listen_fds: u32,
+    preserve_fds: u32,
+    filter: Option<&seccomp::Filter>,
+    sock: &OwnedFd,
+) -> Result<Prepared> {
     if let Some(s) = process.scheduler() {
         process_attrs::apply_scheduler(s)?;
     }
@@ -210,6 +233,11 @@ pub fn prepare_process(process: &Process, listen_fds: u32, preserve_fds: u32) ->
     rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
 
     let nnp = process.no_new_privileges().unwrap_or(false);
+    if !nnp {
+        if let Some(f) = filter {
+            load_seccomp(f, sock)?;
+        }
+    }
     let caps = process.capabilities().as_ref();
     capabilities::drop_bounding(caps)?;
     user::switch(process.user())?;
@@ -242,7 +270,33 @@ pub fn prepare_process(process: &Process, listen_fds: u32, preserve_fds: u32) ->
     let envp = to_cstrings(&env, "process.env")?;
     fds::cloexec_from(fds::FIRST_PASSED_FD + (listen_fds + preserve_fds) as RawFd)?;
     reset_signals();
-    Ok(Prepared { exe, argv, envp })
+    let mut late_seccomp = None;
+    if let Some(f) = filter.filter(|_| nnp) {
+        if f.uses_notify {
+            load_seccomp(f, sock)?;
+        } else {
+            late_seccomp = Some(f.clone());
+        }
+    }
+    Ok(Prepared {
+        exe,
+        argv,
+        envp,
+        late_seccomp,
+    })
+}
+
+/// Loads the filter; a notify listener fd is handed to the parent (which takes it with
+/// pidfd_getfd and passes it on to the agent) and closed here once the parent is done.
+fn load_seccomp(f: &seccomp::Filter, sock: &OwnedFd) -> Result<()> {
+    if let Some(fd) = seccomp::load(f)? {
+        sync::write(sock, &Msg::SeccompFd(fd.as_raw_fd()))?;
+        match sync::read(sock)? {
+            Some(Msg::SeccompDone) => {}
+            other => bail!("sync: expected SeccompDone from the parent, got {other:?}"),
+        }
+    }
+    Ok(())
 }
 
 pub fn set_non_dumpable() -> Result<()> {

@@ -11,7 +11,12 @@
 //! |              |                | prestart or createRuntime hooks: init waits for `HooksDone` |                |
 //! | parent       | `HooksDone`    | prestart and createRuntime hooks succeeded (on a failure    | -              |
 //! |              |                | the parent kills init instead)                              |                |
+//! | init / exec  | `SeccompFd`    | the filter uses SCMP_ACT_NOTIFY and is loaded: the parent   | fd number (i32)|
+//! |              |                | takes the listener fd with pidfd_getfd and sends it to the  |                |
+//! |              |                | agent at listenerPath; the child waits for `SeccompDone`    |                |
+//! | parent       | `SeccompDone`  | the agent has the notify fd                                 | -              |
 //! | init         | `Ready`        | setup done; init now blocks opening the exec fifo           | -              |
+//! |              |                | (exec: the process execs right after)                       |                |
 //! | init         | `Error`        | a setup step failed; init exits right after                 | message (utf8) |
 //!
 //! The parent treats EOF before `Ready` as "init died during setup" and reports init's exit.
@@ -26,6 +31,8 @@ const TAG_READY: u8 = 3;
 const TAG_ERROR: u8 = 4;
 const TAG_HOOKS: u8 = 5;
 const TAG_HOOKS_DONE: u8 = 6;
+const TAG_SECCOMP_FD: u8 = 7;
+const TAG_SECCOMP_DONE: u8 = 8;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Msg {
@@ -35,6 +42,8 @@ pub enum Msg {
     Error(String),
     Hooks,
     HooksDone,
+    SeccompFd(i32),
+    SeccompDone,
 }
 
 /// A connected pair: (parent end, child end).
@@ -59,6 +68,12 @@ fn encode(msg: &Msg) -> Vec<u8> {
         Msg::Ready => vec![TAG_READY],
         Msg::Hooks => vec![TAG_HOOKS],
         Msg::HooksDone => vec![TAG_HOOKS_DONE],
+        Msg::SeccompFd(fd) => {
+            let mut v = vec![TAG_SECCOMP_FD];
+            v.extend_from_slice(&fd.to_le_bytes());
+            v
+        }
+        Msg::SeccompDone => vec![TAG_SECCOMP_DONE],
         Msg::Error(s) => {
             let mut v = vec![TAG_ERROR];
             v.extend_from_slice(s.as_bytes());
@@ -76,6 +91,10 @@ fn decode(buf: &[u8]) -> Result<Msg> {
         Some((&TAG_READY, [])) => Ok(Msg::Ready),
         Some((&TAG_HOOKS, [])) => Ok(Msg::Hooks),
         Some((&TAG_HOOKS_DONE, [])) => Ok(Msg::HooksDone),
+        Some((&TAG_SECCOMP_FD, rest)) if rest.len() == 4 => Ok(Msg::SeccompFd(i32::from_le_bytes(
+            rest.try_into().unwrap_or_default(),
+        ))),
+        Some((&TAG_SECCOMP_DONE, [])) => Ok(Msg::SeccompDone),
         Some((&TAG_ERROR, rest)) => Ok(Msg::Error(String::from_utf8_lossy(rest).into_owned())),
         _ => bail!("sync: malformed message {buf:?}"),
     }
@@ -118,6 +137,8 @@ mod tests {
             Msg::Ready,
             Msg::Hooks,
             Msg::HooksDone,
+            Msg::SeccompFd(7),
+            Msg::SeccompDone,
             Msg::Error("mounting proc: EPERM".into()),
         ] {
             write(&a, &m).unwrap();

@@ -17,6 +17,7 @@
 //! - `berth features`: `supported_*` and `known_flags`; `berth spec`: `default_profile`.
 
 pub mod cache;
+pub use cache::compile_cached;
 mod compat_tables;
 mod compile;
 mod notify;
