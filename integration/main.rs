@@ -1,5 +1,6 @@
 //! Integration tests: real containers, run as root. See integration/README.md.
 
+mod cgroups;
 mod common;
 mod errors;
 mod exec;

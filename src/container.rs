@@ -27,6 +27,12 @@ use crate::{cgroups, hooks, init, logging, namespaces, seccomp, userns};
 /// Compiled seccomp filters, under --root. The name cannot be a container id.
 pub const SECCOMP_CACHE: &str = "seccomp~cache";
 
+// pause, resume, update, ps and events: the commands that work on a container's cgroup.
+mod cgroup_ops;
+mod events;
+pub use cgroup_ops::{pause, pids, resume, update};
+pub use events::events;
+
 pub struct CreateOpts<'a> {
     pub root: &'a Path,
     pub id: &'a str,
@@ -445,7 +451,9 @@ pub fn kill(root: &Path, id: &str, sig: nix::sys::signal::Signal, all: bool) -> 
     let lock = state::open(root, id)?;
     let st = lock.load_existing()?;
     let status = state::status(&lock.dir, &st);
-    if status == Status::Stopped {
+    // With --all, processes that outlive a stopped init (no pid namespace) can still be
+    // signalled while the cgroup exists, as in runc.
+    if status == Status::Stopped && !all {
         bail!("cannot kill container {id:?}: it is stopped");
     }
     if all {
@@ -457,7 +465,14 @@ pub fn kill(root: &Path, id: &str, sig: nix::sys::signal::Signal, all: bool) -> 
     }
     let pidfd =
         init_pidfd(&st)?.ok_or_else(|| anyhow!("cannot kill container {id:?}: it is stopped"))?;
-    pidfd_send_signal(&pidfd, sig).with_context(|| format!("sending {sig} to container {id:?}"))
+    pidfd_send_signal(&pidfd, sig).with_context(|| format!("sending {sig} to container {id:?}"))?;
+    if sig == nix::sys::signal::Signal::SIGKILL && status == Status::Paused {
+        // A v1-frozen process does not die until thawed (runc thaws here too).
+        if let Some(cg) = &st.cgroup {
+            cg.thaw()?;
+        }
+    }
+    Ok(())
 }
 
 fn pidfd_send_signal(pidfd: &OwnedFd, sig: nix::sys::signal::Signal) -> Result<()> {
