@@ -50,6 +50,7 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
     let listen_fds = crate::fds::listen_fds_from_env();
     crate::fds::check_passed(crate::fds::FIRST_PASSED_FD, listen_fds + opts.preserve_fds)?;
     process_attrs::validate(&opts.process)?;
+    crate::lsm::validate_process(&opts.process)?;
 
     let lock = state::open(opts.root, opts.id)?;
     let st = lock.load_existing()?;
@@ -184,6 +185,8 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
         Some(Msg::Go) => {}
         other => bail!("sync: expected Go from the parent, got {other:?}"),
     }
+    // Before joining the container's mount namespace: through the host's procfs.
+    let on_exec = crate::lsm::OnExec::prepare(c.process)?;
     if let Some(a) = c.process.exec_cpu_affinity() {
         process_attrs::apply_exec_cpu_affinity_final(a)?;
     }
@@ -203,7 +206,14 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
             .context("becoming uid 0 in the user namespace")?;
     }
     nix::unistd::setsid().context("setsid")?;
-    let prepared = init::prepare_process(c.process, c.listen_fds, c.preserve_fds, c.seccomp, sock)?;
+    let prepared = init::prepare_process(
+        c.process,
+        c.listen_fds,
+        c.preserve_fds,
+        c.seccomp,
+        sock,
+        on_exec,
+    )?;
     sync::write(sock, &Msg::Ready)?;
     Ok(prepared)
 }

@@ -12,7 +12,7 @@
 //! - kernel mechanisms: `namespaces`, `userns`, `rootfs/*` (mounts, devices, masked and
 //!   readonly paths, pivot_root), `sysctl`, `capabilities`, `user`, `rlimits`, `fds`,
 //!   `process_attrs` (oom score, scheduler, io priority, personality),
-//!   `cgroups/*`, `seccomp/*`.
+//!   `cgroups/*`, `seccomp/*`, `lsm` (AppArmor profile, SELinux labels).
 //! - `features`: `berth features`, built from the same tables the parser uses.
 //! - `signals`: signal names and numbers.
 
@@ -29,6 +29,7 @@ mod features;
 mod hooks;
 mod init;
 mod logging;
+mod lsm;
 mod namespaces;
 mod process_attrs;
 mod reaper;

@@ -22,6 +22,8 @@ pub struct Ctx<'a> {
     /// The host path of the rootfs.
     pub root_path: &'a Path,
     pub cgroupns: bool,
+    /// linux.mountLabel (validation leaves it only when SELinux is enabled).
+    pub mount_label: Option<&'a str>,
 }
 
 /// Mount flags that describe the per-mount state a bind remount can set.
@@ -160,7 +162,8 @@ fn fs_entry(ctx: &Ctx, m: &Mount, typ: &str, opts: &Parsed) -> Result<()> {
         .as_deref()
         .map(|s| s.to_path_buf())
         .unwrap_or_else(|| PathBuf::from(typ));
-    let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
+    let data = crate::lsm::with_mount_label(typ, &opts.data, ctx.mount_label);
+    let data = (!data.is_empty()).then_some(data.as_str());
     let target = fd_path(dest_fd.as_fd());
     let res = mount(
         Some(&source),
