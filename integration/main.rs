@@ -3,6 +3,7 @@
 mod cgroups;
 mod common;
 mod errors;
+mod escapes;
 mod exec;
 mod hooks;
 mod lifecycle;

@@ -199,6 +199,8 @@ pub struct Prepared {
     late_seccomp: Option<seccomp::Filter>,
     /// AppArmor profile and SELinux label, written right before execve (and the filter).
     on_exec: crate::lsm::OnExec,
+    /// The first fd not passed to the process: this and all above are closed before execve.
+    first_closed_fd: RawFd,
 }
 
 impl Prepared {
@@ -210,6 +212,7 @@ impl Prepared {
             // SAFETY: nothing of this process should run after a failed setup.
             unsafe { libc::_exit(127) }
         }
+        fds::close_from(self.first_closed_fd);
         if let Some(f) = &self.late_seccomp {
             if let Err(e) = seccomp::load(f) {
                 eprintln!("berth: {e:#}");
@@ -285,7 +288,8 @@ pub fn prepare_process(
     let exe = process_attrs::find_executable(&args[0], &env, cwd)?;
     let argv = to_cstrings(args, "process.args")?;
     let envp = to_cstrings(&env, "process.env")?;
-    fds::cloexec_from(fds::FIRST_PASSED_FD + (listen_fds + preserve_fds) as RawFd)?;
+    let first_closed_fd = fds::FIRST_PASSED_FD + (listen_fds + preserve_fds) as RawFd;
+    fds::cloexec_from(first_closed_fd)?;
     reset_signals();
     let mut late_seccomp = None;
     if let Some(f) = filter.filter(|_| nnp) {
@@ -301,6 +305,7 @@ pub fn prepare_process(
         envp,
         late_seccomp,
         on_exec,
+        first_closed_fd,
     })
 }
 
