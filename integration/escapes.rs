@@ -85,7 +85,7 @@ fn cve_2019_5736_berth_binary_cannot_be_overwritten_through_proc_exe() {
 printf '#!/proc/self/exe\n' > /bin/evil; chmod 755 /bin/evil
 : > /attack/ready
 n=0
-while [ ! -e /attack/stop ] && [ $n -lt 2000 ]; do
+while [ ! -e /attack/stop ] && [ $n -lt 200000 ]; do
   n=$((n+1))
   for d in /proc/[0-9]*; do
     p=${d#/proc/}
@@ -105,6 +105,7 @@ done
 "#;
     let (b, rootfs) = own_rootfs(&["/bin/sh", "-c", attacker], |_| {});
     std::fs::create_dir_all(rootfs.join("attack")).unwrap();
+    copy_loader_and_libs(&copy, &rootfs);
     let id = start_detached(&root, &b);
     assert!(wait_for(
         &rootfs.join("attack/ready"),
@@ -137,16 +138,23 @@ done
     let drain = std::thread::spawn(move || {
         let mut sink = Vec::new();
         let _ = std::fs::File::from(r).read_to_end(&mut sink);
+        String::from_utf8_lossy(&sink)
+            .trim_matches('\0')
+            .to_string()
     });
     let status = exec.wait().unwrap();
-    drain.join().unwrap();
+    let exec_stderr = drain.join().unwrap();
     // The attacker retries its write for 10 s after each open; give it a few seconds.
     std::thread::sleep(Duration::from_secs(if opened { 3 } else { 1 }));
     std::fs::write(rootfs.join("attack/stop"), "").unwrap();
     let report = std::fs::read_to_string(rootfs.join("attack/opened")).unwrap_or_default();
-    eprintln!("opened: {report}; exec: {status:?}");
+    eprintln!("opened: {report}; exec: {status:?}: {exec_stderr}");
     let written = std::fs::read_to_string(rootfs.join("attack/written")).unwrap_or_default();
     root.ok(&["delete", "-f", &id]);
+    assert!(
+        opened,
+        "the attack never got hold of the exec'd process: {exec_stderr}"
+    );
     assert!(
         std::fs::read(&copy).unwrap() == before,
         "berth's binary was changed; opened: {report} written: {written}"
@@ -156,6 +164,19 @@ done
         !report.contains(copy.to_str().unwrap()),
         "the container got an fd of berth's binary: {report}"
     );
+}
+
+/// The dynamic loader and libraries `exe` needs, copied to the same paths in `rootfs`, as a
+/// glibc-based image has them (a static berth needs none).
+fn copy_loader_and_libs(exe: &Path, rootfs: &Path) {
+    let out = Command::new("ldd").arg(exe).output().unwrap();
+    for word in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+        if word.starts_with('/') && Path::new(word).exists() {
+            let dst = rootfs.join(word.trim_start_matches('/'));
+            std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+            std::fs::copy(word, &dst).unwrap();
+        }
+    }
 }
 
 /// CVE-2019-5736, the setup window: the init of a created container is berth itself, waiting

@@ -15,6 +15,7 @@
 //!   `cgroups/*`, `seccomp/*`, `lsm` (AppArmor profile, SELinux labels).
 //! - `features`: `berth features`, built from the same tables the parser uses.
 //! - `signals`: signal names and numbers.
+//! - `sealed_exe`: create, run and exec run from a sealed copy of berth (CVE-2019-5736).
 
 mod capabilities;
 mod cgroups;
@@ -35,6 +36,7 @@ mod process_attrs;
 mod reaper;
 mod rlimits;
 mod rootfs;
+mod sealed_exe;
 mod seccomp;
 mod signals;
 mod state;
