@@ -15,6 +15,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::LinuxNamespaceType;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -22,7 +23,7 @@ use crate::clone::{clone, Forked};
 use crate::config::{self, Bundle};
 use crate::state::{self, Locked, State, Status};
 use crate::sync::{self, Msg};
-use crate::{cgroups, init, logging, namespaces, userns};
+use crate::{cgroups, init, logging, namespaces, terminal, userns};
 
 pub struct CreateOpts<'a> {
     pub root: &'a Path,
@@ -32,6 +33,11 @@ pub struct CreateOpts<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// --console-socket: where the pty master goes when process.terminal is true.
+    pub console_socket: Option<&'a Path>,
+    /// Whether berth returns once the container is created or started (`create`, `run -d`):
+    /// then only a console socket can take a terminal (`terminal::check_opts`).
+    pub detach: bool,
 }
 
 /// A container that `create` made. `pidfd` refers to its init.
@@ -40,6 +46,8 @@ pub struct Created {
     pub pidfd: OwnedFd,
     /// Whether init is this process's child (so `run` can wait for it).
     pub is_child: bool,
+    /// process.terminal without a console socket: the pty master, for `terminal::relay`.
+    pub pty_master: Option<OwnedFd>,
 }
 
 /// Creates a container and leaves its init blocked on the exec fifo. On any error, nothing
@@ -50,9 +58,23 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
     let listen_fds = crate::fds::listen_fds_from_env();
     crate::fds::check_passed(crate::fds::FIRST_PASSED_FD, listen_fds + opts.preserve_fds)?;
     let bundle = config::load(opts.bundle)?;
+    let process = bundle.spec.process().as_ref().expect("validated");
+    let terminal = process.terminal().unwrap_or(false);
+    terminal::check_opts(terminal, opts.detach, opts.console_socket)?;
+    let console = opts
+        .console_socket
+        .map(terminal::connect_console_socket)
+        .transpose()?;
     let lock = state::create_dir(opts.root, opts.id)?;
     let mut made = Made::default();
-    match create_locked(opts, &bundle, &lock, listen_fds, &mut made) {
+    match create_locked(
+        opts,
+        &bundle,
+        &lock,
+        listen_fds,
+        console.as_ref(),
+        &mut made,
+    ) {
         Ok(c) => Ok(c),
         Err(e) => {
             made.undo();
@@ -90,6 +112,7 @@ fn create_locked(
     bundle: &Bundle,
     lock: &Locked,
     listen_fds: u32,
+    console: Option<&UnixStream>,
     made: &mut Made,
 ) -> Result<Created> {
     let spec = &bundle.spec;
@@ -179,7 +202,24 @@ fn create_locked(
         userns::write_maps(pid, linux)?;
     }
     sync::write(&parent_sock, &Msg::Go)?;
-    match sync::read(&parent_sock)? {
+    // process.terminal: init sends the pty master before Ready; it goes to the console
+    // socket now, or back to the caller for a relay.
+    let (mut got_master, mut pty_master) = (false, None);
+    let msg = loop {
+        match sync::read_with_fd(&parent_sock)? {
+            Some((Msg::PtyMaster, Some(master))) if !got_master => {
+                got_master = true;
+                match console {
+                    Some(sock) => terminal::send_master(sock, master.as_fd())?,
+                    None => pty_master = Some(master),
+                }
+            }
+            Some((msg, Some(_))) => bail!("sync: unexpected fd with {msg:?} from init"),
+            Some((msg, None)) => break Some(msg),
+            None => break None,
+        }
+    };
+    match msg {
         Some(Msg::Ready) => {}
         Some(Msg::Error(e)) => bail!("{e}"),
         Some(other) => bail!("sync: unexpected message {other:?} from init"),
@@ -187,6 +227,14 @@ fn create_locked(
             "container init exited during setup{}",
             exit_reason(pid, is_child)
         ),
+    }
+    if got_master
+        != spec
+            .process()
+            .as_ref()
+            .is_some_and(|p| p.terminal() == Some(true))
+    {
+        bail!("sync: init's pty master does not match process.terminal");
     }
 
     let st = State {
@@ -214,6 +262,7 @@ fn create_locked(
         pid,
         pidfd,
         is_child,
+        pty_master,
     })
 }
 

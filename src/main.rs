@@ -14,6 +14,7 @@
 //!   `cgroups/*`, `seccomp/*`.
 //! - `features`: `berth features`, built from the same tables the parser uses.
 //! - `signals`: signal names and numbers.
+//! - `terminal`: process.terminal: the pty in init, --console-socket, the relay of `run`.
 
 mod capabilities;
 mod cgroups;
@@ -35,6 +36,7 @@ mod signals;
 mod state;
 mod sync;
 mod sysctl;
+mod terminal;
 mod user;
 mod userns;
 

@@ -2,12 +2,13 @@
 //! signals, exit with its status (128+N when killed by signal N) and delete it (unless --keep).
 
 use crate::cli::Global;
-use crate::{container, state};
+use crate::{container, state, terminal};
 use anyhow::{Context, Result};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+use std::os::fd::AsFd;
 
 #[derive(clap::Args, Debug)]
 #[group(id = "run")]
@@ -26,7 +27,7 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    let opts = a.create.opts(g)?;
+    let opts = a.create.opts(g, a.detach)?;
     if a.detach {
         container::create(&opts)?;
         start_or_clean(g, &a.create.id)?;
@@ -47,7 +48,27 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
 
     let created = container::create(&opts)?;
     start_or_clean(g, &a.create.id)?;
-    let code = wait(&sfd, &created)?;
+    let code = match &created.pty_master {
+        Some(master) => {
+            let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
+            let relay = terminal::Relay {
+                master: master.as_fd(),
+                input: stdin.as_fd(),
+                output: stdout.as_fd(),
+                signals: &sfd,
+                pidfd: created.pidfd.as_fd(),
+            };
+            let pid = Pid::from_raw(created.pid);
+            terminal::relay(
+                &relay,
+                |s| {
+                    let _ = nix::sys::signal::kill(pid, s);
+                },
+                |pidfd_ready| Ok(reap(&created, pidfd_ready)),
+            )?
+        }
+        None => wait(&sfd, &created)?,
+    };
     if !a.keep {
         let lock = state::open(&g.root, &a.create.id)?;
         if let Some(st) = lock.load()? {
@@ -70,7 +91,6 @@ fn start_or_clean(g: &Global, id: &str) -> Result<()> {
 /// --no-subreaper) ends the wait instead of hanging it.
 fn wait(sfd: &SignalFd, created: &container::Created) -> Result<i32> {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::os::fd::AsFd;
     let pid = created.pid;
     loop {
         let mut fds = [
@@ -95,20 +115,29 @@ fn wait(sfd: &SignalFd, created: &container::Created) -> Result<i32> {
                 }
             }
         }
-        // Reap every exited child; init's status ends the wait.
-        loop {
-            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return Ok(code),
-                Ok(WaitStatus::Signaled(p, s, _)) if p.as_raw() == pid => return Ok(128 + s as i32),
-                Ok(WaitStatus::StillAlive) | Err(_) => break,
-                Ok(_) => continue,
-            }
-        }
-        if fds[1].revents().is_some_and(|r| !r.is_empty()) && !created.is_child {
-            crate::logging::warn(
-                "the container's exit status is unknown: its init is not berth's child",
-            );
-            return Ok(255);
+        if let Some(code) = reap(created, fds[1].revents().is_some_and(|r| !r.is_empty())) {
+            return Ok(code);
         }
     }
+}
+
+/// Reaps every exited child; init's exit status (128+N when killed by signal N) ends the
+/// wait. An init that is not berth's child ends it with 255 once its pidfd is readable.
+fn reap(created: &container::Created, pidfd_ready: bool) -> Option<i32> {
+    let pid = created.pid;
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return Some(code),
+            Ok(WaitStatus::Signaled(p, s, _)) if p.as_raw() == pid => return Some(128 + s as i32),
+            Ok(WaitStatus::StillAlive) | Err(_) => break,
+            Ok(_) => continue,
+        }
+    }
+    if pidfd_ready && !created.is_child {
+        crate::logging::warn(
+            "the container's exit status is unknown: its init is not berth's child",
+        );
+        return Some(255);
+    }
+    None
 }
