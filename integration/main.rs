@@ -6,3 +6,4 @@ mod lifecycle;
 mod namespaces;
 mod process;
 mod rootfs;
+mod terminal;
