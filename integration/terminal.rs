@@ -203,6 +203,44 @@ fn run_relays_through_berths_terminal() {
     root.assert_clean(Some(&b));
 }
 
+#[test]
+fn pty_belongs_to_the_user_in_a_user_namespace() {
+    let root = Root::new();
+    let mut c = terminal_config(&["/bin/sh", "-c", "ls -ln /dev/console; echo \"do\"\"ne\""]);
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let b = Bundle::new(&c);
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut berth = root.cmd();
+    berth
+        .args([
+            "run",
+            "--bundle",
+            b.dir.to_str().unwrap(),
+            &unique("userns"),
+        ])
+        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
+    let mut child = berth.spawn().unwrap();
+    drop(berth);
+    let out = read_until(&pty.master, "done", Duration::from_secs(20));
+    assert!(child.wait().unwrap().success(), "{out:?}");
+    let console = lines(&out)
+        .into_iter()
+        .find(|l| l.ends_with("/dev/console"))
+        .unwrap_or_else(|| panic!("no ls line: {out:?}"));
+    // Owner uid 1000 (the process user), group 5 (devpts gid=5), a pts device.
+    let fields: Vec<&str> = console.split_whitespace().collect();
+    assert_eq!(&fields[2..5], ["1000", "5", "136,"], "{console:?}");
+    root.assert_clean(Some(&b));
+}
+
 /// `args` of berth with the bundle of `config` and a fresh id appended, expected to fail with
 /// `want` and leave nothing behind.
 fn expect_error(config: &Value, args: &[&str], want: &str) {

@@ -80,7 +80,7 @@ pub fn send_master(sock: &UnixStream, master: BorrowedFd) -> Result<()> {
 /// the slave to the process user, bind-mounts it on /dev/console (only with a mount
 /// namespace of its own: never on the host's), sends the master to the parent, and makes
 /// the slave stdio and the controlling terminal.
-pub fn setup_in_init(process: &Process, mount_console_too: bool, sync: &OwnedFd) -> Result<()> {
+pub fn setup_in_init(process: &Process, own_mount_ns: bool, sync: &OwnedFd) -> Result<()> {
     let (master, slave) = open_pty()?;
     if let Some(size) = process.console_size() {
         set_window_size(master.as_fd(), winsize(size.height(), size.width()))
@@ -94,7 +94,7 @@ pub fn setup_in_init(process: &Process, mount_console_too: bool, sync: &OwnedFd)
             return Err(e).with_context(|| format!("process.terminal: giving the pty to uid {uid}"))
         }
     }
-    if mount_console_too {
+    if own_mount_ns {
         let dev = open(
             "/dev",
             OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
