@@ -2,6 +2,7 @@
 
 mod common;
 mod errors;
+mod exec;
 mod lifecycle;
 mod namespaces;
 mod process;

@@ -49,6 +49,8 @@ enum Command {
     Kill(commands::kill::Args),
     /// Delete a container and everything berth made for it
     Delete(commands::delete::Args),
+    /// Run a new process in a created or running container
+    Exec(Box<commands::exec::Args>),
     /// Create and start a container, then wait for it
     Run(commands::run::Args),
     /// List containers
@@ -75,6 +77,7 @@ pub fn main() -> i32 {
             Command::State(a) => commands::state::run(&g, a),
             Command::Kill(a) => commands::kill::run(&g, a),
             Command::Delete(a) => commands::delete::run(&g, a),
+            Command::Exec(a) => commands::exec::run(&g, *a),
             Command::Run(a) => commands::run::run(&g, a),
             Command::List(a) => commands::list::run(&g, a),
             Command::Spec(a) => commands::spec::run(&g, a),

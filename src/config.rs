@@ -155,6 +155,7 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
     if let Some(p) = linux.personality() {
         crate::process_attrs::validate_personality(p).map_err(|e| anyhow!("config.json: {e:#}"))?;
     }
+    crate::cgroups::validate(Some(linux)).map_err(|e| anyhow!("config.json: {e:#}"))?;
     crate::rootfs::validate(spec, bundle)?;
     crate::sysctl::validate(spec)?;
     Ok(rootfs)

@@ -147,11 +147,15 @@ fn create_locked(
         preserve_fds: opts.preserve_fds,
         listen_fds,
         new_userns: namespaces::creates(linux, LinuxNamespaceType::User),
+        new_cgroupns: namespaces::creates(linux, LinuxNamespaceType::Cgroup),
         userns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::User),
         mountns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Mount),
         cgroupns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Cgroup),
     };
-    let mut flags = namespaces::new_flags(linux) & !(libc::CLONE_NEWTIME as u64);
+    // Time: entered through the parent (see below). Cgroup: init unshares it itself once it
+    // sits in its cgroup, so that the namespace is rooted there.
+    let mut flags =
+        namespaces::new_flags(linux) & !(libc::CLONE_NEWTIME as u64 | libc::CLONE_NEWCGROUP as u64);
     let new_time = namespaces::creates(linux, LinuxNamespaceType::Time);
 
     let (pid, pidfd, is_child, in_cgroup) = if joined.is_empty() {
@@ -228,12 +232,8 @@ fn create_locked(
             exit_reason(pid, is_child)
         ),
     }
-    if got_master
-        != spec
-            .process()
-            .as_ref()
-            .is_some_and(|p| p.terminal() == Some(true))
-    {
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal());
+    if got_master != terminal.unwrap_or(false) {
         bail!("sync: init's pty master does not match process.terminal");
     }
 
@@ -329,7 +329,7 @@ fn init_pidfd(st: &State) -> Result<Option<OwnedFd>> {
     Ok(state::init_alive(st.pid, st.init_start_time).then_some(fd))
 }
 
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let abs =
         std::path::absolute(path).with_context(|| format!("--pid-file {}", path.display()))?;
     let tmp = PathBuf::from(format!("{}.berth-tmp", abs.display()));

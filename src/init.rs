@@ -20,7 +20,7 @@
 //! 11. seccomp now if noNewPrivileges is true; execve
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{Process, Spec};
 use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
@@ -47,6 +47,8 @@ pub struct Context<'a> {
     /// Socket-activation fds berth was given (`fds::listen_fds_from_env`, read in the parent).
     pub listen_fds: u32,
     pub new_userns: bool,
+    /// A new cgroup namespace, unshared by init after the parent placed it in its cgroup.
+    pub new_cgroupns: bool,
     pub userns: bool,
     pub mountns: bool,
     pub cgroupns: bool,
@@ -81,6 +83,9 @@ enum Never {}
 fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     // SAFETY: closing the parent's end of the socketpair, which this process must not hold.
     unsafe { libc::close(ctx.sync_parent) };
+    // Until exec, this process is a copy of berth: no process of the container may open its
+    // /proc/PID/exe, memory or fds (CVE-2019-5736). exec makes it dumpable again.
+    set_non_dumpable()?;
     match sync::read(sock)? {
         Some(Msg::Go) => {}
         other => return Err(anyhow!("sync: expected Go from the parent, got {other:?}")),
@@ -106,6 +111,10 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
             .context("becoming gid 0 in the user namespace")?;
         nix::unistd::setresuid(0.into(), 0.into(), 0.into())
             .context("becoming uid 0 in the user namespace")?;
+    }
+    if ctx.new_cgroupns {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .context("creating the cgroup namespace")?;
     }
     nix::unistd::setsid().context("setsid")?;
     if !ctx.no_new_keyring {
@@ -142,17 +151,56 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     sysctl::apply(spec)?;
     rootfs::finalize(spec)?;
 
+    if let Some(p) = linux.personality() {
+        process_attrs::apply_personality(p)?;
+    }
+    // execCPUAffinity is for exec'd processes only (spec); init gets its cgroup's CPUs.
+    process_attrs::reset_cpu_affinity()?;
+    let prepared = prepare_process(process, ctx.listen_fds, ctx.preserve_fds)?;
+
+    sync::write(sock, &Msg::Ready)?;
+    *ready = true;
+    // Blocks until `berth start` opens the fifo for reading.
+    let fifo = nix::fcntl::openat(
+        &fd_dir,
+        ctx.fifo.to_string().as_str(),
+        nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .context("opening the exec fifo")?;
+    nix::unistd::write(&fifo, b"0").context("writing the exec fifo")?;
+
+    prepared.exec()
+}
+
+/// The container process, ready to exec.
+pub struct Prepared {
+    exe: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+}
+
+impl Prepared {
+    /// execve; on failure reports on the process's stderr (nobody listens any more) and exits 127.
+    pub fn exec(&self) -> ! {
+        let err = nix::unistd::execve(&self.exe, &self.argv, &self.envp).unwrap_err();
+        eprintln!("berth: exec {}: {err}", self.exe.to_string_lossy());
+        // SAFETY: nothing of this process should run after a failed exec.
+        unsafe { libc::_exit(127) }
+    }
+}
+
+/// What every container process gets right before exec, init's and exec's alike, in runc's
+/// order: scheduler and io priority, rlimits, the bounding set, the uid/gid switch and the
+/// capability sets, the cwd (checked to be inside the container), no_new_privs, the
+/// environment, the executable, fds >= 3 + passed close-on-exec, and a clean signal state.
+pub fn prepare_process(process: &Process, listen_fds: u32, preserve_fds: u32) -> Result<Prepared> {
     if let Some(s) = process.scheduler() {
         process_attrs::apply_scheduler(s)?;
     }
     if let Some(p) = process.io_priority() {
         process_attrs::apply_io_priority(p)?;
     }
-    if let Some(p) = linux.personality() {
-        process_attrs::apply_personality(p)?;
-    }
-    // execCPUAffinity is for exec'd processes only (spec); init gets its cgroup's CPUs.
-    process_attrs::reset_cpu_affinity()?;
     rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
 
     let nnp = process.no_new_privileges().unwrap_or(false);
@@ -181,31 +229,18 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", user::home_dir(process.user().uid())));
     }
-    fds::listen_fds_env(ctx.listen_fds, &mut env);
+    fds::listen_fds_env(listen_fds, &mut env);
     let args = process.args().as_deref().unwrap_or_default();
     let exe = process_attrs::find_executable(&args[0], &env, cwd)?;
     let argv = to_cstrings(args, "process.args")?;
     let envp = to_cstrings(&env, "process.env")?;
-    fds::cloexec_from(fds::FIRST_PASSED_FD + (ctx.listen_fds + ctx.preserve_fds) as RawFd)?;
+    fds::cloexec_from(fds::FIRST_PASSED_FD + (listen_fds + preserve_fds) as RawFd)?;
     reset_signals();
+    Ok(Prepared { exe, argv, envp })
+}
 
-    sync::write(sock, &Msg::Ready)?;
-    *ready = true;
-    // Blocks until `berth start` opens the fifo for reading.
-    let fifo = nix::fcntl::openat(
-        &fd_dir,
-        ctx.fifo.to_string().as_str(),
-        nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .context("opening the exec fifo")?;
-    nix::unistd::write(&fifo, b"0").context("writing the exec fifo")?;
-
-    let err = nix::unistd::execve(&exe, &argv, &envp).unwrap_err();
-    // The parent stopped listening at Ready; the container's stderr is the only place left.
-    eprintln!("berth: exec {}: {err}", exe.to_string_lossy());
-    // SAFETY: nothing of this process should run after a failed exec.
-    unsafe { libc::_exit(127) }
+pub fn set_non_dumpable() -> Result<()> {
+    nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE, 0)")
 }
 
 fn to_cstrings(v: &[String], field: &str) -> Result<Vec<CString>> {

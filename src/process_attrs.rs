@@ -6,8 +6,8 @@
 use anyhow::{anyhow, bail, Context as _, Result};
 use nix::sched::CpuSet;
 use oci_spec::runtime::{
-    IOPriorityClass, LinuxIOPriority, LinuxPersonality, LinuxPersonalityDomain, LinuxSchedulerFlag,
-    LinuxSchedulerPolicy, Process, Scheduler,
+    ExecCPUAffinity, IOPriorityClass, LinuxIOPriority, LinuxPersonality, LinuxPersonalityDomain,
+    LinuxSchedulerFlag, LinuxSchedulerPolicy, Process, Scheduler,
 };
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt as _;
@@ -201,6 +201,33 @@ pub fn parse_cpu_list(list: &str) -> Result<Option<CpuSet>> {
         }
     }
     Ok(Some(set))
+}
+
+fn set_cpu_affinity(field: &str, list: &str) -> Result<()> {
+    let Some(set) = parse_cpu_list(list).with_context(|| field.to_string())? else {
+        return Ok(());
+    };
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+        .with_context(|| format!("{field}: setting the CPU affinity to {list:?}"))
+}
+
+/// For a process started by `berth exec`, before it joins the container's cgroup:
+/// `execCPUAffinity.initial`. The spec says execCPUAffinity does not apply to the
+/// container's init process.
+pub fn apply_exec_cpu_affinity_initial(a: &ExecCPUAffinity) -> Result<()> {
+    set_cpu_affinity(
+        "process.execCPUAffinity.initial",
+        a.initial().as_deref().unwrap_or_default(),
+    )
+}
+
+/// For a process started by `berth exec`, after it joined the container's cgroup:
+/// `execCPUAffinity.final`; when absent or empty the affinity is left alone (spec).
+pub fn apply_exec_cpu_affinity_final(a: &ExecCPUAffinity) -> Result<()> {
+    set_cpu_affinity(
+        "process.execCPUAffinity.final",
+        a.cpu_affinity_final().as_deref().unwrap_or_default(),
+    )
 }
 
 /// After joining the container's cgroup, widens the CPU affinity inherited from berth's

@@ -1,25 +1,463 @@
-//! TEMPORARY (replaced by the cgroups branch).
-use anyhow::Result;
+//! The container's cgroup on v1, hybrid and pure v2 hosts, as runc's cgroupfs driver does
+//! it: placement (path.rs), creation with every linux.resources setting applied (v1.rs,
+//! v2.rs), process placement, freezing, signalling, update, statistics, OOM events and
+//! removal. `Cgroup` is what the state store keeps to find the cgroup again.
+
+mod convert;
+mod devices;
+mod devices_bpf;
+mod files;
+mod freezer;
+mod mounts;
+mod oom;
+mod path;
+mod stats;
+mod v1;
+mod v2;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use anyhow::{bail, Context, Result};
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use oci_spec::runtime::{Linux, LinuxResources};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use mounts::Mode;
+pub use oom::OomEvents;
+pub use stats::Stats;
+pub use validate::validate;
+
+/// A container's cgroup: enough to find it again in a later invocation.
 #[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct Cgroup {}
-pub fn create(_l: Option<&oci_spec::runtime::Linux>, _id: &str) -> Result<Cgroup> {
-    Ok(Cgroup {})
+pub struct Cgroup {
+    pub mode: Mode,
+    /// v1 and hybrid: each v1 controller (and "name=X" hierarchy) → the container's
+    /// directory in its hierarchy. Co-mounted controllers share a directory.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub v1: BTreeMap<String, PathBuf>,
+    /// Pure v2: the cgroup. Hybrid: the container's cgroup in the cgroup2 hierarchy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v2: Option<PathBuf>,
+    /// Pure v2, from `create` only: the open cgroup directory, for CLONE_INTO_CGROUP.
+    #[serde(skip)]
+    dir_fd: Option<Arc<OwnedFd>>,
 }
+
+/// Creates the container's cgroup (linux.cgroupsPath, or the container id relative to
+/// berth's own cgroup) and applies every linux.resources setting plus the default device
+/// rules, before any process is in it. Refuses a cgroup that already holds processes or
+/// is frozen. On error, removes every directory it made.
+pub fn create(linux: Option<&Linux>, id: &str) -> Result<Cgroup> {
+    validate(linux)?;
+    let layout = mounts::detect()?;
+    let resources = linux.and_then(|l| l.resources().as_ref());
+    let v2_controllers = match &layout.v2 {
+        Some(h) => controllers_of(&h.mountpoint)?,
+        None => Vec::new(),
+    };
+    if let Some(r) = resources {
+        validate::for_layout(r, &layout, &v2_controllers)?;
+    }
+    let inner = path::inner(linux.and_then(|l| l.cgroups_path().as_deref()), id)?;
+    let own = if inner.absolute {
+        Vec::new()
+    } else {
+        mounts::own_cgroups()?
+    };
+    let mut cg = Cgroup {
+        mode: layout.mode,
+        v1: BTreeMap::new(),
+        v2: None,
+        dir_fd: None,
+    };
+    for h in &layout.v1 {
+        let dir = path::resolve(h, mounts::own_path(&own, &h.controllers), &inner, false);
+        for c in &h.controllers {
+            cg.v1.insert(c.clone(), dir.clone());
+        }
+    }
+    if let Some(h) = &layout.v2 {
+        let own_v2 = mounts::own_path(&own, &[]);
+        cg.v2 = Some(path::resolve(h, own_v2, &inner, layout.mode == Mode::V2));
+    }
+    cg.check_unused()?;
+
+    let mut made = Vec::new();
+    match build(&mut cg, &layout, resources, &mut made) {
+        Ok(()) => Ok(cg),
+        Err(e) => {
+            for d in made.iter().rev() {
+                let _ = rmdir_retrying(d);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn build(
+    cg: &mut Cgroup,
+    layout: &mounts::Layout,
+    resources: Option<&LinuxResources>,
+    made: &mut Vec<PathBuf>,
+) -> Result<()> {
+    for h in &layout.v1 {
+        let dir = &cg.v1[&h.controllers[0]];
+        let first_new = made.len();
+        mkdir_all(&h.mountpoint, dir, made)?;
+        if h.controllers.iter().any(|c| c == "cpuset") {
+            // A new v1 cpuset is empty and takes no process until its cpus and mems are set.
+            for d in &made[first_new..] {
+                v1::inherit_cpuset(d)?;
+            }
+        }
+    }
+    if let (Some(h), Some(dir)) = (&layout.v2, cg.v2.clone()) {
+        v2::mkdir_enabling_controllers(&h.mountpoint, &dir, made)?;
+        if layout.mode == Mode::V2 {
+            let fd = nix::fcntl::open(
+                &dir,
+                nix::fcntl::OFlag::O_RDONLY
+                    | nix::fcntl::OFlag::O_DIRECTORY
+                    | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .with_context(|| format!("opening {}", dir.display()))?;
+            cg.dir_fd = Some(Arc::new(fd));
+        }
+    }
+    let empty = LinuxResources::default();
+    let r = resources.unwrap_or(&empty);
+    warn_kernel_memory(r);
+    match layout.mode {
+        Mode::V2 => {
+            let fd = cg.dir_fd.as_ref().expect("opened above");
+            v2::set(cg.v2.as_deref().expect("v2"), r, false)?;
+            v2::set_devices(fd.as_fd(), r)
+        }
+        Mode::V1 | Mode::Hybrid => {
+            v1::set(cg, r, false)?;
+            v1::set_devices(cg, r)
+        }
+    }
+}
+
+/// Kernel memory limits are deprecated by the kernel; like runc, berth accepts and ignores
+/// them, saying so.
+fn warn_kernel_memory(r: &LinuxResources) {
+    #[allow(deprecated)]
+    let kernel = r.memory().as_ref().and_then(|m| m.kernel());
+    let tcp = r.memory().as_ref().and_then(|m| m.kernel_tcp());
+    if kernel.is_some() || tcp.is_some() {
+        crate::logging::warn(
+            "linux.resources.memory.kernel and kernelTCP are ignored: kernel memory limits are deprecated (as in runc)",
+        );
+    }
+}
+
+/// Makes `dir` (below `root`, which exists) and any missing parents, recording each new one.
+fn mkdir_all(root: &Path, dir: &Path, made: &mut Vec<PathBuf>) -> Result<()> {
+    let rel = dir.strip_prefix(root).unwrap_or(dir);
+    let mut cur = root.to_path_buf();
+    for c in rel.components() {
+        cur.push(c);
+        match std::fs::create_dir(&cur) {
+            Ok(()) => made.push(cur.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("creating cgroup {}", cur.display())),
+        }
+    }
+    Ok(())
+}
+
+/// The controllers a v2 cgroup offers to its children (its cgroup.controllers).
+fn controllers_of(dir: &Path) -> Result<Vec<String>> {
+    Ok(files::read(dir, "cgroup.controllers")?
+        .split_whitespace()
+        .map(str::to_string)
+        .collect())
+}
+
+/// rmdir, retrying briefly while the kernel still counts exiting processes (EBUSY).
+/// A directory already gone is fine.
+fn rmdir_retrying(dir: &Path) -> Result<()> {
+    let mut delay = Duration::from_millis(5);
+    let mut waited = Duration::ZERO;
+    loop {
+        let err = match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        match err.raw_os_error().map(Errno::from_raw) {
+            Some(Errno::ENOENT) => return Ok(()),
+            Some(Errno::EBUSY) if waited < Duration::from_secs(2) => {
+                std::thread::sleep(delay);
+                waited += delay;
+                delay = (delay * 2).min(Duration::from_millis(200));
+            }
+            _ => return Err(err).with_context(|| format!("removing cgroup {}", dir.display())),
+        }
+    }
+}
+
+/// Removes `dir` and any sub-cgroups the container made, deepest first.
+fn remove_tree(dir: &Path) -> Result<()> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    for e in rd.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_tree(&e.path())?;
+        }
+    }
+    rmdir_retrying(dir)
+}
+
 impl Cgroup {
-    pub fn dir_fd_v2(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
-        None
+    /// Every directory of the cgroup, once each (co-mounted v1 controllers share one).
+    fn dirs(&self) -> Vec<&Path> {
+        let mut v: Vec<&Path> = Vec::new();
+        for d in self.v1.values().chain(self.v2.iter()) {
+            if !v.contains(&d.as_path()) {
+                v.push(d);
+            }
+        }
+        v
     }
-    pub fn add_process(&self, _pid: i32) -> Result<()> {
+
+    /// The directory whose cgroup.procs lists the container's processes.
+    fn procs_dir(&self) -> &Path {
+        ["freezer", "devices", "pids", "memory"]
+            .iter()
+            .find_map(|c| self.v1.get(*c))
+            .or(self.v2.as_ref())
+            .or(self.v1.values().next())
+            .expect("a cgroup has at least one directory")
+    }
+
+    pub(crate) fn v1_dir(&self, controller: &str) -> Option<&Path> {
+        self.v1.get(controller).map(|p| p.as_path())
+    }
+
+    /// Whether the v2 directory (pure or hybrid) offers `controller`.
+    pub(crate) fn v2_has(&self, controller: &str) -> bool {
+        self.v2
+            .as_deref()
+            .and_then(|d| controllers_of(d).ok())
+            .is_some_and(|c| c.iter().any(|x| x == controller))
+    }
+
+    fn check_unused(&self) -> Result<()> {
+        for d in self.dirs() {
+            match files::read(d, "cgroup.procs") {
+                Ok(s) => {
+                    let n = s.lines().filter(|l| !l.is_empty()).count();
+                    if n > 0 {
+                        bail!("cgroup {} already holds {n} process(es); a container needs a cgroup of its own", d.display());
+                    }
+                }
+                Err(_) if !d.exists() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        // A host without any freezer cannot have frozen it.
+        if self.dirs().iter().any(|d| d.exists()) && matches!(self.is_frozen(), Ok(true)) {
+            bail!("cgroup {} exists and is frozen", self.procs_dir().display());
+        }
         Ok(())
     }
+
+    /// Pure v2 only: the cgroup directory, for clone3's CLONE_INTO_CGROUP. None after the
+    /// Cgroup was loaded from the state store, or on v1/hybrid (use `add_process`).
+    pub fn dir_fd_v2(&self) -> Option<BorrowedFd<'_>> {
+        self.dir_fd.as_ref().map(|fd| fd.as_fd())
+    }
+
+    /// `exec --cgroup [controller:]path`: the same cgroup with `path` (relative, inside the
+    /// container's) appended for the named controllers, or for every hierarchy without one.
+    /// The sub-cgroups must exist (the container made them).
+    pub fn sub_cgroup(&self, specs: &[String]) -> Result<Cgroup> {
+        let mut out = self.clone();
+        out.dir_fd = None;
+        for spec in specs {
+            let (ctrl, path) = match spec.split_once(':') {
+                Some((c, p)) => (Some(c), p),
+                None => (None, spec.as_str()),
+            };
+            let rel = Path::new(path.trim_start_matches('/'));
+            if rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                anyhow::bail!(
+                    "--cgroup {spec:?}: the path must stay inside the container's cgroup"
+                );
+            }
+            let mut found = false;
+            for (name, dir) in out.v1.iter_mut() {
+                if ctrl.is_none_or(|c| name.split(',').any(|n| n == c)) {
+                    *dir = self.v1[name].join(rel);
+                    found = true;
+                }
+            }
+            if let (Some(v2), Some(base)) = (out.v2.as_mut(), self.v2.as_ref()) {
+                if ctrl.is_none() || self.mode == Mode::V2 {
+                    *v2 = base.join(rel);
+                    found = true;
+                }
+            }
+            if !found {
+                anyhow::bail!("--cgroup {spec:?}: no such controller in the container's cgroups");
+            }
+        }
+        for d in out.dirs() {
+            if !d.is_dir() {
+                anyhow::bail!("--cgroup: {} does not exist", d.display());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Moves `pid` into the cgroup in every hierarchy (cgroup.procs).
+    pub fn add_process(&self, pid: i32) -> Result<()> {
+        for d in self.dirs() {
+            files::write(
+                d,
+                "cgroup.procs",
+                &pid.to_string(),
+                "adding the process to its cgroup",
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn freeze(&self) -> Result<()> {
+        freezer::freeze(self)
+    }
+
+    pub fn thaw(&self) -> Result<()> {
+        freezer::thaw(self)
+    }
+
     pub fn is_frozen(&self) -> Result<bool> {
-        Ok(false)
+        freezer::is_frozen(self)
     }
-    pub fn kill_all(&self, _s: nix::sys::signal::Signal) -> Result<()> {
-        Ok(())
+
+    /// Every process in the cgroup and its sub-cgroups.
+    pub fn pids(&self) -> Result<Vec<i32>> {
+        let mut out = Vec::new();
+        collect_pids(self.procs_dir(), &mut out)?;
+        Ok(out)
     }
+
+    /// Sends `sig` to every process: through cgroup.kill for SIGKILL where the kernel has
+    /// it, else (as runc) with the cgroup frozen so no process forks past the signal.
+    pub fn kill_all(&self, sig: Signal) -> Result<()> {
+        if sig == Signal::SIGKILL {
+            if let Some(d) = &self.v2 {
+                if d.join("cgroup.kill").exists() {
+                    return files::write(
+                        d,
+                        "cgroup.kill",
+                        "1",
+                        "killing the container's processes",
+                    );
+                }
+            }
+        }
+        let frozen = self.freeze().is_ok();
+        let res = (|| {
+            for pid in self.pids()? {
+                match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig) {
+                    Ok(()) | Err(Errno::ESRCH) => {}
+                    Err(e) => return Err(e).with_context(|| format!("sending {sig} to {pid}")),
+                }
+            }
+            Ok(())
+        })();
+        if frozen {
+            self.thaw()?;
+        }
+        res
+    }
+
+    /// Applies new limits to the running container (`berth update`). Device rules cannot
+    /// be changed this way (runc's update does not change them either).
+    pub fn update(&self, resources: &LinuxResources) -> Result<()> {
+        if resources.devices().as_ref().is_some_and(|d| !d.is_empty()) {
+            bail!("linux.resources.devices: device rules cannot be changed by update");
+        }
+        validate::resources(resources, &validate::Machine::read()?)?;
+        let layout = mounts::detect()?;
+        let v2_controllers = match &layout.v2 {
+            Some(h) => controllers_of(&h.mountpoint)?,
+            None => Vec::new(),
+        };
+        validate::for_layout(resources, &layout, &v2_controllers)?;
+        warn_kernel_memory(resources);
+        match self.mode {
+            Mode::V2 => v2::set(self.v2.as_deref().expect("v2"), resources, true),
+            Mode::V1 | Mode::Hybrid => v1::set(self, resources, true),
+        }
+    }
+
+    /// Usage statistics, shaped like runc's `events --stats` data.
+    pub fn stats(&self) -> Result<Stats> {
+        stats::collect(self)
+    }
+
+    /// A pollable source of OOM-kill events (see OomEvents).
+    pub fn oom_events(&self) -> Result<OomEvents> {
+        oom::watch(self)
+    }
+
+    /// Removes the cgroup's directories (and sub-cgroups), waiting briefly for processes
+    /// that are still exiting.
     pub fn destroy(&self) -> Result<()> {
-        Ok(())
+        let mut first_err = None;
+        for d in self.dirs() {
+            if let Err(e) = remove_tree(d) {
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
     }
+}
+
+fn collect_pids(dir: &Path, out: &mut Vec<i32>) -> Result<()> {
+    let text = match files::read(dir, "cgroup.procs") {
+        Ok(t) => t,
+        Err(_) if !dir.exists() => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    out.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                collect_pids(&e.path(), out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// rdma.max line, the same on v1 and v2: "mlx4_0 hca_handle=2 hca_object=2000".
+fn rdma_line(dev: &str, l: &oci_spec::runtime::LinuxRdma) -> String {
+    let mut s = dev.to_string();
+    if let Some(h) = l.hca_handles() {
+        s.push_str(&format!(" hca_handle={h}"));
+    }
+    if let Some(o) = l.hca_objects() {
+        s.push_str(&format!(" hca_object={o}"));
+    }
+    s
 }

@@ -1,0 +1,73 @@
+# Helpers for v2guest payloads (busybox sh). A payload starts with
+#     . /v2guest/lib.sh
+# reports each check with ok/not_ok (or check), and ends with `finish`, which
+# prints the closing line "v2guest: N passed, M failed" and exits non-zero
+# when anything failed. Call these at the payload's top level, not in a
+# pipeline or $(...): the counts live in shell variables.
+
+V2GUEST_PASSED=0
+V2GUEST_FAILED=0
+# The container bundle packed into every guest (see README.md).
+BUSYBOX_ROOTFS=/bundles/busybox/rootfs
+BUSYBOX_BUNDLE=/bundles/busybox
+
+ok() {
+    V2GUEST_PASSED=$((V2GUEST_PASSED + 1))
+    echo "ok $1"
+}
+
+not_ok() {
+    V2GUEST_FAILED=$((V2GUEST_FAILED + 1))
+    echo "not ok $1: $2"
+}
+
+# check NAME CMD [ARG...]: ok when CMD exits 0; otherwise not ok with CMD's
+# exit status and the last line it printed.
+check() {
+    _name=$1
+    shift
+    _out=$("$@" 2>&1)
+    _rc=$?
+    if [ "$_rc" -eq 0 ]; then
+        ok "$_name"
+    else
+        not_ok "$_name" "exit $_rc: $(printf '%s\n' "$_out" | tail -n 1)"
+    fi
+}
+
+# note TEXT: a comment line in the output, counted neither way.
+note() {
+    echo "# $*"
+}
+
+finish() {
+    echo "v2guest: $V2GUEST_PASSED passed, $V2GUEST_FAILED failed"
+    [ "$V2GUEST_FAILED" -eq 0 ]
+    exit $?
+}
+
+# json_args ARG...: the arguments as a JSON array of strings.
+json_args() {
+    _json="["
+    _sep=""
+    for _a in "$@"; do
+        _a=$(printf '%s' "$_a" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/	/\\t/g')
+        _json="$_json$_sep\"$_a\""
+        _sep=", "
+    done
+    printf '%s]' "$_json"
+}
+
+# make_bundle DIR ARG...: a bundle in DIR whose config.json runs ARG... in
+# the packed busybox rootfs (read-only, shared by every bundle; absolute
+# root.path). Edit DIR/config.json with sed for anything else.
+make_bundle() {
+    _dir=$1
+    shift
+    mkdir -p "$_dir" || return 1
+    _args=$(json_args "$@")
+    # The replacement text may hold '&', '|' or '\': escape them for sed.
+    _args=$(printf '%s' "$_args" | sed -e 's/[\\&|]/\\&/g')
+    sed -e "s|@ARGS@|$_args|" -e "s|@ROOTFS@|$BUSYBOX_ROOTFS|" \
+        /v2guest/bundle-config.json >"$_dir/config.json"
+}

@@ -1,0 +1,328 @@
+#!/bin/bash
+# Boot Debian's kernel under QEMU (TCG) with cgroup v1 disabled and run
+# payload scripts in it, as root, with pure cgroup v2 at /sys/fs/cgroup.
+#
+# Usage: integration/v2guest/run.sh PAYLOAD [ARGS...]
+#        integration/v2guest/run.sh --all
+#   PAYLOAD: a name under integration/v2guest/payloads/ (with or without .sh)
+#            or a path to a busybox sh script.
+#   --all:   every payload in integration/v2guest/payloads/, one after the
+#            other in a single boot, each without arguments.
+#
+# Prints each payload's output; with --all, then the total as the last line
+# "v2guest: N passed, M failed". Exits with the payload's status (--all: 0 when
+# every payload exited 0, else 1); 124 if the guest timed out, 125 if the guest
+# did not boot or a payload's markers are missing.
+# See README.md for the environment variables and the payload convention.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cache=${V2GUEST_CACHE:-$root/integration/.work/v2guest}
+berth_bin=${BERTH_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/berth}
+mem=${V2GUEST_MEM:-1024}
+smp=${V2GUEST_SMP:-2}
+# KVM is present on this VM but hangs the guest (nested virtualisation): TCG only by default.
+accel=${V2GUEST_ACCEL:-tcg}
+modules=${V2GUEST_MODULES:-overlay veth bridge tun}
+# Host programs copied (with their libraries) into every guest's /usr/local/bin.
+base_tools="unshare nsenter"
+
+log() { echo "v2guest: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+[[ $# -ge 1 ]] || { sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+payloads=()
+if [[ $1 == --all ]]; then
+    [[ $# -eq 1 ]] || die "--all takes no arguments"
+    shopt -s nullglob
+    payloads=("$here"/payloads/*.sh)
+    shopt -u nullglob
+    [[ ${#payloads[@]} -gt 0 ]] || die "no payloads in $here/payloads/"
+    log_name=all
+else
+    if [[ -f "$1" ]]; then
+        payloads=("$1")
+    elif [[ -f "$here/payloads/$1" ]]; then
+        payloads=("$here/payloads/$1")
+    elif [[ -f "$here/payloads/$1.sh" ]]; then
+        payloads=("$here/payloads/$1.sh")
+    else
+        die "no payload '$1' (not a file, nor in $here/payloads/)"
+    fi
+    shift
+    log_name=$(basename "${payloads[0]}" .sh)
+fi
+names=()
+for p in "${payloads[@]}"; do names+=("$(basename "$p")"); done
+[[ $(printf '%s\n' "${names[@]}" | sort | uniq -d) == "" ]] || die "payload names must be unique"
+timeout_s=${V2GUEST_TIMEOUT:-$((300 * ${#payloads[@]}))}
+[[ -x "$berth_bin" ]] || die "no berth binary at $berth_bin (build it, or set BERTH_BIN)"
+[[ $(id -u) -eq 0 ]] || die "must run as root (the initramfs needs device nodes)"
+
+t_start=$(date +%s.%N)
+work=""
+qemu_pid=""
+watch_pid=""
+cleanup() {
+    local pid
+    for pid in $qemu_pid $watch_pid; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    [[ -n "$work" ]] && rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+apt_install() {
+    log "installing $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 \
+        || { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -qq --no-install-recommends "$@" >&2; }
+}
+command -v qemu-system-x86_64 >/dev/null || apt_install qemu-system-x86
+command -v busybox >/dev/null || apt_install busybox-static
+busybox=$(command -v busybox)
+
+kdir=$("$here/kernel.sh")
+vmlinuz=$(compgen -G "$kdir/boot/vmlinuz-*" | head -n1)
+kver=${vmlinuz##*/vmlinuz-}
+# The uncompressed ELF (PVH entry) boots ~3 s faster than the bzImage under TCG.
+kimage=$kdir/boot/vmlinux-$kver
+[[ -f "$kimage" ]] || kimage=$vmlinuz
+kmods=$kdir/lib/modules/$kver
+
+mkdir -p "$cache/logs"
+work=$(mktemp -d "$cache/run.XXXXXX")
+
+# copy_bin DESTROOT SRC DEST: SRC at DESTROOT/DEST, with the shared libraries
+# and the dynamic loader ldd names for it at their host paths.
+copy_bin() {
+    local destroot=$1 src=$2 dest=$3 lib
+    install -D -m 0755 "$src" "$destroot$dest"
+    while read -r lib; do
+        [[ -e "$destroot$lib" ]] || install -D -m 0755 "$(readlink -f "$lib")" "$destroot$lib"
+    done < <(ldd "$src" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+}
+
+# busybox_tree DESTROOT: busybox with all its applet links, and the usual dirs.
+busybox_tree() {
+    local destroot=$1 applet
+    copy_bin "$destroot" "$busybox" /bin/busybox
+    while read -r applet; do
+        [[ -e "$destroot/$applet" || -L "$destroot/$applet" ]] && continue
+        mkdir -p "$destroot/$(dirname "$applet")"
+        ln -s /bin/busybox "$destroot/$applet"
+    done < <("$busybox" --list-full | grep -v '^linuxrc$')
+    mkdir -p "$destroot"/{proc,sys,dev,run,tmp,root,etc,var}
+    chmod 1777 "$destroot/tmp"
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
+        >"$destroot/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' >"$destroot/etc/group"
+}
+
+# module_closure NAME...: paths (relative to the modules dir) of the modules
+# and everything they depend on, from modules.dep.
+module_closure() {
+    local m seen=" " line dep
+    for m in "$@"; do
+        line=$(grep -E "(^|/)${m//[-_]/[-_]}\\.ko(\\.[a-z]+)?:" "$kmods/modules.dep" || true)
+        if [[ -z "$line" ]]; then
+            grep -qE "(^|/)${m//[-_]/[-_]}\\.ko" "$kmods/modules.builtin" \
+                || die "kernel module $m is neither built in nor in modules.dep"
+            continue
+        fi
+        for dep in ${line%%:*} ${line#*:}; do
+            [[ "$seen" == *" $dep "* ]] && continue
+            seen+="$dep "
+            echo "$dep"
+        done
+    done
+}
+
+mkcpio() { # DIR OUT
+    (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | "$busybox" cpio -o -H newc -R 0:0 2>/dev/null) >"$2"
+}
+
+# Base image: everything but berth and the payloads; rebuilt when its inputs change.
+base_key=$( {
+    cat "$0" "$here/init" "$here/lib.sh" "$here/bundle-config.json" "$busybox"
+    for t in $base_tools; do cat "$(command -v "$t")"; done
+    echo "$kver $modules"
+} | sha256sum | cut -c1-16)
+# Uncompressed: the kernel mis-detects an uncompressed archive placed after a
+# gzip one, and inflating under TCG would cost boot time anyway.
+base=$cache/base-$base_key.cpio
+if [[ ! -f "$base" ]]; then
+    log "building base initramfs ($base_key)"
+    rm -f "$cache"/base-*.cpio
+    b=$work/base
+    busybox_tree "$b"
+    mkdir -p "$b"/{newroot,v2guest/payloads,usr/local/bin,bundles/busybox}
+    mknod -m 600 "$b/dev/console" c 5 1
+    mknod -m 666 "$b/dev/null" c 1 3
+    install -m 0755 "$here/init" "$b/init"
+    install -m 0644 "$here/lib.sh" "$here/bundle-config.json" "$b/v2guest/"
+    for t in $base_tools; do copy_bin "$b" "$(command -v "$t")" "/usr/local/bin/$t"; done
+    # The container bundle: a copy of busybox (not links into the guest's own tree).
+    busybox_tree "$b/bundles/busybox/rootfs"
+    sed -e 's|@ARGS@|["sh", "-c", "echo hello from busybox"]|' -e 's|@ROOTFS@|rootfs|' \
+        "$here/bundle-config.json" >"$b/bundles/busybox/config.json"
+    mkdir -p "$b/lib/modules/$kver"
+    cp "$kmods"/modules.{dep,builtin,order} "$b/lib/modules/$kver/"
+    files=$(module_closure $modules)
+    for m in $files; do
+        install -D -m 0644 "$kmods/$m" "$b/lib/modules/$kver/$m"
+    done
+    echo "$modules" >"$b/v2guest/modules"
+    mkcpio "$b" "$base.$$.tmp"
+    mv "$base.$$.tmp" "$base"
+    rm -rf "$b"
+fi
+
+# Per-run overlay: berth, the payloads, the programs they ask for, the marker token.
+o=$work/overlay
+mkdir -p "$o/v2guest/payloads"
+copy_bin "$o" "$berth_bin" /usr/local/bin/berth
+cp -a "$here/payloads/." "$o/v2guest/payloads/"
+token=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+echo "$token" >"$o/v2guest/token"
+for i in "${!payloads[@]}"; do
+    install -m 0755 "${payloads[$i]}" "$o/v2guest/payloads/${names[$i]}"
+    # A payload names the extra host programs it needs in a "# v2guest-needs: prog..."
+    # line (prog:package when the Debian package is named otherwise); they are
+    # installed on the host if missing.
+    for t in $(sed -n 's/^# v2guest-needs://p' "${payloads[$i]}"); do
+        prog=${t%%:*}
+        [[ -e "$o/usr/local/bin/$prog" ]] && continue
+        command -v "$prog" >/dev/null || apt_install "${t#*:}"
+        p=$(command -v "$prog") || die "${names[$i]} needs '$prog', which is not installed on the host"
+        copy_bin "$o" "$p" "/usr/local/bin/$prog"
+    done
+    # ... and the kernel modules it needs beyond $modules in "# v2guest-modules: mod...".
+    for m in $(sed -n 's/^# v2guest-modules://p' "${payloads[$i]}"); do
+        files=$(module_closure "$m") # (an assignment, so that set -e sees its failure)
+        for f in $files; do
+            install -D -m 0644 "$kmods/$f" "$o/lib/modules/$kver/$f"
+        done
+        echo "$m" >>"$o/v2guest/modules.payload"
+    done
+    printf 'run_payload %q sh /v2guest/payloads/%q' "${names[$i]}" "${names[$i]}"
+    [[ $# -gt 0 ]] && printf ' %q' "$@"
+    echo
+done >"$o/v2guest/run-payloads"
+mkcpio "$o" "$work/overlay.cpio"
+cat "$base" "$work/overlay.cpio" >"$work/initrd"
+
+# Skip boot work this guest has no use for (crypto self-tests, keyboard/mouse probing).
+kargs="cryptomgr.notests i8042.noaux i8042.nokbd i8042.nopnp"
+console=$work/console.raw
+logfile=${V2GUEST_LOG:-$cache/logs/$log_name.log}
+t_boot=$(date +%s.%N)
+timeout -k 5 "$timeout_s" qemu-system-x86_64 \
+    -accel "$accel" -cpu max -m "$mem" -smp "$smp" \
+    -nodefaults -no-user-config -display none -no-reboot \
+    -serial "file:$console" \
+    -kernel "$kimage" -initrd "$work/initrd" \
+    -append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet rdinit=/init $kargs ${V2GUEST_APPEND:-}" \
+    </dev/null >"$work/qemu.out" 2>&1 &
+qemu_pid=$!
+# Host-side time at which the first begin marker shows up, for the boot figure.
+(
+    while kill -0 "$qemu_pid" 2>/dev/null; do
+        if grep -q "^@@v2guest-begin $token " "$console" 2>/dev/null; then
+            date +%s.%N >"$work/t_begin"
+            exit 0
+        fi
+        sleep 0.1
+    done
+) &
+watch_pid=$!
+qemu_rc=0
+wait "$qemu_pid" || qemu_rc=$?
+qemu_pid=""
+t_end=$(date +%s.%N)
+wait "$watch_pid" 2>/dev/null || true
+watch_pid=""
+
+{
+    tr -d '\r' <"$console" 2>/dev/null || true
+    if [[ -s "$work/qemu.out" ]]; then
+        echo "----- qemu output -----"
+        cat "$work/qemu.out"
+    fi
+} >"$logfile"
+
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+marker() { grep -m1 -F "@@v2guest-$1 $token $2 " "$logfile" || true; }
+
+if [[ $qemu_rc -eq 124 || $qemu_rc -eq 137 ]]; then
+    guest_failure="guest timed out after ${timeout_s} s"
+    guest_rc=124
+else
+    guest_failure="no end marker (qemu exit $qemu_rc)"
+    guest_rc=125
+fi
+first_begin=$(marker begin "${names[0]}")
+msg="boot-to-payload"
+[[ -s "$work/t_begin" ]] && msg+=" $(elapsed "$t_boot" "$(cat "$work/t_begin")") s (host),"
+[[ -n "$first_begin" ]] && msg+=" $(field uptime "$first_begin") s (guest uptime),"
+log "$log_name: $msg qemu $(elapsed "$t_boot" "$t_end") s, run.sh $(elapsed "$t_start" "$(date +%s.%N)") s; log: $logfile"
+
+passed=0
+failed=0
+status=0
+for name in "${names[@]}"; do
+    begin=$(marker begin "$name")
+    end=$(marker end "$name")
+    if [[ -z "$begin" ]]; then
+        echo "not ok $name: the guest did not reach it ($guest_failure; console log: $logfile)"
+        [[ -n "$first_begin" ]] || tail -n 30 "$logfile" | sed 's/^/    | /'
+        failed=$((failed + 1))
+        status=$guest_rc
+        continue
+    fi
+    [[ ${#names[@]} -eq 1 ]] || echo "# payload $name"
+    out=$(awk -v b="@@v2guest-begin $token $name " -v e="@@v2guest-end $token $name " '
+        index($0, e) == 1 || $0 == "----- qemu output -----" { exit }
+        on { print }
+        index($0, b) == 1 { on = 1 }' "$logfile")
+    if [[ ${#names[@]} -eq 1 ]]; then
+        [[ -z "$out" ]] || printf '%s\n' "$out"
+    else
+        # Only the total is to read as the run's closing line.
+        [[ -z "$out" ]] || sed -E "s/^v2guest: ([0-9]+ passed, [0-9]+ failed)$/# $name: \1/" <<<"$out"
+    fi
+    if [[ -z "$end" ]]; then
+        echo "not ok $name: did not finish ($guest_failure; console log: $logfile)"
+        failed=$((failed + 1))
+        status=$guest_rc
+        continue
+    fi
+    rc=$(field rc "$end")
+    summary=$(grep -E '^v2guest: [0-9]+ passed, [0-9]+ failed$' <<<"$out" | tail -n1 || true)
+    if [[ -n "$summary" ]]; then
+        passed=$((passed + $(sed 's/^v2guest: \([0-9]*\) passed.*/\1/' <<<"$summary")))
+        failed=$((failed + $(sed 's/.* \([0-9]*\) failed$/\1/' <<<"$summary")))
+    fi
+    if [[ $rc -ne 0 ]]; then
+        # A payload that failed without counting it still counts as one failure.
+        [[ -n "$summary" && $summary != *" 0 failed" ]] || failed=$((failed + 1))
+        [[ $status -ne 0 ]] || status=$rc
+    fi
+    [[ ${#names[@]} -eq 1 ]] || log "$name: exit $rc, $(elapsed "$(field uptime "$begin")" "$(field uptime "$end")") s"
+done
+
+if [[ ${#names[@]} -eq 1 ]]; then
+    # The payload printed its own closing line; add one only if it did not.
+    [[ -n "${summary:-}" ]] || echo "v2guest: $passed passed, $failed failed"
+    exit "$status"
+fi
+echo "v2guest: $passed passed, $failed failed"
+[[ $status -eq 0 ]] || status=$((status >= 124 ? status : 1))
+exit "$status"

@@ -1,0 +1,190 @@
+//! `berth exec`: a new process in a container that is created or running.
+//!
+//! The parent joins the container's pid and time namespaces for its children only
+//! (setns affects `pid_for_children`/`time_for_children`, never berth's own view), then
+//! clones the process, which joins the remaining namespaces itself, user namespace first.
+//! The parent puts it in the container's cgroup before letting it go, so no user code runs
+//! outside the cgroup; the process then gets the same treatment as the container's init
+//! (`init::prepare_process`) and execs. Protocol: `sync` (`Go`, then `Ready` or `Error`).
+
+use anyhow::{anyhow, bail, Context, Result};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxNamespaceType, Process};
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use crate::clone::{clone, Forked};
+use crate::state::{self, Status};
+use crate::sync::{self, Msg};
+use crate::{init, namespaces, process_attrs, reaper};
+
+pub struct ExecOpts<'a> {
+    pub root: &'a Path,
+    pub id: &'a str,
+    pub process: Process,
+    pub detach: bool,
+    pub pid_file: Option<&'a Path>,
+    pub preserve_fds: u32,
+    pub ignore_paused: bool,
+    /// `--cgroup [controller:]path`: sub-cgroups of the container's to join instead.
+    pub cgroup: &'a [String],
+}
+
+/// What the child needs, prepared before clone.
+struct Child<'a> {
+    process: &'a Process,
+    joined: &'a [(LinuxNamespaceType, OwnedFd)],
+    userns: bool,
+    sync: RawFd,
+    sync_parent: RawFd,
+    preserve_fds: u32,
+    listen_fds: u32,
+}
+
+/// Runs the process; returns its exit status (0 with `detach`).
+pub fn exec(opts: ExecOpts) -> Result<i32> {
+    let listen_fds = crate::fds::listen_fds_from_env();
+    crate::fds::check_passed(crate::fds::FIRST_PASSED_FD, listen_fds + opts.preserve_fds)?;
+    process_attrs::validate(&opts.process)?;
+
+    let lock = state::open(opts.root, opts.id)?;
+    let st = lock.load_existing()?;
+    match state::status(&lock.dir, &st) {
+        Status::Created | Status::Running => {}
+        Status::Paused if opts.ignore_paused => {}
+        Status::Paused => bail!(
+            "cannot exec in a paused container {:?} (use --ignore-paused to override)",
+            opts.id
+        ),
+        Status::Stopped => bail!("cannot exec in a stopped container {:?}", opts.id),
+    }
+    let cgroup = match &st.cgroup {
+        Some(cg) if !opts.cgroup.is_empty() => Some(cg.sub_cgroup(opts.cgroup)?),
+        Some(cg) => Some(cg.clone()),
+        None if !opts.cgroup.is_empty() => bail!("--cgroup: container {:?} has no cgroup", opts.id),
+        None => None,
+    };
+
+    // Every namespace of init that is not berth's own, opened while init is known alive.
+    let mut joined = Vec::new();
+    for (t, _, _, name) in namespaces::KINDS {
+        let theirs = format!("/proc/{}/ns/{name}", st.pid);
+        let ours = format!("/proc/self/ns/{name}");
+        let (a, b) = (std::fs::metadata(&theirs), std::fs::metadata(&ours));
+        let Ok(a) = a else { continue };
+        if b.is_ok_and(|b| (a.dev(), a.ino()) == (b.dev(), b.ino())) {
+            continue;
+        }
+        let f = File::open(&theirs).with_context(|| format!("opening {theirs}"))?;
+        joined.push((*t, OwnedFd::from(f)));
+    }
+    if !state::init_alive(st.pid, st.init_start_time) {
+        bail!("cannot exec in a stopped container {:?}", opts.id);
+    }
+    // pid and time namespaces: for the children of this process only.
+    let (for_children, in_child): (Vec<_>, Vec<_>) = joined
+        .into_iter()
+        .partition(|(t, _)| matches!(t, LinuxNamespaceType::Pid | LinuxNamespaceType::Time));
+    namespaces::join(&for_children)?;
+    let mut in_child = in_child;
+    in_child.sort_by_key(|(t, _)| *t != LinuxNamespaceType::User);
+    let userns = in_child.iter().any(|(t, _)| *t == LinuxNamespaceType::User);
+
+    let sfd = if opts.detach {
+        None
+    } else {
+        Some(reaper::take_signals()?)
+    };
+    let (parent_sock, child_sock) = sync::pair()?;
+    let child = Child {
+        process: &opts.process,
+        joined: &in_child,
+        userns,
+        sync: child_sock.as_raw_fd(),
+        sync_parent: parent_sock.as_raw_fd(),
+        preserve_fds: opts.preserve_fds,
+        listen_fds,
+    };
+    let (pid, pidfd) = match clone(0, None)? {
+        Forked::Child => run_child(&child),
+        Forked::Parent { pid, pidfd, .. } => (pid, pidfd),
+    };
+    drop(child_sock);
+    let started = (|| -> Result<()> {
+        if let Some(cg) = &cgroup {
+            cg.add_process(pid)?;
+        }
+        sync::write(&parent_sock, &Msg::Go)?;
+        match sync::read(&parent_sock)? {
+            Some(Msg::Ready) => Ok(()),
+            Some(Msg::Error(e)) => Err(anyhow!("{e}")),
+            Some(other) => Err(anyhow!("sync: unexpected message {other:?}")),
+            None => Err(anyhow!("the exec'd process died during setup")),
+        }
+    })();
+    if let Err(e) = started {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        let _ = waitpid(Pid::from_raw(pid), None);
+        return Err(e);
+    }
+    drop(lock);
+    if let Some(p) = opts.pid_file {
+        crate::container::write_pid_file(p, pid)?;
+    }
+    match sfd {
+        None => Ok(0),
+        Some(sfd) => reaper::wait(&sfd, pid, &pidfd, true),
+    }
+}
+
+fn run_child(c: &Child) -> ! {
+    let sock = init::borrow_sync(c.sync);
+    let err = match child_setup(c, &sock) {
+        Ok(prepared) => {
+            // `Ready` was sent; nobody listens any more.
+            prepared.exec()
+        }
+        Err(e) => e,
+    };
+    let _ = sync::write(&sock, &Msg::Error(format!("{err:#}")));
+    // SAFETY: _exit skips the parent's destructors and atexit handlers, which are not ours.
+    unsafe { libc::_exit(1) }
+}
+
+fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
+    // SAFETY: closing the parent's end of the socketpair, which this process must not hold.
+    unsafe { libc::close(c.sync_parent) };
+    init::set_non_dumpable()?;
+    if let Some(a) = c.process.exec_cpu_affinity() {
+        process_attrs::apply_exec_cpu_affinity_initial(a)?;
+    }
+    match sync::read(sock)? {
+        Some(Msg::Go) => {}
+        other => bail!("sync: expected Go from the parent, got {other:?}"),
+    }
+    if let Some(a) = c.process.exec_cpu_affinity() {
+        process_attrs::apply_exec_cpu_affinity_final(a)?;
+    }
+    for (t, fd) in c.joined {
+        let flag = nix::sched::CloneFlags::from_bits_retain(namespaces::clone_flag(*t));
+        nix::sched::setns(fd.as_fd(), flag).with_context(|| {
+            format!(
+                "joining the container's {} namespace",
+                namespaces::spec_name(*t)
+            )
+        })?;
+    }
+    if c.userns {
+        nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+            .context("becoming gid 0 in the user namespace")?;
+        nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+            .context("becoming uid 0 in the user namespace")?;
+    }
+    nix::unistd::setsid().context("setsid")?;
+    let prepared = init::prepare_process(c.process, c.listen_fds, c.preserve_fds)?;
+    sync::write(sock, &Msg::Ready)?;
+    Ok(prepared)
+}

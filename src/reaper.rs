@@ -1,0 +1,84 @@
+//! Waiting in the foreground (`run`, `exec`): berth takes every signal through a signalfd,
+//! forwards each to the container process, reaps the children that come back to it as a
+//! subreaper, and returns the process's status as a shell would (128+N for signal N).
+
+use anyhow::{Context, Result};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::os::fd::{AsFd, OwnedFd};
+
+/// Blocks every catchable signal and returns a signalfd for them. Call it before cloning
+/// the process, so that no signal is lost; the child resets its mask before exec.
+pub fn take_signals() -> Result<SignalFd> {
+    let mut mask = SigSet::all();
+    mask.remove(Signal::SIGKILL);
+    mask.remove(Signal::SIGSTOP);
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
+        .context("blocking signals")?;
+    SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).context("creating a signalfd")
+}
+
+/// Forwards signals to `pid` until it exits, reaping any other child; returns its status.
+/// The pidfd is polled too, so a process that is not berth's child (the join path with
+/// --no-subreaper) ends the wait instead of hanging it.
+pub fn wait(sfd: &SignalFd, pid: i32, pidfd: &OwnedFd, is_child: bool) -> Result<i32> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    loop {
+        let mut fds = [
+            PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e).context("waiting for the container process"),
+            Ok(_) => {}
+        }
+        if fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN))
+        {
+            if let Some(info) = sfd.read_signal().context("reading the signalfd")? {
+                let sig = info.ssi_signo as i32;
+                if sig != libc::SIGCHLD {
+                    if let Ok(s) = Signal::try_from(sig) {
+                        forward(pid, s);
+                    }
+                }
+            }
+        }
+        if let Some(code) = reap(
+            pid,
+            is_child,
+            fds[1].revents().is_some_and(|r| !r.is_empty()),
+        ) {
+            return Ok(code);
+        }
+    }
+}
+
+/// Sends `sig` to the container process (best effort: it may have just exited).
+pub fn forward(pid: i32, sig: Signal) {
+    let _ = nix::sys::signal::kill(Pid::from_raw(pid), sig);
+}
+
+/// Reaps every exited child; returns the status of `pid` once it has exited. A process that
+/// is not berth's child ends the wait with 255 once its pidfd is readable.
+pub fn reap(pid: i32, is_child: bool, pidfd_ready: bool) -> Option<i32> {
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return Some(code),
+            Ok(WaitStatus::Signaled(p, s, _)) if p.as_raw() == pid => return Some(128 + s as i32),
+            Ok(WaitStatus::StillAlive) | Err(_) => break,
+            Ok(_) => continue,
+        }
+    }
+    if pidfd_ready && !is_child {
+        crate::logging::warn(
+            "the container process's exit status is unknown: it is not berth's child",
+        );
+        return Some(255);
+    }
+    None
+}
