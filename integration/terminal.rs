@@ -204,6 +204,54 @@ fn run_relays_through_berths_terminal() {
 }
 
 #[test]
+fn run_relay_passes_window_changes_and_signals() {
+    let root = Root::new();
+    let script = "trap 'echo \"got \"TERM; exit 5' TERM; echo \"start\"\"ed\"; read x; stty size; \
+                  echo \"re\"\"ady\"; while :; do sleep 0.1; done";
+    let b = Bundle::new(&terminal_config(&["/bin/sh", "-c", script]));
+    let ws = nix::pty::Winsize {
+        ws_row: 33,
+        ws_col: 77,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(&ws, None).unwrap();
+    let mut berth = root.cmd();
+    berth
+        .args(["run", "--bundle", b.dir.to_str().unwrap(), &unique("winch")])
+        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
+    let mut child = berth.spawn().unwrap();
+    drop(berth);
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    read_until(&pty.master, "started", Duration::from_secs(20));
+    // Berth's terminal is resized; berth is told as a terminal emulator's shell would be.
+    let ws = nix::pty::Winsize {
+        ws_row: 40,
+        ws_col: 100,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize through the pointer, valid for the call.
+    assert_eq!(
+        unsafe { libc::ioctl(pty.master.as_raw_fd(), libc::TIOCSWINSZ, &ws) },
+        0
+    );
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGWINCH).unwrap();
+    nix::unistd::write(&pty.master, b"go\n").unwrap();
+    let out = read_until(&pty.master, "ready", Duration::from_secs(20));
+    assert!(
+        lines(&out).contains(&"40 100"),
+        "the new size reached the pty: {out:?}"
+    );
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let out = read_until(&pty.master, "got TERM", Duration::from_secs(20));
+    assert_eq!(child.wait().unwrap().code(), Some(5), "{out:?}");
+    root.assert_clean(Some(&b));
+}
+
+#[test]
 fn pty_belongs_to_the_user_in_a_user_namespace() {
     let root = Root::new();
     let mut c = terminal_config(&["/bin/sh", "-c", "ls -ln /dev/console; echo \"do\"\"ne\""]);

@@ -77,10 +77,11 @@ pub fn send_master(sock: &UnixStream, master: BorrowedFd) -> Result<()> {
 /// "/" is the container's root) and before rootfs::finalize (so the /dev/console mount
 /// exists before masked and read-only paths and a read-only root are applied), as runc
 /// orders it. setsid must already have been called. Opens a pty, applies consoleSize, gives
-/// the slave to the process user, bind-mounts it on /dev/console (only with a mount
-/// namespace of its own: never on the host's), sends the master to the parent, and makes
-/// the slave stdio and the controlling terminal.
-pub fn setup_in_init(process: &Process, own_mount_ns: bool, sync: &OwnedFd) -> Result<()> {
+/// the slave to the process user, bind-mounts it on /dev/console if `mount_console` (init
+/// with a mount namespace of its own: never the host's; not for an exec'd process, as
+/// runc), sends the master to the parent as `Msg::PtyMaster`, and makes the slave stdio and
+/// the controlling terminal.
+pub fn setup_in_init(process: &Process, mount_console: bool, sync: &OwnedFd) -> Result<()> {
     let (master, slave) = open_pty()?;
     if let Some(size) = process.console_size() {
         set_window_size(master.as_fd(), winsize(size.height(), size.width()))
@@ -94,14 +95,14 @@ pub fn setup_in_init(process: &Process, own_mount_ns: bool, sync: &OwnedFd) -> R
             return Err(e).with_context(|| format!("process.terminal: giving the pty to uid {uid}"))
         }
     }
-    if own_mount_ns {
+    if mount_console {
         let dev = open(
             "/dev",
             OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
         .context("process.terminal: opening /dev")?;
-        mount_console(dev.as_fd(), slave.as_fd())?;
+        bind_console(dev.as_fd(), slave.as_fd())?;
     }
     sync::write_with_fd(sync, &Msg::PtyMaster, master.as_fd())?;
     drop(master);
@@ -176,7 +177,7 @@ fn window_size(fd: BorrowedFd) -> nix::Result<libc::winsize> {
 /// (CVE-2025-52565): the source is the slave fd itself (no path is looked up again), and the
 /// target is a plain file or a device node (never followed if a symlink) that is not on
 /// procfs or sysfs. An empty file is made when there is none.
-fn mount_console(dev: BorrowedFd, slave: BorrowedFd) -> Result<()> {
+fn bind_console(dev: BorrowedFd, slave: BorrowedFd) -> Result<()> {
     let target = match openat(
         dev,
         "console",
@@ -632,7 +633,7 @@ mod tests {
                     OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
                     Mode::empty(),
                 )?;
-                let res = mount_console(dev.as_fd(), slave.as_fd());
+                let res = bind_console(dev.as_fd(), slave.as_fd());
                 match case {
                     "missing" | "file" => {
                         res?;
