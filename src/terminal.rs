@@ -598,7 +598,11 @@ mod tests {
     fn console_mount_checks_its_target() {
         let dir = TempDir::new("console");
         let path = dir.0.clone();
-        crate::process_attrs::test_child::run(move || {
+        // A thread of its own rather than a forked child: unshare(CLONE_NEWNS) applies to
+        // this thread alone and its mounts go when it ends, while a child forked from the
+        // threaded harness can deadlock on a lock another test held at fork time (anyhow
+        // capturing a backtrace).
+        let check = std::thread::spawn(move || -> anyhow::Result<()> {
             use nix::mount::{mount, MsFlags};
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
             mount(
@@ -656,6 +660,7 @@ mod tests {
             }
             Ok(())
         });
+        check.join().unwrap().unwrap();
     }
 
     #[test]
