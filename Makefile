@@ -2,13 +2,20 @@
 
 PREFIX ?= /usr/local
 CARGO ?= cargo
-BERTH := target/release/berth
+# Release builds are static: no dynamic loader or relocations on each of berth's short runs
+# (measurably less memory per invocation in `make bench`). berth makes no NSS lookups.
+TRIPLE := $(shell rustc -vV | sed -n 's/^host: //p')
+STATIC := RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(TRIPLE)
+BERTH := target/$(TRIPLE)/release/berth
 DEMO_DIR ?= /tmp/berth-demo
 
 .PHONY: build install demo deps test unit integration lint bench clean
 
+# Pure cgroup v2 tests in a qemu guest (integration/v2guest/README.md): test-v2, v2guest-kernel.
+include integration/v2guest/guest.mk
+
 build:
-	$(CARGO) build --release
+	$(STATIC)
 
 install: build
 	install -D -m 0755 $(BERTH) $(DESTDIR)$(PREFIX)/bin/berth
@@ -38,6 +45,7 @@ demo: deps build
 # The whole test suite: unit tests, CLI tests and real containers (as root), plus lints.
 test: deps lint
 	$(CARGO) test --all-targets -- --test-threads=4
+	$(MAKE) test-v2
 
 lint:
 	$(CARGO) fmt --check
@@ -50,3 +58,6 @@ bench: deps
 
 clean:
 	$(CARGO) clean
+
+print-berth:
+	@echo $(BERTH)

@@ -57,14 +57,36 @@ fn main() {
         })),
     );
 
+    let seccomp = {
+        let dir = work.join("spec");
+        std::fs::create_dir_all(&dir).unwrap();
+        timed(&runtimes[0], &["spec", "--bundle", dir.to_str().unwrap()]);
+        let spec: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+        let b = bundle(&work, "seccomp", &rootfs, None);
+        let mut c: Value =
+            serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+        c["linux"]["seccomp"] = spec["linux"]["seccomp"].clone();
+        std::fs::write(b.join("config.json"), c.to_string()).unwrap();
+        b
+    };
+    let sleeper = bundle(&work, "sleeper", &rootfs, None);
+    {
+        let path = sleeper.join("config.json");
+        let mut c: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        c["process"]["args"] = json!(["/bin/sleep", "3600"]);
+        std::fs::write(&path, c.to_string()).unwrap();
+    }
+
     println!(
         "rounds: {rounds}, medians of wall time per operation (peak RSS of the runtime process)\n"
     );
     type Case<'a> = (&'a str, &'a Path, fn(&Runtime, &Path, &str) -> Sample);
-    let cases: [Case; 3] = [
+    let cases: [Case; 4] = [
         ("run /bin/true", &plain, run_case),
         ("create+start+delete", &plain, lifecycle_case),
         ("run with mem/cpu/pids limits", &limited, run_case),
+        ("run with the default seccomp profile", &seccomp, run_case),
     ];
     for (name, bundle, f) in cases {
         let mut samples: Vec<Vec<Sample>> = runtimes.iter().map(|_| Vec::new()).collect();
@@ -78,10 +100,45 @@ fn main() {
         }
         report(name, &runtimes, &samples);
     }
+    exec_case(&runtimes, &sleeper, rounds);
     for rt in &runtimes {
         let _ = std::fs::remove_dir_all(&rt.root);
     }
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// `exec /bin/true` into a running container, one container per runtime.
+fn exec_case(runtimes: &[Runtime], sleeper: &Path, rounds: usize) {
+    let id = format!("bench-exec-{}", std::process::id());
+    for rt in runtimes {
+        timed(
+            rt,
+            &[
+                "run",
+                "--detach",
+                "--bundle",
+                sleeper.to_str().unwrap(),
+                &id,
+            ],
+        );
+    }
+    let mut samples: Vec<Vec<Sample>> = runtimes.iter().map(|_| Vec::new()).collect();
+    for round in 0..rounds + 5 {
+        for (i, rt) in runtimes.iter().enumerate() {
+            let s = timed(rt, &["exec", &id, "/bin/true"]);
+            if round >= 5 {
+                samples[i].push(s);
+            }
+        }
+    }
+    report(
+        "exec /bin/true into a running container",
+        runtimes,
+        &samples,
+    );
+    for rt in runtimes {
+        timed(rt, &["delete", "--force", &id]);
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -166,14 +223,20 @@ fn lifecycle_case(rt: &Runtime, bundle: &Path, id: &str) -> Sample {
     }
 }
 
+/// The release binary as `make build` makes it (static; see the Makefile).
 fn build_berth() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet"])
+    let status = Command::new("make")
+        .args(["--quiet", "build"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
-        .expect("cargo build");
+        .expect("make build");
     assert!(status.success());
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/berth")
+    let out = Command::new("make")
+        .args(["--quiet", "--no-print-directory", "print-berth"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("make print-berth");
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 fn build_rootfs(dir: &Path) {
@@ -183,6 +246,7 @@ fn build_rootfs(dir: &Path) {
     std::fs::copy("/bin/busybox", dir.join("bin/busybox")).expect("busybox-static");
     std::os::unix::fs::symlink("busybox", dir.join("bin/true")).unwrap();
     std::os::unix::fs::symlink("busybox", dir.join("bin/sh")).unwrap();
+    std::os::unix::fs::symlink("busybox", dir.join("bin/sleep")).unwrap();
 }
 
 /// The same bundle for every runtime: runc's default config running /bin/true.

@@ -1,10 +1,13 @@
 //! Integration tests: real containers, run as root. See integration/README.md.
 
+mod cgroups;
 mod common;
 mod errors;
 mod exec;
+mod hooks;
 mod lifecycle;
 mod namespaces;
 mod process;
 mod rootfs;
+mod seccomp;
 mod terminal;

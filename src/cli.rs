@@ -59,6 +59,17 @@ enum Command {
     Spec(commands::spec::Args),
     /// Print the features berth supports as JSON
     Features(commands::features::Args),
+    // cgroup commands
+    /// Suspend every process of a container
+    Pause(commands::pause::Args),
+    /// Resume a paused container
+    Resume(commands::resume::Args),
+    /// Change a running container's resource limits
+    Update(Box<commands::update::Args>),
+    /// List a container's processes
+    Ps(commands::ps::Args),
+    /// Print a container's statistics and OOM events as JSON
+    Events(commands::events::Args),
 }
 
 /// Parses the command line, runs the command and turns an error into one log line and exit 1.
@@ -82,6 +93,11 @@ pub fn main() -> i32 {
             Command::List(a) => commands::list::run(&g, a),
             Command::Spec(a) => commands::spec::run(&g, a),
             Command::Features(a) => commands::features::run(&g, a),
+            Command::Pause(a) => commands::pause::run(&g, a),
+            Command::Resume(a) => commands::resume::run(&g, a),
+            Command::Update(a) => commands::update::run(&g, *a),
+            Command::Ps(a) => commands::ps::run(&g, a),
+            Command::Events(a) => commands::events::run(&g, a),
         }
     };
     match result {

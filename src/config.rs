@@ -138,24 +138,15 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
     unsupported(linux.net_devices().is_some(), "linux.netDevices")?;
     unsupported(linux.intel_rdt().is_some(), "linux.intelRdt")?;
     unsupported(linux.memory_policy().is_some(), "linux.memoryPolicy")?;
-    if let Some(hooks) = spec.hooks() {
-        let any = [
-            hooks.prestart().as_ref(),
-            hooks.create_runtime().as_ref(),
-            hooks.create_container().as_ref(),
-            hooks.start_container().as_ref(),
-            hooks.poststart().as_ref(),
-            hooks.poststop().as_ref(),
-        ]
-        .iter()
-        .any(|h| h.is_some_and(|v| !v.is_empty()));
-        unsupported(any, "hooks")?;
-    }
+    crate::hooks::validate(spec)?;
     check_annotations(spec)?;
     if let Some(p) = linux.personality() {
         crate::process_attrs::validate_personality(p).map_err(|e| anyhow!("config.json: {e:#}"))?;
     }
     crate::cgroups::validate(Some(linux)).map_err(|e| anyhow!("config.json: {e:#}"))?;
+    if let Some(sc) = linux.seccomp() {
+        crate::seccomp::validate(sc).map_err(|e| anyhow!("config.json: {e:#}"))?;
+    }
     crate::rootfs::validate(spec, bundle)?;
     crate::sysctl::validate(spec)?;
     Ok(rootfs)

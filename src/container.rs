@@ -23,7 +23,16 @@ use crate::clone::{clone, Forked};
 use crate::config::{self, Bundle};
 use crate::state::{self, Locked, State, Status};
 use crate::sync::{self, Msg};
-use crate::{cgroups, init, logging, namespaces, terminal, userns};
+use crate::{cgroups, hooks, init, logging, namespaces, seccomp, terminal, userns};
+
+/// Compiled seccomp filters, under --root. The name cannot be a container id.
+pub const SECCOMP_CACHE: &str = "seccomp~cache";
+
+// pause, resume, update, ps and events: the commands that work on a container's cgroup.
+mod cgroup_ops;
+mod events;
+pub use cgroup_ops::{pause, pids, resume, update};
+pub use events::events;
 
 pub struct CreateOpts<'a> {
     pub root: &'a Path,
@@ -77,8 +86,16 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
     ) {
         Ok(c) => Ok(c),
         Err(e) => {
+            let cloned = made.init.is_some();
             made.undo();
             let _ = lock.remove();
+            // The container was stopped and destroyed: the lifecycle ends with poststop (spec,
+            // runtime.md steps 12-13; runc too).
+            if cloned {
+                let state =
+                    hooks::HookState::of_spec(&bundle.spec, opts.id, &bundle.dir, "stopped", 0);
+                hooks::run_poststop(bundle.spec.hooks().as_ref(), &state);
+            }
             Err(e)
         }
     }
@@ -132,9 +149,15 @@ fn create_locked(
     made.cgroup = Some(cgroup);
     let cgroup = made.cgroup.as_ref().expect("just set");
 
+    let filter = linux
+        .seccomp()
+        .as_ref()
+        .map(|sc| seccomp::compile_cached(sc, &opts.root.join(SECCOMP_CACHE)))
+        .transpose()?;
     let joined = namespaces::open_joined(linux)?;
     let (parent_sock, child_sock) = sync::pair()?;
     let ctx = init::Context {
+        seccomp: filter.as_ref(),
         id: opts.id,
         spec,
         rootfs: &bundle.rootfs,
@@ -206,24 +229,22 @@ fn create_locked(
         userns::write_maps(pid, linux)?;
     }
     sync::write(&parent_sock, &Msg::Go)?;
-    // process.terminal: init sends the pty master before Ready; it goes to the console
-    // socket now, or back to the caller for a relay.
-    let (mut got_master, mut pty_master) = (false, None);
-    let msg = loop {
-        match sync::read_with_fd(&parent_sock)? {
-            Some((Msg::PtyMaster, Some(master))) if !got_master => {
-                got_master = true;
-                match console {
-                    Some(sock) => terminal::send_master(sock, master.as_fd())?,
-                    None => pty_master = Some(master),
-                }
-            }
-            Some((msg, Some(_))) => bail!("sync: unexpected fd with {msg:?} from init"),
-            Some((msg, None)) => break Some(msg),
-            None => break None,
-        }
-    };
-    match msg {
+    // process.terminal: the pty master comes between these messages (after pivot_root); it
+    // goes to the console socket at once, or back to the caller for a relay.
+    let mut master = terminal::MasterFromChild::default();
+    let mut reply = terminal::read_sync(&parent_sock, console, &mut master)?;
+    if reply == Some(Msg::Hooks) {
+        // init made the mounts and waits before pivot_root.
+        hooks::create_runtime(spec, opts.id, &bundle.dir, pid)?;
+        sync::write(&parent_sock, &Msg::HooksDone)?;
+        reply = terminal::read_sync(&parent_sock, console, &mut master)?;
+    }
+    if let Some(Msg::SeccompFd(fd)) = reply {
+        let state = hooks::HookState::of_spec(spec, opts.id, &bundle.dir, "creating", pid);
+        seccomp_handoff(&parent_sock, &pidfd, fd, linux, &state.to_json())?;
+        reply = terminal::read_sync(&parent_sock, console, &mut master)?;
+    }
+    match reply {
         Some(Msg::Ready) => {}
         Some(Msg::Error(e)) => bail!("{e}"),
         Some(other) => bail!("sync: unexpected message {other:?} from init"),
@@ -233,7 +254,7 @@ fn create_locked(
         ),
     }
     let terminal = spec.process().as_ref().and_then(|p| p.terminal());
-    if got_master != terminal.unwrap_or(false) {
+    if master.received != terminal.unwrap_or(false) {
         bail!("sync: init's pty master does not match process.terminal");
     }
 
@@ -247,6 +268,7 @@ fn create_locked(
         created: logging::rfc3339(SystemTime::now()),
         init_start_time: state::start_time(pid)?,
         cgroup: made.cgroup.clone(),
+        hooks: hooks::after_create(spec),
     };
     lock.save(&st)?;
     logging::debug(&format!(
@@ -262,7 +284,7 @@ fn create_locked(
         pid,
         pidfd,
         is_child,
-        pty_master,
+        pty_master: master.kept,
     })
 }
 
@@ -311,6 +333,42 @@ fn exit_reason(pid: i32, is_child: bool) -> String {
     }
 }
 
+/// Takes the child's seccomp notify listener fd (number `fd` in its table) with pidfd_getfd,
+/// sends it to the agent at linux.seccomp.listenerPath with the container's state, and lets
+/// the child go on.
+pub fn seccomp_handoff(
+    sock: &OwnedFd,
+    pidfd: &OwnedFd,
+    fd: RawFd,
+    linux: &oci_spec::runtime::Linux,
+    state_json: &[u8],
+) -> Result<()> {
+    let sc = linux
+        .seccomp()
+        .as_ref()
+        .ok_or_else(|| anyhow!("sync: a seccomp fd without linux.seccomp"))?;
+    let path = sc
+        .listener_path()
+        .as_ref()
+        .ok_or_else(|| anyhow!("linux.seccomp.listenerPath: needed for SCMP_ACT_NOTIFY"))?;
+    // SAFETY: pidfd_getfd duplicates fd `fd` of the process behind `pidfd` into ours.
+    let got = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
+    if got < 0 {
+        return Err(nix::errno::Errno::last())
+            .context("taking the seccomp notify fd (pidfd_getfd)");
+    }
+    // SAFETY: the kernel returned a new fd that nothing else owns.
+    let notify = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(got as RawFd) };
+    seccomp::send_to_listener(
+        path,
+        notify.as_fd(),
+        state_json,
+        sc.listener_metadata().as_deref().unwrap_or_default(),
+    )
+    .with_context(|| format!("linux.seccomp.listenerPath: sending to {}", path.display()))?;
+    sync::write(sock, &Msg::SeccompDone)
+}
+
 pub fn pidfd_open(pid: i32) -> Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
@@ -357,7 +415,27 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         Mode::empty(),
     )
     .with_context(|| format!("opening {}", fifo_path.display()))?;
+    await_exec(&fifo, &pidfd).with_context(|| format!("starting container {id:?}"))?;
+    std::fs::remove_file(&fifo_path)
+        .with_context(|| format!("removing {}", fifo_path.display()))?;
+    let state = hooks::HookState::of_state(&st, "running", st.pid);
+    if let Err(e) = hooks::run(hooks::Kind::Poststart, st.hooks.as_ref(), &state) {
+        // A failing poststart hook stops the container (spec); `delete` then runs poststop.
+        if let Err(k) = kill_and_wait(&st) {
+            logging::warn(&format!("stopping container {id:?}: {k:#}"));
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Waits until init has written its outcome to the exec fifo and closed its end, which it
+/// does by executing the user's program (the fd is close-on-exec) or by exiting. The outcome
+/// is "0", or the error of the startContainer hooks. A pidfd is polled too, so that an init
+/// that died is an error, not a hang.
+fn await_exec(fifo: &OwnedFd, pidfd: &OwnedFd) -> Result<()> {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut got = Vec::new();
     loop {
         let mut fds = [
             PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
@@ -368,23 +446,35 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
             Err(e) => return Err(e).context("waiting for init to take the exec fifo"),
             Ok(_) => {}
         }
-        let fifo_ready = fds[0]
+        let hup = fds[0]
             .revents()
-            .is_some_and(|r| r.contains(PollFlags::POLLIN));
+            .is_some_and(|r| r.contains(PollFlags::POLLHUP));
         let init_dead = fds[1].revents().is_some_and(|r| !r.is_empty());
-        if fifo_ready {
-            let mut b = [0u8; 1];
-            match nix::unistd::read(&fifo, &mut b) {
-                Ok(1) => break,
-                Ok(_) | Err(nix::errno::Errno::EAGAIN) if !init_dead => continue,
-                _ => bail!("container {id:?}: init exited before start"),
+        // Reads return 0 also before init opened its end; then poll reports no POLLHUP.
+        let mut eof = false;
+        let mut buf = [0u8; 4096];
+        loop {
+            match nix::unistd::read(fifo, &mut buf) {
+                Ok(0) => eof = true,
+                Ok(n) => {
+                    got.extend_from_slice(&buf[..n]);
+                    continue;
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::EAGAIN) => {}
+                Err(e) => return Err(e).context("reading the exec fifo"),
             }
+            break;
         }
-        if init_dead {
-            bail!("container {id:?}: init exited before start");
+        if (eof && (hup || !got.is_empty())) || (init_dead && got.is_empty()) {
+            break;
         }
     }
-    std::fs::remove_file(&fifo_path).with_context(|| format!("removing {}", fifo_path.display()))
+    match got.as_slice() {
+        b"0" => Ok(()),
+        [] => bail!("init exited before start"),
+        err => bail!("{}", String::from_utf8_lossy(err)),
+    }
 }
 
 /// Sends `sig` to the container's init, or with `all` to every process in its cgroup.
@@ -392,7 +482,9 @@ pub fn kill(root: &Path, id: &str, sig: nix::sys::signal::Signal, all: bool) -> 
     let lock = state::open(root, id)?;
     let st = lock.load_existing()?;
     let status = state::status(&lock.dir, &st);
-    if status == Status::Stopped {
+    // With --all, processes that outlive a stopped init (no pid namespace) can still be
+    // signalled while the cgroup exists, as in runc.
+    if status == Status::Stopped && !all {
         bail!("cannot kill container {id:?}: it is stopped");
     }
     if all {
@@ -404,7 +496,14 @@ pub fn kill(root: &Path, id: &str, sig: nix::sys::signal::Signal, all: bool) -> 
     }
     let pidfd =
         init_pidfd(&st)?.ok_or_else(|| anyhow!("cannot kill container {id:?}: it is stopped"))?;
-    pidfd_send_signal(&pidfd, sig).with_context(|| format!("sending {sig} to container {id:?}"))
+    pidfd_send_signal(&pidfd, sig).with_context(|| format!("sending {sig} to container {id:?}"))?;
+    if sig == nix::sys::signal::Signal::SIGKILL && status == Status::Paused {
+        // A v1-frozen process does not die until thawed (runc thaws here too).
+        if let Some(cg) = &st.cgroup {
+            cg.thaw()?;
+        }
+    }
+    Ok(())
 }
 
 fn pidfd_send_signal(pidfd: &OwnedFd, sig: nix::sys::signal::Signal) -> Result<()> {
@@ -445,14 +544,20 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
     destroy(lock, &st)
 }
 
-/// Removes what a stopped container still holds: its cgroup and its state directory.
+/// Removes what a stopped container still holds: its cgroup and its state directory; then
+/// runs the poststop hooks.
 pub fn destroy(lock: Locked, st: &State) -> Result<()> {
     if let Some(cg) = &st.cgroup {
         // Processes of a container without its own pid namespace may outlive init.
         let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
         cg.destroy()?;
     }
-    lock.remove()
+    lock.remove()?;
+    hooks::run_poststop(
+        st.hooks.as_ref(),
+        &hooks::HookState::of_state(st, "stopped", 0),
+    );
+    Ok(())
 }
 
 fn kill_and_wait(st: &State) -> Result<()> {

@@ -42,6 +42,7 @@ struct Child<'a> {
     sync_parent: RawFd,
     preserve_fds: u32,
     listen_fds: u32,
+    seccomp: Option<&'a crate::seccomp::Filter>,
 }
 
 /// Runs the process; returns its exit status (0 with `detach`).
@@ -93,6 +94,17 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
     in_child.sort_by_key(|(t, _)| *t != LinuxNamespaceType::User);
     let userns = in_child.iter().any(|(t, _)| *t == LinuxNamespaceType::User);
 
+    // The container's seccomp filter applies to every process in it.
+    let spec = crate::config::parse(&st.bundle.join("config.json"))?;
+    let linux = spec.linux().clone().unwrap_or_default();
+    let filter = linux
+        .seccomp()
+        .as_ref()
+        .map(|sc| {
+            crate::seccomp::compile_cached(sc, &opts.root.join(crate::container::SECCOMP_CACHE))
+        })
+        .transpose()?;
+
     let sfd = if opts.detach {
         None
     } else {
@@ -107,6 +119,7 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         sync_parent: parent_sock.as_raw_fd(),
         preserve_fds: opts.preserve_fds,
         listen_fds,
+        seccomp: filter.as_ref(),
     };
     let (pid, pidfd) = match clone(0, None)? {
         Forked::Child => run_child(&child),
@@ -118,7 +131,13 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
             cg.add_process(pid)?;
         }
         sync::write(&parent_sock, &Msg::Go)?;
-        match sync::read(&parent_sock)? {
+        let mut reply = sync::read(&parent_sock)?;
+        if let Some(Msg::SeccompFd(fd)) = reply {
+            let state = crate::hooks::HookState::of_state(&st, "running", st.pid);
+            crate::container::seccomp_handoff(&parent_sock, &pidfd, fd, &linux, &state.to_json())?;
+            reply = sync::read(&parent_sock)?;
+        }
+        match reply {
             Some(Msg::Ready) => Ok(()),
             Some(Msg::Error(e)) => Err(anyhow!("{e}")),
             Some(other) => Err(anyhow!("sync: unexpected message {other:?}")),
@@ -184,7 +203,7 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
             .context("becoming uid 0 in the user namespace")?;
     }
     nix::unistd::setsid().context("setsid")?;
-    let prepared = init::prepare_process(c.process, c.listen_fds, c.preserve_fds)?;
+    let prepared = init::prepare_process(c.process, c.listen_fds, c.preserve_fds, c.seccomp, sock)?;
     sync::write(sock, &Msg::Ready)?;
     Ok(prepared)
 }

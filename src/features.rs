@@ -9,10 +9,11 @@ pub fn features() -> Value {
         .iter()
         .map(|o| o.name)
         .collect();
+    let hooks: Vec<&str> = crate::hooks::KINDS.iter().map(|k| k.1).collect();
     json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": "1.2.1",
-        "hooks": [],
+        "hooks": hooks,
         "mountOptions": mount_options,
         "linux": {
             "namespaces": namespaces,
@@ -22,6 +23,14 @@ pub fn features() -> Value {
                 "v2": true,
                 "systemd": false,
                 "systemdUser": false
+            },
+            "seccomp": {
+                "enabled": true,
+                "actions": crate::seccomp::supported_actions(),
+                "operators": crate::seccomp::supported_operators(),
+                "archs": crate::seccomp::supported_archs(),
+                "knownFlags": crate::seccomp::known_flags(),
+                "supportedFlags": crate::seccomp::supported_flags()
             },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },

@@ -9,24 +9,27 @@
 //! 1. wait for the parent's `Go` (uid/gid maps written, cgroup joined)
 //! 2. become root in a new user namespace; setsid; session keyring
 //! 3. hostname, domainname
-//! 4. rootfs: propagation, mounts, devices, pivot_root; process.terminal: pty, /dev/console,
-//!    master to the parent (`PtyMaster`), pty as stdio and controlling terminal
+//! 4. rootfs: propagation, mounts, devices; prestart, createRuntime (parent) and
+//!    createContainer hooks; pivot_root; process.terminal: pty, /dev/console, master to the
+//!    parent (`PtyMaster`), pty as stdio and controlling terminal
 //! 5. sysctl; readonly and masked paths; root.readonly
 //! 6. oom score, scheduler, io priority, personality, rlimits
 //! 7. seccomp now if noNewPrivileges is false (loading it needs CAP_SYS_ADMIN)
 //! 8. bounding set, uid/gid switch, capability sets; cwd; no_new_privs
 //! 9. fds >= 3 + preserve_fds close-on-exec; signal mask reset; executable resolved
-//! 10. `Ready` to the parent; block on the exec fifo until `start`
+//! 10. `Ready` to the parent; block on the exec fifo until `start`; startContainer hooks
 //! 11. seccomp now if noNewPrivileges is true; execve
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use oci_spec::runtime::{Process, Spec};
 use std::ffi::CString;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use crate::sync::{self, Msg};
-use crate::{capabilities, fds, process_attrs, rlimits, rootfs, sysctl, terminal, user};
+use crate::{
+    capabilities, fds, hooks, process_attrs, rlimits, rootfs, seccomp, sysctl, terminal, user,
+};
 
 /// Everything init needs, prepared by the parent before clone.
 pub struct Context<'a> {
@@ -47,6 +50,8 @@ pub struct Context<'a> {
     /// Socket-activation fds berth was given (`fds::listen_fds_from_env`, read in the parent).
     pub listen_fds: u32,
     pub new_userns: bool,
+    /// The compiled linux.seccomp filter.
+    pub seccomp: Option<&'a seccomp::Filter>,
     /// A new cgroup namespace, unshared by init after the parent placed it in its cgroup.
     pub new_cgroupns: bool,
     pub userns: bool,
@@ -131,14 +136,18 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     if let Some(adj) = process.oom_score_adj() {
         process_attrs::set_oom_score_adj(adj)?;
     }
-    rootfs::prepare(&rootfs::RootfsSetup {
+    let rootfs_setup = rootfs::RootfsSetup {
         spec,
         rootfs: ctx.rootfs,
         no_pivot: ctx.no_pivot,
         userns: ctx.userns,
         cgroupns: ctx.cgroupns,
         mountns: ctx.mountns,
-    })?;
+    };
+    rootfs::prepare(&rootfs_setup)?;
+    // Hooks: prestart and createRuntime (by the parent), createContainer (here).
+    hooks::before_pivot(spec, ctx.id, ctx.bundle, sock)?;
+    rootfs::enter(&rootfs_setup)?;
     // The console: after the mounts and pivot_root, before masked/readonly paths.
     if process.terminal().unwrap_or(false) {
         terminal::setup_in_init(process, ctx.mountns, sock)?;
@@ -156,7 +165,7 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     }
     // execCPUAffinity is for exec'd processes only (spec); init gets its cgroup's CPUs.
     process_attrs::reset_cpu_affinity()?;
-    let prepared = prepare_process(process, ctx.listen_fds, ctx.preserve_fds)?;
+    let prepared = prepare_process(process, ctx.listen_fds, ctx.preserve_fds, ctx.seccomp, sock)?;
 
     sync::write(sock, &Msg::Ready)?;
     *ready = true;
@@ -168,6 +177,12 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
         nix::sys::stat::Mode::empty(),
     )
     .context("opening the exec fifo")?;
+    // startContainer hooks, between `start` and the exec; `start` reads their outcome from the
+    // fifo: "0", or the error.
+    if let Err(e) = hooks::start_container(spec, ctx.id, ctx.bundle) {
+        let _ = nix::unistd::write(&fifo, format!("{e:#}").as_bytes());
+        return Err(e);
+    }
     nix::unistd::write(&fifo, b"0").context("writing the exec fifo")?;
 
     prepared.exec()
@@ -178,11 +193,21 @@ pub struct Prepared {
     exe: CString,
     argv: Vec<CString>,
     envp: Vec<CString>,
+    /// With noNewPrivileges the filter is loaded last, right before execve (as runc does).
+    late_seccomp: Option<seccomp::Filter>,
 }
 
 impl Prepared {
-    /// execve; on failure reports on the process's stderr (nobody listens any more) and exits 127.
+    /// Loads a late seccomp filter and execs; on failure reports on the process's stderr
+    /// (nobody listens any more) and exits 127.
     pub fn exec(&self) -> ! {
+        if let Some(f) = &self.late_seccomp {
+            if let Err(e) = seccomp::load(f) {
+                eprintln!("berth: {e:#}");
+                // SAFETY: nothing of this process should run after a failed setup.
+                unsafe { libc::_exit(127) }
+            }
+        }
         let err = nix::unistd::execve(&self.exe, &self.argv, &self.envp).unwrap_err();
         eprintln!("berth: exec {}: {err}", self.exe.to_string_lossy());
         // SAFETY: nothing of this process should run after a failed exec.
@@ -194,7 +219,18 @@ impl Prepared {
 /// order: scheduler and io priority, rlimits, the bounding set, the uid/gid switch and the
 /// capability sets, the cwd (checked to be inside the container), no_new_privs, the
 /// environment, the executable, fds >= 3 + passed close-on-exec, and a clean signal state.
-pub fn prepare_process(process: &Process, listen_fds: u32, preserve_fds: u32) -> Result<Prepared> {
+///
+/// The seccomp filter is loaded before the capabilities are dropped when noNewPrivileges is
+/// false (loading needs CAP_SYS_ADMIN then), else as late as possible: right before execve,
+/// or, when it uses SCMP_ACT_NOTIFY, at the end of this function so that the listener fd
+/// reaches the agent (through the parent, `sync::Msg::SeccompFd`) before the process runs.
+pub fn prepare_process(
+    process: &Process,
+    listen_fds: u32,
+    preserve_fds: u32,
+    filter: Option<&seccomp::Filter>,
+    sock: &OwnedFd,
+) -> Result<Prepared> {
     if let Some(s) = process.scheduler() {
         process_attrs::apply_scheduler(s)?;
     }
@@ -204,6 +240,11 @@ pub fn prepare_process(process: &Process, listen_fds: u32, preserve_fds: u32) ->
     rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
 
     let nnp = process.no_new_privileges().unwrap_or(false);
+    if !nnp {
+        if let Some(f) = filter {
+            load_seccomp(f, sock)?;
+        }
+    }
     let caps = process.capabilities().as_ref();
     capabilities::drop_bounding(caps)?;
     user::switch(process.user())?;
@@ -236,7 +277,33 @@ pub fn prepare_process(process: &Process, listen_fds: u32, preserve_fds: u32) ->
     let envp = to_cstrings(&env, "process.env")?;
     fds::cloexec_from(fds::FIRST_PASSED_FD + (listen_fds + preserve_fds) as RawFd)?;
     reset_signals();
-    Ok(Prepared { exe, argv, envp })
+    let mut late_seccomp = None;
+    if let Some(f) = filter.filter(|_| nnp) {
+        if f.uses_notify {
+            load_seccomp(f, sock)?;
+        } else {
+            late_seccomp = Some(f.clone());
+        }
+    }
+    Ok(Prepared {
+        exe,
+        argv,
+        envp,
+        late_seccomp,
+    })
+}
+
+/// Loads the filter; a notify listener fd is handed to the parent (which takes it with
+/// pidfd_getfd and passes it on to the agent) and closed here once the parent is done.
+fn load_seccomp(f: &seccomp::Filter, sock: &OwnedFd) -> Result<()> {
+    if let Some(fd) = seccomp::load(f)? {
+        sync::write(sock, &Msg::SeccompFd(fd.as_raw_fd()))?;
+        match sync::read(sock)? {
+            Some(Msg::SeccompDone) => {}
+            other => bail!("sync: expected SeccompDone from the parent, got {other:?}"),
+        }
+    }
+    Ok(())
 }
 
 pub fn set_non_dumpable() -> Result<()> {
@@ -288,8 +355,8 @@ fn join_session_keyring(id: &str) -> Result<()> {
 }
 
 /// The container process starts with no blocked signals and default dispositions, whatever
-/// berth itself had (for example `run`, which blocks signals to forward them).
-fn reset_signals() {
+/// berth itself had (for example `run`, which blocks signals to forward them). Hooks too.
+pub fn reset_signals() {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     let dfl = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     for sig in Signal::iterator() {

@@ -8,6 +8,7 @@
 //! - `container`: the lifecycle (create, start, kill, delete) seen from the parent.
 //! - `sync`: the parent <-> init protocol over a socketpair.
 //! - `init`: the container's init, straight-line code run right after clone.
+//! - `hooks`: OCI hooks (validation, the state on stdin, running a list with its timeout).
 //! - kernel mechanisms: `namespaces`, `userns`, `rootfs/*` (mounts, devices, masked and
 //!   readonly paths, pivot_root), `sysctl`, `capabilities`, `user`, `rlimits`, `fds`,
 //!   `process_attrs` (oom score, scheduler, io priority, personality),
@@ -26,6 +27,7 @@ mod container;
 mod exec;
 mod fds;
 mod features;
+mod hooks;
 mod init;
 mod logging;
 mod namespaces;

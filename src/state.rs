@@ -2,8 +2,8 @@
 //!
 //! The status is never trusted from the file; it is derived from the kernel on every read:
 //! init alive (same pid *and* same start time, so a recycled pid is not mistaken for it) with
-//! the exec fifo present is `created`; alive without the fifo is `running` (or `paused` when
-//! its cgroup is frozen); anything else is `stopped`. A directory without state.json belongs
+//! its cgroup frozen is `paused`; alive with the exec fifo present is `created`; alive without
+//! it is `running`; anything else is `stopped`. A directory without state.json belongs
 //! to a `create` still in progress (or one that died: `delete` clears it).
 //!
 //! Locking: lifecycle commands take an exclusive flock on the container's directory. `create`
@@ -39,6 +39,10 @@ pub struct State {
     pub init_start_time: u64,
     #[serde(default)]
     pub cgroup: Option<Cgroup>,
+    /// The poststart and poststop hooks (`hooks::after_create`): they run after create, when
+    /// config.json is not read again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,15 +210,16 @@ pub fn status(dir: &Path, state: &State) -> Status {
     if !init_alive(state.pid, state.init_start_time) {
         return Status::Stopped;
     }
-    if dir.join(EXEC_FIFO).exists() {
-        return Status::Created;
-    }
+    // Frozen first: a created container can be paused too (as in runc).
     if state
         .cgroup
         .as_ref()
         .is_some_and(|c| c.is_frozen().unwrap_or(false))
     {
         return Status::Paused;
+    }
+    if dir.join(EXEC_FIFO).exists() {
+        return Status::Created;
     }
     Status::Running
 }

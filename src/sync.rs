@@ -7,10 +7,19 @@
 //! | intermediate | `InitPid`      | join path only: the intermediate (which setns'd into the   | pid (i32)      |
 //! |              |                | namespaces given by path) cloned init; it then exits        |                |
 //! | parent       | `Go`           | after writing uid/gid maps and placing init in its cgroup   | -              |
+//! | init         | `Hooks`        | mounts made, before pivot_root, only if the config has      | -              |
+//! |              |                | prestart or createRuntime hooks: init waits for `HooksDone` |                |
+//! | parent       | `HooksDone`    | prestart and createRuntime hooks succeeded (on a failure    | -              |
+//! |              |                | the parent kills init instead)                              |                |
+//! | init         | `PtyMaster`    | process.terminal: after pivot_root (and any `Hooks`); the   | the pty master |
+//! |              |                | parent forwards it to --console-socket or keeps it to relay | (SCM_RIGHTS)   |
+//! | init / exec  | `SeccompFd`    | the filter uses SCMP_ACT_NOTIFY and is loaded: the parent   | fd number (i32)|
+//! |              |                | takes the listener fd with pidfd_getfd and sends it to the  |                |
+//! |              |                | agent at listenerPath; the child waits for `SeccompDone`    |                |
+//! | parent       | `SeccompDone`  | the agent has the notify fd                                 | -              |
 //! | init         | `Ready`        | setup done; init now blocks opening the exec fifo           | -              |
+//! |              |                | (exec: the process execs right after)                       |                |
 //! | init         | `Error`        | a setup step failed; init exits right after                 | message (utf8) |
-//! | init         | `PtyMaster`    | process.terminal: after rootfs::prepare, before `Ready`;    | the pty master |
-//! |              |                | the parent forwards it to --console-socket or relays it     | (SCM_RIGHTS)   |
 //!
 //! The parent treats EOF before `Ready` as "init died during setup" and reports init's exit.
 //! A message that carries an fd is read with [`read_with_fd`]; [`read`] refuses one.
@@ -27,7 +36,11 @@ const TAG_INIT_PID: u8 = 1;
 const TAG_GO: u8 = 2;
 const TAG_READY: u8 = 3;
 const TAG_ERROR: u8 = 4;
-const TAG_PTY_MASTER: u8 = 5;
+const TAG_HOOKS: u8 = 5;
+const TAG_HOOKS_DONE: u8 = 6;
+const TAG_SECCOMP_FD: u8 = 7;
+const TAG_SECCOMP_DONE: u8 = 8;
+const TAG_PTY_MASTER: u8 = 9;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Msg {
@@ -35,6 +48,10 @@ pub enum Msg {
     Go,
     Ready,
     Error(String),
+    Hooks,
+    HooksDone,
+    SeccompFd(i32),
+    SeccompDone,
     /// Comes with the pty master as SCM_RIGHTS ([`write_with_fd`], [`read_with_fd`]).
     PtyMaster,
 }
@@ -59,6 +76,14 @@ fn encode(msg: &Msg) -> Vec<u8> {
         }
         Msg::Go => vec![TAG_GO],
         Msg::Ready => vec![TAG_READY],
+        Msg::Hooks => vec![TAG_HOOKS],
+        Msg::HooksDone => vec![TAG_HOOKS_DONE],
+        Msg::SeccompFd(fd) => {
+            let mut v = vec![TAG_SECCOMP_FD];
+            v.extend_from_slice(&fd.to_le_bytes());
+            v
+        }
+        Msg::SeccompDone => vec![TAG_SECCOMP_DONE],
         Msg::Error(s) => {
             let mut v = vec![TAG_ERROR];
             v.extend_from_slice(s.as_bytes());
@@ -75,6 +100,12 @@ fn decode(buf: &[u8]) -> Result<Msg> {
         ))),
         Some((&TAG_GO, [])) => Ok(Msg::Go),
         Some((&TAG_READY, [])) => Ok(Msg::Ready),
+        Some((&TAG_HOOKS, [])) => Ok(Msg::Hooks),
+        Some((&TAG_HOOKS_DONE, [])) => Ok(Msg::HooksDone),
+        Some((&TAG_SECCOMP_FD, rest)) if rest.len() == 4 => Ok(Msg::SeccompFd(i32::from_le_bytes(
+            rest.try_into().unwrap_or_default(),
+        ))),
+        Some((&TAG_SECCOMP_DONE, [])) => Ok(Msg::SeccompDone),
         Some((&TAG_ERROR, rest)) => Ok(Msg::Error(String::from_utf8_lossy(rest).into_owned())),
         Some((&TAG_PTY_MASTER, [])) => Ok(Msg::PtyMaster),
         _ => bail!("sync: malformed message {buf:?}"),
@@ -173,6 +204,10 @@ mod tests {
             Msg::InitPid(4242),
             Msg::Go,
             Msg::Ready,
+            Msg::Hooks,
+            Msg::HooksDone,
+            Msg::SeccompFd(7),
+            Msg::SeccompDone,
             Msg::Error("mounting proc: EPERM".into()),
         ] {
             write(&a, &m).unwrap();

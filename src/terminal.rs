@@ -70,6 +70,38 @@ pub fn send_master(sock: &UnixStream, master: BorrowedFd) -> Result<()> {
         .context("--console-socket: sending the pty master")
 }
 
+/// The pty master as the container's init (or an exec'd process) sent it during setup.
+#[derive(Default)]
+pub struct MasterFromChild {
+    pub received: bool,
+    /// Without a console socket: the master, for [`relay`].
+    pub kept: Option<OwnedFd>,
+}
+
+/// Reads the child's next sync message, taking the pty master on the way: it may come
+/// before any other message, and goes to `console` at once (runc's protocol) or into
+/// `master.kept`. Any other fd is refused.
+pub fn read_sync(
+    sock: &OwnedFd,
+    console: Option<&UnixStream>,
+    master: &mut MasterFromChild,
+) -> Result<Option<Msg>> {
+    loop {
+        match sync::read_with_fd(sock)? {
+            Some((Msg::PtyMaster, Some(fd))) if !master.received => {
+                master.received = true;
+                match console {
+                    Some(c) => send_master(c, fd.as_fd())?,
+                    None => master.kept = Some(fd),
+                }
+            }
+            Some((msg, Some(_))) => bail!("sync: unexpected fd with {msg:?}"),
+            Some((msg, None)) => return Ok(Some(msg)),
+            None => return Ok(None),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // In init.
 

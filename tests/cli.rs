@@ -14,7 +14,8 @@ fn help_lists_the_commands() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     for cmd in [
-        "create", "start", "state", "kill", "delete", "run", "list", "spec", "features",
+        "create", "start", "state", "kill", "delete", "run", "list", "spec", "features", "pause",
+        "resume", "update", "ps", "events",
     ] {
         assert!(text.contains(cmd), "{cmd} missing from --help");
     }
@@ -86,4 +87,91 @@ fn systemd_cgroup_driver_is_a_clear_error() {
     let out = berth(&["--systemd-cgroup", "list"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--systemd-cgroup"));
+}
+
+#[test]
+fn update_has_every_runc_flag_and_checks_values_before_the_container() {
+    let out = berth(&["update", "--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for f in [
+        "--resources",
+        "--memory",
+        "--memory-reservation",
+        "--memory-swap",
+        "--cpu-period",
+        "--cpu-quota",
+        "--cpu-share",
+        "--cpu-rt-period",
+        "--cpu-rt-runtime",
+        "--cpuset-cpus",
+        "--cpuset-mems",
+        "--blkio-weight",
+        "--pids-limit",
+        "--cpu-burst",
+        "--cpu-idle",
+    ] {
+        assert!(help.contains(f), "{f} missing from update --help");
+    }
+    // Values are parsed before the container is looked up.
+    let root = std::env::temp_dir().join(format!("berth-cli-{}", std::process::id()));
+    let root = root.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["update", "--memory", "lots", "x"], "--memory \"lots\""),
+        (
+            vec!["update", "--cpu-period", "5x", "x"],
+            "--cpu-period \"5x\"",
+        ),
+        (
+            vec!["update", "-r", "/nonexistent/r.json", "x"],
+            "-r /nonexistent/r.json",
+        ),
+    ] {
+        let out = berth(&[&["--root", root][..], &args].concat());
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    // A negative quota reaches the container lookup: the flag itself parses.
+    let out = berth(&["--root", root, "update", "--cpu-quota", "-1", "x"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+fn ps_and_events_arguments() {
+    // ps: arguments after the id belong to ps(1), even ones that look like berth's flags.
+    let out = berth(&["ps", "-f", "yaml", "x"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("yaml"));
+    let out = berth(&[
+        "--root",
+        "/nonexistent-berth-root",
+        "ps",
+        "x",
+        "-ef",
+        "--forest",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"x\" does not exist"));
+    let out = berth(&["ps"]);
+    assert!(!out.status.success());
+    // events: Go-style durations, greater than zero.
+    for (interval, needle) in [
+        ("0s", "greater than 0"),
+        ("5x", "unknown unit"),
+        ("5", "missing unit"),
+    ] {
+        let out = berth(&["events", "--interval", interval, "x"]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{interval}: {err}");
+    }
+    let out = berth(&[
+        "--root",
+        "/nonexistent-berth-root",
+        "events",
+        "--interval",
+        "1m30s",
+        "x",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"x\" does not exist"));
 }

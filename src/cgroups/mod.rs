@@ -365,12 +365,12 @@ impl Cgroup {
         if sig == Signal::SIGKILL {
             if let Some(d) = &self.v2 {
                 if d.join("cgroup.kill").exists() {
-                    return files::write(
-                        d,
-                        "cgroup.kill",
-                        "1",
-                        "killing the container's processes",
-                    );
+                    files::write(d, "cgroup.kill", "1", "killing the container's processes")?;
+                    // On a hybrid host a v1-frozen process takes the SIGKILL only once thawed.
+                    if self.v1_dir("freezer").is_some() && self.is_frozen().unwrap_or(false) {
+                        self.thaw()?;
+                    }
+                    return Ok(());
                 }
             }
         }

@@ -198,6 +198,10 @@ fn cpu(cg: &Cgroup, c: &LinuxCpu) -> Result<()> {
         || c.idle().is_some();
     if needs_cpu {
         let dir = need(cg, "cpu", f)?;
+        // The kernel refuses cpu.shares while the group is idle: leave idle first.
+        if let Some(0) = c.idle() {
+            write(dir, "cpu.idle", "0", &format!("{f}.idle"))?;
+        }
         if let Some(s) = c.shares().filter(|&v| v != 0) {
             write(dir, "cpu.shares", &s.to_string(), &format!("{f}.shares"))?;
             let got = read_u64(dir, "cpu.shares")?;
@@ -223,7 +227,7 @@ fn cpu(cg: &Cgroup, c: &LinuxCpu) -> Result<()> {
                 &format!("{f}.realtimeRuntime"),
             )?;
         }
-        if let Some(i) = c.idle() {
+        if let Some(i) = c.idle().filter(|&i| i != 0) {
             write(dir, "cpu.idle", &i.to_string(), &format!("{f}.idle"))?;
         }
     }

@@ -24,6 +24,8 @@ pub fn run(_g: &Global, a: Args) -> Result<i32> {
         bail!("{}: file already exists; remove it first", path.display());
     }
     let mut spec = template();
+    spec["linux"]["seccomp"] = serde_json::to_value(crate::seccomp::default_profile())
+        .context("encoding the default seccomp profile")?;
     if a.rootless {
         make_rootless(
             &mut spec,

@@ -1,5 +1,6 @@
 //! The container's root filesystem: validation of the rootfs fields of a config, then in init
-//! [`prepare`] (propagation, `mounts`, devices, /dev symlinks, pivot_root) and, after sysctl,
+//! [`prepare`] (propagation, `mounts`, devices, /dev symlinks), [`enter`] (pivot_root; the
+//! createRuntime and createContainer hooks run between the two) and, after sysctl,
 //! [`finalize`] (readonlyPaths, maskedPaths, root.readonly).
 //!
 //! Files: `mount_options` (the option table and parser), `mounts` (one mount entry),
@@ -68,11 +69,11 @@ fn dev_is_bind(spec: &Spec) -> bool {
     })
 }
 
-/// Step 4 of init: sets up the rootfs and makes it "/". Relative bind sources are taken
-/// relative to the current directory, which must be the bundle. Ends with the cwd at "/".
+/// Step 4 of init, first half: sets up the rootfs (nothing without a mount namespace).
+/// Relative bind sources are taken relative to the current directory, which must be the bundle.
 pub fn prepare(setup: &RootfsSetup) -> Result<()> {
     if !setup.mountns {
-        return pivot::chroot_only(setup.rootfs);
+        return Ok(());
     }
     let spec = setup.spec;
     let propagation = propagation(spec);
@@ -97,7 +98,17 @@ pub fn prepare(setup: &RootfsSetup) -> Result<()> {
         devices::create_all(root.as_fd(), &list, setup.userns)?;
         devices::create_symlinks(root.as_fd()).context("creating the /dev symlinks")?;
     }
-    drop(root);
+    Ok(())
+}
+
+/// Step 4 of init, second half, after [`prepare`]: makes the rootfs "/" (pivot_root, or with
+/// --no-pivot MS_MOVE and chroot, or only chroot without a mount namespace). Ends with the
+/// cwd at "/".
+pub fn enter(setup: &RootfsSetup) -> Result<()> {
+    if !setup.mountns {
+        return pivot::chroot_only(setup.rootfs);
+    }
+    let propagation = propagation(setup.spec);
     if setup.no_pivot {
         pivot::move_root(setup.rootfs)?;
     } else {

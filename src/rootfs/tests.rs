@@ -15,7 +15,13 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{finalize, prepare, validate, RootfsSetup};
+use super::{enter, finalize, validate, RootfsSetup};
+
+/// init's step 4 without the hooks that run in its middle: the mounts, then pivot_root.
+fn prepare(setup: &RootfsSetup) -> Result<()> {
+    super::prepare(setup)?;
+    enter(setup)
+}
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 

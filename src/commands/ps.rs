@@ -1,0 +1,106 @@
+//! `berth ps`: the processes of a container. `-f json` prints their pids as a JSON array;
+//! the table is ps(1)'s output (arguments after the id go to ps, default -ef) filtered to
+//! the lines of the container's pids, as runc does.
+
+use crate::cli::Global;
+use anyhow::{anyhow, bail, Context, Result};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Output format
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Container id
+    pub id: String,
+    /// Arguments for ps(1) (default: -ef)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
+}
+
+pub fn run(g: &Global, a: Args) -> Result<i32> {
+    let pids = crate::container::pids(&g.root, &a.id)?;
+    if a.format == Format::Json {
+        println!("{}", serde_json::to_string(&pids)?);
+        return Ok(0);
+    }
+    let args = if a.ps_args.is_empty() {
+        vec!["-ef".to_string()]
+    } else {
+        a.ps_args
+    };
+    let out = std::process::Command::new("ps")
+        .args(&args)
+        .output()
+        .with_context(|| format!("running ps {}", args.join(" ")))?;
+    if !out.status.success() {
+        bail!(
+            "ps {}: {}: {}{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    print!("{}", filter(&String::from_utf8_lossy(&out.stdout), &pids)?);
+    Ok(0)
+}
+
+/// The header of ps's output and the lines whose PID column is one of `pids`.
+fn filter(ps_output: &str, pids: &[i32]) -> Result<String> {
+    let mut lines = ps_output.lines();
+    let header = lines.next().unwrap_or_default();
+    let col = header
+        .split_whitespace()
+        .position(|h| h == "PID")
+        .ok_or_else(|| anyhow!("ps: no PID column in its output ({header:?})"))?;
+    let mut out = format!("{header}\n");
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        let field = line.split_whitespace().nth(col).unwrap_or_default();
+        let pid: i32 = field
+            .parse()
+            .map_err(|_| anyhow!("ps: {field:?} in the PID column is not a pid ({line:?})"))?;
+        if pids.contains(&pid) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_header_and_the_containers_lines() {
+        let ps = "UID          PID    PPID  C STIME TTY          TIME CMD\n\
+                  root           1       0  0 10:00 ?        00:00:01 init\n\
+                  root         420       1  0 10:01 ?        00:00:00 sleep 60\n\
+                  root         421     420  0 10:01 ?        00:00:00 sh\n";
+        let out = filter(ps, &[420]).unwrap();
+        assert_eq!(
+            out,
+            "UID          PID    PPID  C STIME TTY          TIME CMD\n\
+             root         420       1  0 10:01 ?        00:00:00 sleep 60\n"
+        );
+    }
+
+    #[test]
+    fn pid_column_found_anywhere_or_refused() {
+        assert_eq!(
+            filter("CMD PID\nx 5\ny 6\n", &[6]).unwrap(),
+            "CMD PID\ny 6\n"
+        );
+        assert!(filter("USER COMMAND\nroot x\n", &[1])
+            .unwrap_err()
+            .to_string()
+            .contains("no PID column"));
+        assert!(filter("PID\nabc\n", &[1]).is_err());
+    }
+}

@@ -1,0 +1,152 @@
+//! pause, resume, update and the process list: lifecycle operations on a container's cgroup,
+//! with runc's status rules (pause needs a running or created container, resume a paused
+//! one, update anything but a stopped one).
+
+use anyhow::{anyhow, bail, Context, Result};
+use oci_spec::runtime::LinuxResources;
+use std::path::Path;
+
+use crate::cgroups::{Cgroup, Mode};
+use crate::state::{self, State, Status};
+
+fn cgroup_of<'a>(st: &'a State, what: &str) -> Result<&'a Cgroup> {
+    st.cgroup
+        .as_ref()
+        .ok_or_else(|| anyhow!("cannot {what} container {:?}: it has no cgroup", st.id))
+}
+
+/// Freezes every process of a running (or created) container.
+pub fn pause(root: &Path, id: &str) -> Result<()> {
+    let lock = state::open(root, id)?;
+    let st = lock.load_existing()?;
+    let status = state::status(&lock.dir, &st);
+    if !matches!(status, Status::Running | Status::Created) {
+        bail!(
+            "cannot pause container {id:?}: container not running (it is {})",
+            status.as_str()
+        );
+    }
+    cgroup_of(&st, "pause")?
+        .freeze()
+        .with_context(|| format!("pausing container {id:?}"))
+}
+
+/// Thaws a paused container.
+pub fn resume(root: &Path, id: &str) -> Result<()> {
+    let lock = state::open(root, id)?;
+    let st = lock.load_existing()?;
+    let status = state::status(&lock.dir, &st);
+    if status != Status::Paused {
+        bail!(
+            "cannot resume container {id:?}: container not paused (it is {})",
+            status.as_str()
+        );
+    }
+    cgroup_of(&st, "resume")?
+        .thaw()
+        .with_context(|| format!("resuming container {id:?}"))
+}
+
+/// Applies new limits to a container that is not stopped. berth keeps no copy of the
+/// resources in its state (only the cgroup's paths), so the cgroup files are the one truth.
+pub fn update(root: &Path, id: &str, resources: &LinuxResources) -> Result<()> {
+    let lock = state::open(root, id)?;
+    let st = lock.load_existing()?;
+    let status = state::status(&lock.dir, &st);
+    if status == Status::Stopped {
+        bail!("cannot update container {id:?}: container not running (it is stopped)");
+    }
+    let cg = cgroup_of(&st, "update")?;
+    let mut r = resources.clone();
+    if cg.mode == Mode::V2 {
+        let dir = cg.v2.as_deref().expect("a v2 cgroup has its directory");
+        complete_v2(dir, &mut r)?;
+    }
+    cg.update(&r)
+        .with_context(|| format!("updating container {id:?}"))
+}
+
+/// On cgroup v2, quota and period share cpu.max and the swap limit is derived from the
+/// memory limit: an update that gives only one half gets the other from the cgroup, as
+/// runc's update merges with the container's current values.
+fn complete_v2(dir: &Path, r: &mut LinuxResources) -> Result<()> {
+    if let Some(c) = r.cpu_mut() {
+        if c.period().is_some_and(|p| p != 0) && c.quota().is_none_or(|q| q == 0) {
+            let text = read(dir, "cpu.max")?;
+            c.set_quota(Some(quota_of_cpu_max(&text).with_context(|| {
+                format!("parsing {:?} in {}", text, dir.join("cpu.max").display())
+            })?));
+        }
+    }
+    if let Some(m) = r.memory_mut() {
+        if m.swap().is_some_and(|s| s > 0) && m.limit().is_none_or(|l| l == 0) {
+            let text = read(dir, "memory.max")?;
+            // Without a memory limit the swap setting is refused with its own message.
+            if let Ok(limit) = text.trim().parse::<i64>() {
+                m.set_limit(Some(limit));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read(dir: &Path, file: &str) -> Result<String> {
+    let p = dir.join(file);
+    std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
+}
+
+/// The quota of a cpu.max line ("max 100000" or "50000 100000"), -1 for none.
+fn quota_of_cpu_max(text: &str) -> Result<i64> {
+    match text.split_whitespace().next() {
+        Some("max") => Ok(-1),
+        Some(q) => Ok(q.parse()?),
+        None => bail!("empty cpu.max"),
+    }
+}
+
+/// The pids of every process in the container's cgroup (as the caller's pid namespace
+/// numbers them). A container in any status may be asked, as with runc.
+pub fn pids(root: &Path, id: &str) -> Result<Vec<i32>> {
+    let st =
+        state::read(root, id)?.ok_or_else(|| anyhow!("container {id:?} is still being created"))?;
+    cgroup_of(&st, "list the processes of")?
+        .pids()
+        .with_context(|| format!("listing the processes of container {id:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_max_quota() {
+        assert_eq!(quota_of_cpu_max("max 100000\n").unwrap(), -1);
+        assert_eq!(quota_of_cpu_max("50000 100000\n").unwrap(), 50000);
+        assert!(quota_of_cpu_max("").is_err());
+        assert!(quota_of_cpu_max("x 1").is_err());
+    }
+
+    #[test]
+    fn v2_update_keeps_the_other_half() {
+        let dir = std::env::temp_dir().join(format!("berth-cgops-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("cpu.max"), "25000 100000\n").unwrap();
+        std::fs::write(dir.join("memory.max"), "1048576\n").unwrap();
+        let mut r: LinuxResources =
+            serde_json::from_str(r#"{"cpu":{"period":50000},"memory":{"swap":4194304}}"#).unwrap();
+        complete_v2(&dir, &mut r).unwrap();
+        assert_eq!(r.cpu().as_ref().unwrap().quota(), Some(25000));
+        assert_eq!(r.memory().as_ref().unwrap().limit(), Some(1048576));
+        // Both halves given: nothing is read or changed.
+        let mut r: LinuxResources =
+            serde_json::from_str(r#"{"cpu":{"period":50000,"quota":10000}}"#).unwrap();
+        complete_v2(&dir, &mut r).unwrap();
+        assert_eq!(r.cpu().as_ref().unwrap().quota(), Some(10000));
+        // Unlimited memory: the limit stays unset, so the engine refuses the swap clearly.
+        std::fs::write(dir.join("memory.max"), "max\n").unwrap();
+        let mut r: LinuxResources = serde_json::from_str(r#"{"memory":{"swap":4194304}}"#).unwrap();
+        complete_v2(&dir, &mut r).unwrap();
+        assert_eq!(r.memory().as_ref().unwrap().limit(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

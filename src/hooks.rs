@@ -1,0 +1,623 @@
+//! OCI hooks (config.md "POSIX-platform Hooks", runtime.md "Lifecycle"): validation, the state
+//! JSON a hook reads on stdin, and running one kind's list of hooks.
+//!
+//! | kind            | namespace | run by                                   | when                                            | status     |
+//! |-----------------|-----------|------------------------------------------|-------------------------------------------------|------------|
+//! | prestart        | runtime   | the parent, asked by init (`Msg::Hooks`) | mounts made, before pivot_root                  | `creating` |
+//! | createRuntime   | runtime   | the parent, right after prestart         | same                                            | `creating` |
+//! | createContainer | container | init ([`before_pivot`])                  | after createRuntime, before pivot_root          | `creating` |
+//! | startContainer  | container | init ([`start_container`])               | `start` opened the exec fifo; before the execve | `created`  |
+//! | poststart       | runtime   | `berth start`                            | the user's program was executed                 | `running`  |
+//! | poststop        | runtime   | `berth delete`, `run`, a failed create   | cgroup and state removed                        | `stopped`  |
+//!
+//! The pid in the state is the container's init as seen from the namespace the hook runs in.
+//! A failing hook fails its operation (create cleans everything up, `start` stops the
+//! container); poststop failures are only warnings and the next poststop hook still runs.
+//!
+//! A hook gets exactly its own `env`, its `args` (`args[0]` is argv[0]; the path when there
+//! are none), the state on stdin and no other fd. Its stdin, stdout and stderr are memfds, so
+//! no pipe can fill up or be held open by a process the hook leaves behind; what it printed
+//! goes into the error. It runs in its own process group, which is killed when `timeout`
+//! (seconds) runs out.
+
+use anyhow::{anyhow, bail, Context, Result};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::memfd::{memfd_create, MFdFlags};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+use oci_spec::runtime::{Hook, Hooks, Spec};
+use std::collections::HashMap;
+use std::ffi::{CStr, CString};
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::clone::{clone, Forked};
+use crate::sync::{self, Msg};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Prestart,
+    CreateRuntime,
+    CreateContainer,
+    StartContainer,
+    Poststart,
+    Poststop,
+}
+
+/// Every kind berth runs, in lifecycle order, with its name in config.json (`berth features`
+/// lists these names).
+pub const KINDS: [(Kind, &str); 6] = [
+    (Kind::Prestart, "prestart"),
+    (Kind::CreateRuntime, "createRuntime"),
+    (Kind::CreateContainer, "createContainer"),
+    (Kind::StartContainer, "startContainer"),
+    (Kind::Poststart, "poststart"),
+    (Kind::Poststop, "poststop"),
+];
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        KINDS
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map(|(_, n)| *n)
+            .unwrap_or_default()
+    }
+}
+
+/// The hooks of one kind (none when the config has none).
+pub fn list(hooks: Option<&Hooks>, kind: Kind) -> &[Hook] {
+    let Some(h) = hooks else { return &[] };
+    let v = match kind {
+        Kind::Prestart => h.prestart(),
+        Kind::CreateRuntime => h.create_runtime(),
+        Kind::CreateContainer => h.create_container(),
+        Kind::StartContainer => h.start_container(),
+        Kind::Poststart => h.poststart(),
+        Kind::Poststop => h.poststop(),
+    };
+    v.as_deref().unwrap_or_default()
+}
+
+/// Checks every hook: absolute path, timeout > 0, no NUL byte in path, args or env.
+pub fn validate(spec: &Spec) -> Result<()> {
+    for (kind, name) in KINDS {
+        for (i, h) in list(spec.hooks().as_ref(), kind).iter().enumerate() {
+            let at = format!("config.json: hooks.{name}[{i}]");
+            let path = h.path().display().to_string();
+            if !h.path().is_absolute() {
+                bail!("{at}.path: {path:?} is not absolute");
+            }
+            if path.contains('\0') {
+                bail!("{at}.path: {path:?} contains a NUL byte");
+            }
+            if let Some(t) = h.timeout().filter(|t| *t <= 0) {
+                bail!("{at}.timeout: {t} is not greater than zero");
+            }
+            for (field, v) in [("args", h.args()), ("env", h.env())] {
+                if let Some(s) = v.iter().flatten().find(|s| s.contains('\0')) {
+                    bail!("{at}.{field}: {s:?} contains a NUL byte");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The hooks that run after create is over (poststart, poststop), for state.json: `start` and
+/// `delete` must not read a config.json that may have changed since.
+pub fn after_create(spec: &Spec) -> Option<Hooks> {
+    let h = spec.hooks().as_ref()?;
+    let poststart = h.poststart().clone().filter(|v| !v.is_empty());
+    let poststop = h.poststop().clone().filter(|v| !v.is_empty());
+    if poststart.is_none() && poststop.is_none() {
+        return None;
+    }
+    let mut kept = Hooks::default();
+    kept.set_poststart(poststart);
+    kept.set_poststop(poststop);
+    Some(kept)
+}
+
+/// The container state a hook reads on stdin (runtime.md "State").
+pub struct HookState<'a> {
+    pub oci_version: &'a str,
+    pub id: &'a str,
+    pub status: &'a str,
+    /// 0 leaves the pid out (a stopped container has none).
+    pub pid: i32,
+    pub bundle: &'a Path,
+    pub annotations: Option<&'a HashMap<String, String>>,
+}
+
+impl<'a> HookState<'a> {
+    pub fn of_spec(
+        spec: &'a Spec,
+        id: &'a str,
+        bundle: &'a Path,
+        status: &'a str,
+        pid: i32,
+    ) -> Self {
+        HookState {
+            oci_version: spec.version(),
+            id,
+            status,
+            pid,
+            bundle,
+            annotations: spec.annotations().as_ref(),
+        }
+    }
+
+    pub fn of_state(st: &'a crate::state::State, status: &'a str, pid: i32) -> Self {
+        HookState {
+            oci_version: &st.oci_version,
+            id: &st.id,
+            status,
+            pid,
+            bundle: &st.bundle,
+            annotations: Some(&st.annotations),
+        }
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::json!({
+            "ociVersion": self.oci_version,
+            "id": self.id,
+            "status": self.status,
+            "bundle": self.bundle,
+        });
+        if self.pid > 0 {
+            v["pid"] = self.pid.into();
+        }
+        if let Some(a) = self.annotations.filter(|a| !a.is_empty()) {
+            v["annotations"] = serde_json::to_value(a).unwrap_or_default();
+        }
+        v.to_string().into_bytes()
+    }
+}
+
+/// Runs the `kind` hooks in order; the first failure stops the list and is the error.
+pub fn run(kind: Kind, hooks: Option<&Hooks>, state: &HookState) -> Result<()> {
+    let list = list(hooks, kind);
+    if list.is_empty() {
+        return Ok(());
+    }
+    let input = state.to_json();
+    for (i, h) in list.iter().enumerate() {
+        run_one(kind, i, h, &input)?;
+    }
+    Ok(())
+}
+
+/// Runs the poststop hooks: each failure is a warning, and the next hook still runs (spec).
+pub fn run_poststop(hooks: Option<&Hooks>, state: &HookState) {
+    let list = list(hooks, Kind::Poststop);
+    if list.is_empty() {
+        return;
+    }
+    let input = state.to_json();
+    for (i, h) in list.iter().enumerate() {
+        if let Err(e) = run_one(Kind::Poststop, i, h, &input) {
+            crate::logging::warn(&format!("{e:#}"));
+        }
+    }
+}
+
+/// Parent side of create, when init asks (`Msg::Hooks`): prestart then createRuntime, in the
+/// runtime namespace, with init's pid as the parent sees it.
+pub fn create_runtime(spec: &Spec, id: &str, bundle: &Path, pid: i32) -> Result<()> {
+    let state = HookState::of_spec(spec, id, bundle, "creating", pid);
+    run(Kind::Prestart, spec.hooks().as_ref(), &state)?;
+    run(Kind::CreateRuntime, spec.hooks().as_ref(), &state)
+}
+
+/// In init, between the mounts and pivot_root: has the parent run prestart and createRuntime
+/// (only if there are any, to spare the round trip), then runs createContainer here.
+pub fn before_pivot(spec: &Spec, id: &str, bundle: &Path, sock: &OwnedFd) -> Result<()> {
+    let hooks = spec.hooks().as_ref();
+    if !list(hooks, Kind::Prestart).is_empty() || !list(hooks, Kind::CreateRuntime).is_empty() {
+        sync::write(sock, &Msg::Hooks)?;
+        match sync::read(sock)? {
+            Some(Msg::HooksDone) => {}
+            other => bail!("sync: expected HooksDone from the parent, got {other:?}"),
+        }
+    }
+    let pid = nix::unistd::getpid().as_raw();
+    run(
+        Kind::CreateContainer,
+        hooks,
+        &HookState::of_spec(spec, id, bundle, "creating", pid),
+    )
+}
+
+/// In init, once `start` opened the exec fifo: the startContainer hooks, resolved in the
+/// container, with the container process's credentials (as runc).
+pub fn start_container(spec: &Spec, id: &str, bundle: &Path) -> Result<()> {
+    let pid = nix::unistd::getpid().as_raw();
+    run(
+        Kind::StartContainer,
+        spec.hooks().as_ref(),
+        &HookState::of_spec(spec, id, bundle, "created", pid),
+    )
+}
+
+/// Most of a hook's output that goes into an error message.
+const OUTPUT_LIMIT: usize = 4096;
+
+/// Runs hook number `index` of its kind; errors name the kind, the index and the path.
+fn run_one(kind: Kind, index: usize, hook: &Hook, input: &[u8]) -> Result<()> {
+    run_hook(hook, input)
+        .with_context(|| format!("{} hook #{index} ({})", kind.name(), hook.path().display()))
+}
+
+fn run_hook(hook: &Hook, input: &[u8]) -> Result<()> {
+    let path = CString::new(hook.path().as_os_str().as_bytes()).context("path")?;
+    let argv = match hook.args().as_deref() {
+        Some(a) if !a.is_empty() => cstrings(a)?,
+        _ => vec![path.clone()],
+    };
+    let envp = cstrings(hook.env().as_deref().unwrap_or_default())?;
+    let mut stdin = memfd("berth-hook-stdin")?;
+    stdin
+        .write_all(input)
+        .context("writing the state for the hook")?;
+    nix::unistd::lseek(&stdin, 0, nix::unistd::Whence::SeekSet).context("rewinding the state")?;
+    let stdout = memfd("berth-hook-stdout")?;
+    let stderr = memfd("berth-hook-stderr")?;
+    // Made before the fork: the child must not allocate if the caller has threads (tests).
+    let exec_failed = format!("exec {}: ", hook.path().display());
+
+    let (pid, pidfd) = match clone(0, None)? {
+        Forked::Child => exec_child(
+            &path,
+            &argv,
+            &envp,
+            [&stdin, &stdout, &stderr],
+            &exec_failed,
+        ),
+        Forked::Parent { pid, pidfd, .. } => (pid, pidfd),
+    };
+    let timeout = hook.timeout().map(|t| Duration::from_secs(t as u64));
+    let exited = wait_exit(&pidfd, timeout);
+    if !matches!(exited, Ok(true)) {
+        // Over time (or waiting failed): the hook and whatever it started go.
+        let _ = kill(Pid::from_raw(-pid), Signal::SIGKILL);
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    let status = loop {
+        match waitpid(Pid::from_raw(pid), None) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            other => break other.context("waiting for the hook")?,
+        }
+    };
+    let output = format!(
+        "{}{}",
+        captured("stdout", &stdout),
+        captured("stderr", &stderr)
+    );
+    match (exited?, status) {
+        (false, _) => bail!(
+            "ran past its timeout of {}s and was killed{output}",
+            hook.timeout().unwrap_or_default()
+        ),
+        (true, WaitStatus::Exited(_, 0)) => Ok(()),
+        (true, WaitStatus::Exited(_, c)) => bail!("exited with status {c}{output}"),
+        (true, WaitStatus::Signaled(_, s, _)) => bail!("killed by {s}{output}"),
+        (true, other) => bail!("ended as {other:?}{output}"),
+    }
+}
+
+fn cstrings(v: &[String]) -> Result<Vec<CString>> {
+    v.iter()
+        .map(|s| CString::new(s.as_bytes()).map_err(|_| anyhow!("{s:?} contains a NUL byte")))
+        .collect()
+}
+
+/// A memfd numbered 3 or above, so that moving it onto 0, 1 or 2 in the child never
+/// overwrites another of the three (berth may have been started with stdio closed).
+fn memfd(name: &str) -> Result<File> {
+    let fd = memfd_create(name, MFdFlags::MFD_CLOEXEC).context("memfd_create")?;
+    if fd.as_raw_fd() >= 3 {
+        return Ok(File::from(fd));
+    }
+    // SAFETY: F_DUPFD_CLOEXEC only duplicates an fd we own; the result is a new fd or -1.
+    let high = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+    if high < 0 {
+        return Err(std::io::Error::last_os_error()).context("duplicating a memfd");
+    }
+    // SAFETY: `high` was just returned by the kernel and nothing else owns it.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(high) }))
+}
+
+/// In the forked child: its own process group, the memfds as stdio, no other fd, default
+/// signal handling (`run` blocks signals), then the hook. Async-signal-safe until execve.
+fn exec_child(
+    path: &CStr,
+    argv: &[CString],
+    envp: &[CString],
+    stdio: [&File; 3],
+    exec_failed: &str,
+) -> ! {
+    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+    let moved = nix::unistd::dup2_stdin(stdio[0]).is_ok()
+        && nix::unistd::dup2_stdout(stdio[1]).is_ok()
+        && nix::unistd::dup2_stderr(stdio[2]).is_ok();
+    if moved && crate::fds::cloexec_from(3).is_ok() {
+        crate::init::reset_signals();
+        let err = nix::unistd::execve(path, argv, envp).unwrap_err();
+        let stderr = std::io::stderr();
+        let _ = nix::unistd::write(stderr.as_fd(), exec_failed.as_bytes());
+        let _ = nix::unistd::write(stderr.as_fd(), err.desc().as_bytes());
+    }
+    // SAFETY: _exit skips the destructors and atexit handlers of the forked copy of berth.
+    unsafe { libc::_exit(127) }
+}
+
+/// Waits for the hook to exit: Ok(false) when `timeout` ran out first.
+fn wait_exit(pidfd: &OwnedFd, timeout: Option<Duration>) -> Result<bool> {
+    // A timeout too far away to represent is no timeout.
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    loop {
+        let wait = match deadline {
+            None => PollTimeout::NONE,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Ok(false);
+                }
+                // Rounded up, so that a poll that returns early is not taken for the deadline.
+                PollTimeout::try_from(left + Duration::from_millis(1)).unwrap_or(PollTimeout::MAX)
+            }
+        };
+        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, wait) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => return Ok(true),
+            Err(e) => return Err(e).context("waiting for the hook"),
+        }
+    }
+}
+
+/// `; stdout: "..."` with what the hook wrote (escaped, so the error stays one line).
+fn captured(name: &str, f: &File) -> String {
+    let mut buf = vec![0u8; OUTPUT_LIMIT];
+    let n = f.read_at(&mut buf, 0).unwrap_or(0);
+    let text = String::from_utf8_lossy(&buf[..n]);
+    let text = text.trim();
+    if text.is_empty() {
+        return String::new();
+    }
+    let more = f.metadata().is_ok_and(|m| m.len() > n as u64);
+    format!(
+        "; {name}: {text:?}{}",
+        if more { " (truncated)" } else { "" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hooks(json: serde_json::Value) -> Hooks {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn spec_with(h: serde_json::Value) -> Spec {
+        let mut s = Spec::default();
+        s.set_hooks(Some(hooks(h)));
+        s
+    }
+
+    fn state() -> (HashMap<String, String>, &'static Path) {
+        let mut a = HashMap::new();
+        a.insert("k".to_string(), "v".to_string());
+        (a, Path::new("/the/bundle"))
+    }
+
+    fn one(json: serde_json::Value) -> Result<()> {
+        let (a, b) = state();
+        let st = HookState {
+            oci_version: "1.2.0",
+            id: "c1",
+            status: "creating",
+            pid: 42,
+            bundle: b,
+            annotations: Some(&a),
+        };
+        run(
+            Kind::CreateRuntime,
+            Some(&hooks(serde_json::json!({"createRuntime": [json]}))),
+            &st,
+        )
+    }
+
+    fn tmp(tag: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("berth-hooks-{tag}-{}", std::process::id()))
+    }
+
+    #[test]
+    fn features_names_every_kind_in_order() {
+        let names: Vec<&str> = KINDS.iter().map(|k| k.1).collect();
+        assert_eq!(
+            names,
+            [
+                "prestart",
+                "createRuntime",
+                "createContainer",
+                "startContainer",
+                "poststart",
+                "poststop"
+            ]
+        );
+        assert_eq!(Kind::StartContainer.name(), "startContainer");
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let err = |h| format!("{:#}", validate(&spec_with(h)).unwrap_err());
+        assert_eq!(
+            err(serde_json::json!({"createRuntime": [{"path": "/bin/true"}, {"path": "x"}]})),
+            r#"config.json: hooks.createRuntime[1].path: "x" is not absolute"#
+        );
+        assert_eq!(
+            err(serde_json::json!({"poststop": [{"path": "/bin/true", "timeout": 0}]})),
+            "config.json: hooks.poststop[0].timeout: 0 is not greater than zero"
+        );
+        assert_eq!(
+            err(serde_json::json!({"prestart": [{"path": "/bin/true", "env": ["A=\u{0}"]}]})),
+            r#"config.json: hooks.prestart[0].env: "A=\0" contains a NUL byte"#
+        );
+        validate(&spec_with(
+            serde_json::json!({"startContainer": [{"path": "/x", "timeout": 1}]}),
+        ))
+        .unwrap();
+        validate(&Spec::default()).unwrap();
+    }
+
+    #[test]
+    fn state_json_has_the_runtime_md_fields() {
+        let (a, b) = state();
+        let mut st = HookState {
+            oci_version: "1.2.0",
+            id: "c1",
+            status: "running",
+            pid: 7,
+            bundle: b,
+            annotations: Some(&a),
+        };
+        let v: serde_json::Value = serde_json::from_slice(&st.to_json()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"ociVersion": "1.2.0", "id": "c1", "status": "running", "pid": 7,
+                "bundle": "/the/bundle", "annotations": {"k": "v"}})
+        );
+        let empty = HashMap::new();
+        st.pid = 0;
+        st.annotations = Some(&empty);
+        let v: serde_json::Value = serde_json::from_slice(&st.to_json()).unwrap();
+        assert!(
+            v.get("pid").is_none() && v.get("annotations").is_none(),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn a_hook_gets_the_state_its_args_and_only_its_env() {
+        let out = tmp("io");
+        let script = format!(
+            r#"cat > {o}.stdin; echo "$(tr '\0' '\n' < /proc/$$/cmdline | head -n 1)|$0|$(env | grep -v '^PWD=\|^SHLVL=\|^_=' | sort | tr '\n' ' ')" > {o}.args; ls /proc/self/fd > {o}.fds"#,
+            o = out.display()
+        );
+        one(serde_json::json!({"path": "/bin/sh", "args": ["my-hook", "-c", script, "first"], "env": ["A=1", "B=two"]}))
+            .unwrap();
+        let stdin: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.with_extension("stdin")).unwrap()).unwrap();
+        assert_eq!(stdin["id"], "c1");
+        assert_eq!(stdin["pid"], 42);
+        assert_eq!(stdin["status"], "creating");
+        assert_eq!(stdin["annotations"]["k"], "v");
+        let args = std::fs::read_to_string(out.with_extension("args")).unwrap();
+        assert_eq!(args.trim(), "my-hook|first|A=1 B=two");
+        // 0, 1, 2 and the fd ls itself reads the directory with.
+        let fds = std::fs::read_to_string(out.with_extension("fds")).unwrap();
+        assert_eq!(fds.split_whitespace().count(), 4, "{fds}");
+        for ext in ["stdin", "args", "fds"] {
+            let _ = std::fs::remove_file(out.with_extension(ext));
+        }
+    }
+
+    #[test]
+    fn a_failing_hook_is_one_line_with_its_output() {
+        let err = format!(
+            "{:#}",
+            one(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "echo out; echo bad >&2; echo more >&2; exit 3"]}))
+                .unwrap_err()
+        );
+        assert_eq!(
+            err,
+            r#"createRuntime hook #0 (/bin/sh): exited with status 3; stdout: "out"; stderr: "bad\nmore""#
+        );
+        let err = format!(
+            "{:#}",
+            one(serde_json::json!({"path": "/nonexistent/hook"})).unwrap_err()
+        );
+        assert_eq!(
+            err,
+            r#"createRuntime hook #0 (/nonexistent/hook): exited with status 127; stderr: "exec /nonexistent/hook: No such file or directory""#
+        );
+    }
+
+    #[test]
+    fn a_hook_past_its_timeout_is_killed_with_its_children() {
+        let marker = tmp("timeout");
+        let started = Instant::now();
+        // The background sleep holds the hook's stdout; it must not keep berth waiting either.
+        let script = format!("sleep 30 & echo $! > {}; wait", marker.display());
+        let err = format!(
+            "{:#}",
+            one(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", script], "timeout": 1}))
+                .unwrap_err()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            err,
+            "createRuntime hook #0 (/bin/sh): ran past its timeout of 1s and was killed"
+        );
+        let child: i32 = std::fs::read_to_string(&marker)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let _ = std::fs::remove_file(&marker);
+        // Killed with the group (a zombie until init reaps it, at worst).
+        let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+        assert!(stat.is_empty() || stat.contains(") Z "), "{stat}");
+    }
+
+    #[test]
+    fn poststop_failures_do_not_stop_the_next_hook() {
+        let marker = tmp("poststop");
+        let h = hooks(serde_json::json!({"poststop": [
+            {"path": "/bin/false"},
+            {"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", marker.display())]}
+        ]}));
+        let (a, b) = state();
+        run_poststop(
+            Some(&h),
+            &HookState {
+                oci_version: "1.2.0",
+                id: "c1",
+                status: "stopped",
+                pid: 0,
+                bundle: b,
+                annotations: Some(&a),
+            },
+        );
+        let got: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&marker).unwrap()).unwrap();
+        let _ = std::fs::remove_file(&marker);
+        assert_eq!(got["status"], "stopped");
+    }
+
+    #[test]
+    fn only_poststart_and_poststop_are_kept_for_later() {
+        let s = spec_with(
+            serde_json::json!({"createRuntime": [{"path": "/a"}], "poststop": [{"path": "/b"}]}),
+        );
+        let kept = after_create(&s).unwrap();
+        assert!(kept.create_runtime().is_none());
+        assert_eq!(list(Some(&kept), Kind::Poststop)[0].path(), Path::new("/b"));
+        let s = spec_with(serde_json::json!({"createRuntime": [{"path": "/a"}], "poststart": []}));
+        assert!(after_create(&s).is_none());
+    }
+}
