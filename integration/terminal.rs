@@ -359,3 +359,77 @@ fn terminal_without_devpts() {
         "process.terminal: opening /dev/ptmx",
     );
 }
+
+fn running_sleeper(root: &Root) -> (Bundle, String) {
+    let b = Bundle::new(&base_config(&["/bin/sleep", "600"]));
+    let id = unique("exectty");
+    root.ok(&["run", "-d", "--bundle", b.dir.to_str().unwrap(), &id]);
+    (b, id)
+}
+
+#[test]
+fn exec_tty_with_a_console_socket() {
+    let root = Root::new();
+    let (_b, id) = running_sleeper(&root);
+    let sock = ConsoleSocket::new();
+    let got = sock.receive();
+    let mut cmd = root.cmd();
+    cmd.args([
+        "exec",
+        "-d",
+        "-t",
+        "--console-socket",
+        sock.path.to_str().unwrap(),
+        &id,
+        "/bin/sh",
+        "-c",
+        "tty; echo exec-tty-ok; sleep 1",
+    ]);
+    let out = output_via_files(&mut cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (name, master) = got.join().unwrap();
+    assert_eq!(name, b"/dev/ptmx");
+    let text = read_until(&master, "exec-tty-ok", Duration::from_secs(10));
+    assert!(
+        lines(&text).iter().any(|l| l.starts_with("/dev/pts/")),
+        "{text:?}"
+    );
+    root.ok(&["delete", "-f", &id]);
+}
+
+#[test]
+fn exec_tty_relays_through_berths_terminal() {
+    let root = Root::new();
+    let (_b, id) = running_sleeper(&root);
+    let ws = nix::pty::Winsize {
+        ws_row: 21,
+        ws_col: 61,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(&ws, None).unwrap();
+    let mut berth = root.cmd();
+    berth
+        .args([
+            "exec",
+            "-t",
+            &id,
+            "/bin/sh",
+            "-c",
+            "read x; stty size; echo \"got $x\"; exit 4",
+        ])
+        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
+    let mut child = berth.spawn().unwrap();
+    drop(berth);
+    nix::unistd::write(&pty.master, b"there\n").unwrap();
+    let out = read_until(&pty.master, "got there", Duration::from_secs(20));
+    assert_eq!(child.wait().unwrap().code(), Some(4), "{out:?}");
+    assert!(lines(&out).contains(&"21 61"), "{out:?}");
+    root.ok(&["delete", "-f", &id]);
+}

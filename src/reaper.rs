@@ -82,3 +82,30 @@ pub fn reap(pid: i32, is_child: bool, pidfd_ready: bool) -> Option<i32> {
     }
     None
 }
+
+/// `wait`, or with a pty master kept by berth (a terminal and no console socket), the
+/// terminal relay between berth's own stdio and the pty until the process exits.
+pub fn wait_or_relay(
+    sfd: &SignalFd,
+    pid: i32,
+    pidfd: &OwnedFd,
+    is_child: bool,
+    master: Option<&OwnedFd>,
+) -> Result<i32> {
+    let Some(master) = master else {
+        return wait(sfd, pid, pidfd, is_child);
+    };
+    let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
+    let relay = crate::terminal::Relay {
+        master: master.as_fd(),
+        input: stdin.as_fd(),
+        output: stdout.as_fd(),
+        signals: sfd,
+        pidfd: pidfd.as_fd(),
+    };
+    crate::terminal::relay(
+        &relay,
+        |s| forward(pid, s),
+        |pidfd_ready| Ok(reap(pid, is_child, pidfd_ready)),
+    )
+}

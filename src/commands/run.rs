@@ -2,7 +2,7 @@
 //! signals, exit with its status (128+N when killed by signal N) and delete it (unless --keep).
 
 use crate::cli::Global;
-use crate::{container, reaper, state, terminal};
+use crate::{container, reaper, state};
 use anyhow::{Context, Result};
 
 #[derive(clap::Args, Debug)]
@@ -36,26 +36,13 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
 
     let created = container::create(&opts)?;
     start_or_clean(g, &a.create.id)?;
-    let code = match &created.pty_master {
-        // process.terminal without a console socket: relay between berth's stdio and the pty.
-        Some(master) => {
-            use std::os::fd::AsFd;
-            let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
-            let relay = terminal::Relay {
-                master: master.as_fd(),
-                input: stdin.as_fd(),
-                output: stdout.as_fd(),
-                signals: &sfd,
-                pidfd: created.pidfd.as_fd(),
-            };
-            terminal::relay(
-                &relay,
-                |s| reaper::forward(created.pid, s),
-                |pidfd_ready| Ok(reaper::reap(created.pid, created.is_child, pidfd_ready)),
-            )?
-        }
-        None => reaper::wait(&sfd, created.pid, &created.pidfd, created.is_child)?,
-    };
+    let code = reaper::wait_or_relay(
+        &sfd,
+        created.pid,
+        &created.pidfd,
+        created.is_child,
+        created.pty_master.as_ref(),
+    )?;
     if !a.keep {
         let lock = state::open(&g.root, &a.create.id)?;
         if let Some(st) = lock.load()? {
