@@ -10,4 +10,5 @@ mod namespaces;
 mod process;
 mod rootfs;
 mod seccomp;
+mod sockets;
 mod terminal;

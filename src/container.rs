@@ -44,6 +44,8 @@ pub struct CreateOpts<'a> {
     pub preserve_fds: u32,
     /// --console-socket: where the pty master goes when process.terminal is true.
     pub console_socket: Option<&'a Path>,
+    /// --pidfd-socket: where a pidfd of init goes once it is created.
+    pub pidfd_socket: Option<&'a Path>,
     /// Whether berth returns once the container is created or started (`create`, `run -d`):
     /// then only a console socket can take a terminal (`terminal::check_opts`).
     pub detach: bool,
@@ -74,6 +76,7 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
         .console_socket
         .map(terminal::connect_console_socket)
         .transpose()?;
+    let pidfd_sock = opts.pidfd_socket.map(connect_pidfd_socket).transpose()?;
     let lock = state::create_dir(opts.root, opts.id)?;
     let mut made = Made::default();
     match create_locked(
@@ -82,6 +85,7 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
         &lock,
         listen_fds,
         console.as_ref(),
+        pidfd_sock.as_ref(),
         &mut made,
     ) {
         Ok(c) => Ok(c),
@@ -130,6 +134,7 @@ fn create_locked(
     lock: &Locked,
     listen_fds: u32,
     console: Option<&UnixStream>,
+    pidfd_sock: Option<&UnixStream>,
     made: &mut Made,
 ) -> Result<Created> {
     let spec = &bundle.spec;
@@ -257,6 +262,9 @@ fn create_locked(
     if master.received != terminal.unwrap_or(false) {
         bail!("sync: init's pty master does not match process.terminal");
     }
+    if let Some(sock) = pidfd_sock {
+        send_pidfd(sock, &pidfd, PIDFD_INIT)?;
+    }
 
     let st = State {
         oci_version: spec.version().clone(),
@@ -367,6 +375,23 @@ pub fn seccomp_handoff(
     )
     .with_context(|| format!("linux.seccomp.listenerPath: sending to {}", path.display()))?;
     sync::write(sock, &Msg::SeccompDone)
+}
+
+/// The data runc sends with the pidfd on --pidfd-socket: "standard" for a container's init,
+/// "setns" for an exec'd process.
+pub const PIDFD_INIT: &[u8] = b"standard";
+pub const PIDFD_EXEC: &[u8] = b"setns";
+
+/// Connects to --pidfd-socket (before anything is created, so a bad path leaves nothing).
+pub fn connect_pidfd_socket(path: &Path) -> Result<UnixStream> {
+    UnixStream::connect(path).with_context(|| format!("--pidfd-socket {}", path.display()))
+}
+
+/// Sends a pidfd of the process over --pidfd-socket in runc's protocol: `data` with the fd
+/// in one SCM_RIGHTS message.
+pub fn send_pidfd(sock: &UnixStream, pidfd: &OwnedFd, data: &[u8]) -> Result<()> {
+    sync::send_with_fds(sock.as_fd(), data, &[pidfd.as_raw_fd()])
+        .context("--pidfd-socket: sending the pidfd")
 }
 
 pub fn pidfd_open(pid: i32) -> Result<OwnedFd> {

@@ -32,6 +32,7 @@ pub struct ExecOpts<'a> {
     /// `--cgroup [controller:]path`: sub-cgroups of the container's to join instead.
     pub cgroup: &'a [String],
     pub console_socket: Option<&'a Path>,
+    pub pidfd_socket: Option<&'a Path>,
     pub no_subreaper: bool,
 }
 
@@ -58,6 +59,10 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
     let console = opts
         .console_socket
         .map(crate::terminal::connect_console_socket)
+        .transpose()?;
+    let pidfd_sock = opts
+        .pidfd_socket
+        .map(crate::container::connect_pidfd_socket)
         .transpose()?;
 
     let lock = state::open(opts.root, opts.id)?;
@@ -164,6 +169,9 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         return Err(e);
     }
     drop(lock);
+    if let Some(sock) = &pidfd_sock {
+        crate::container::send_pidfd(sock, &pidfd, crate::container::PIDFD_EXEC)?;
+    }
     if let Some(p) = opts.pid_file {
         crate::container::write_pid_file(p, pid)?;
     }

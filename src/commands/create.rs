@@ -25,6 +25,9 @@ pub struct Args {
     /// Unix socket to send the pty master to, when process.terminal is true
     #[arg(long)]
     pub console_socket: Option<PathBuf>,
+    /// Unix socket to send a pidfd of the container's init to
+    #[arg(long)]
+    pub pidfd_socket: Option<PathBuf>,
     /// Container id
     pub id: String,
 }
@@ -41,6 +44,7 @@ impl Args {
             no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds,
             console_socket: self.console_socket.as_deref(),
+            pidfd_socket: self.pidfd_socket.as_deref(),
             detach,
         })
     }

@@ -47,6 +47,9 @@ pub struct Args {
     /// Unix socket to send the pty master to
     #[arg(long)]
     pub console_socket: Option<PathBuf>,
+    /// Unix socket to send a pidfd of the process to
+    #[arg(long)]
+    pub pidfd_socket: Option<PathBuf>,
     /// Pass this many extra fds (3, 4, ...) to the process
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: u32,
@@ -78,6 +81,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         ignore_paused: a.ignore_paused,
         cgroup: &a.cgroup,
         console_socket: a.console_socket.as_deref(),
+        pidfd_socket: a.pidfd_socket.as_deref(),
         no_subreaper: a.no_subreaper,
     })
 }
