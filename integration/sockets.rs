@@ -160,3 +160,64 @@ fn pidfd_socket_that_does_not_exist_leaves_nothing() {
     assert!(err.contains("--pidfd-socket"), "{err}");
     root.assert_clean(Some(&b));
 }
+
+#[test]
+fn notify_socket_passes_ready_on() {
+    use std::os::unix::net::UnixDatagram;
+    let root = Root::new();
+    let b = Bundle::new(&base_config(&["/bin/sleep", "600"]));
+    let host = PathBuf::from("/run").join(format!("{}.sock", unique("notify")));
+    let host_sock = UnixDatagram::bind(&host).unwrap();
+    let id = unique("notify");
+    let mut create = root.cmd();
+    create
+        .env("NOTIFY_SOCKET", &host)
+        .args(["create", "--bundle", b.dir.to_str().unwrap(), &id]);
+    assert!(output_via_files(&mut create).status.success());
+    let mut start = root.cmd();
+    start.env("NOTIFY_SOCKET", &host).args(["start", &id]);
+    let started = std::thread::spawn(move || output_via_files(&mut start));
+    // The container's side: the socket berth bound, seen from inside at $NOTIFY_SOCKET.
+    let container_sock = root.dir.join(&id).join("notify/notify.sock");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !container_sock.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "start never bound the notify socket"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let seen = root.ok(&[
+        "exec",
+        &id,
+        "/bin/sh",
+        "-c",
+        "test -S /run/notify/notify.sock && echo present",
+    ]);
+    assert_eq!(seen, "present\n");
+    assert!(!started.is_finished(), "start returns only after READY=");
+    UnixDatagram::unbound()
+        .unwrap()
+        .send_to(b"STATUS=starting\nREADY=1\n", &container_sock)
+        .unwrap();
+    let out = started.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pid = root.state(&id)["pid"].as_i64().unwrap();
+    let mut buf = [0u8; 256];
+    let n = host_sock.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"READY=1");
+    let n = host_sock.recv(&mut buf).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&buf[..n]),
+        format!("MAINPID={pid}\n")
+    );
+    // The process sees NOTIFY_SOCKET pointing at that socket.
+    let init_env = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    assert!(String::from_utf8_lossy(&init_env).contains("NOTIFY_SOCKET=/run/notify/notify.sock"));
+    root.ok(&["delete", "-f", &id]);
+    let _ = std::fs::remove_file(&host);
+}

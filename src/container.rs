@@ -68,7 +68,7 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
     // Before berth opens any fd of its own, which could otherwise take one of these numbers.
     let listen_fds = crate::fds::listen_fds_from_env();
     crate::fds::check_passed(crate::fds::FIRST_PASSED_FD, listen_fds + opts.preserve_fds)?;
-    let bundle = config::load(opts.bundle)?;
+    let mut bundle = config::load(opts.bundle)?;
     let process = bundle.spec.process().as_ref().expect("validated");
     let terminal = process.terminal().unwrap_or(false);
     terminal::check_opts(terminal, opts.detach, opts.console_socket)?;
@@ -78,6 +78,12 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
         .transpose()?;
     let pidfd_sock = opts.pidfd_socket.map(connect_pidfd_socket).transpose()?;
     let lock = state::create_dir(opts.root, opts.id)?;
+    if crate::notify_socket::host_socket().is_some() {
+        if let Err(e) = crate::notify_socket::setup_spec(&mut bundle.spec, &lock.dir) {
+            let _ = lock.remove();
+            return Err(e);
+        }
+    }
     let mut made = Made::default();
     match create_locked(
         opts,
@@ -422,7 +428,7 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
 
 /// Lets a created container's init exec its process: opens the exec fifo for reading, which
 /// unblocks init, waiting on a pidfd together so that an init that died is an error, not a hang.
-pub fn start(root: &Path, id: &str) -> Result<()> {
+pub fn start(root: &Path, id: &str) -> Result<Option<Started>> {
     let lock = state::open(root, id)?;
     let st = lock.load_existing()?;
     let status = state::status(&lock.dir, &st);
@@ -433,6 +439,8 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         );
     }
     let pidfd = init_pidfd(&st)?.ok_or_else(|| anyhow!("container {id:?}: init has exited"))?;
+    // Bound before init runs, so that no READY= is lost.
+    let notify = crate::notify_socket::bind(&lock.dir)?;
     let fifo_path = lock.fifo_path();
     let fifo = open(
         &fifo_path,
@@ -451,7 +459,33 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         }
         return Err(e);
     }
-    Ok(())
+    Ok(notify.map(|sock| Started {
+        notify: sock,
+        pidfd,
+        pid: st.pid,
+    }))
+}
+
+/// A started container whose caller asked for sd_notify (NOTIFY_SOCKET): its READY= is yet
+/// to be passed on (`Started::forward_ready`).
+pub struct Started {
+    notify: std::os::unix::net::UnixDatagram,
+    pidfd: OwnedFd,
+    pid: i32,
+}
+
+impl Started {
+    pub fn forward_ready(&self) -> Result<()> {
+        match crate::notify_socket::host_socket() {
+            Some(host) => crate::notify_socket::forward_ready(
+                &self.notify,
+                self.pidfd.as_fd(),
+                self.pid,
+                &host,
+            ),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Waits until init has written its outcome to the exec fifo and closed its end, which it

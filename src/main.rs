@@ -31,6 +31,7 @@ mod hooks;
 mod init;
 mod logging;
 mod namespaces;
+mod notify_socket;
 mod process_attrs;
 mod reaper;
 mod rlimits;
