@@ -233,13 +233,24 @@ fn create_locked(
     made.init = Some((pid, is_child));
     drop(child_sock);
 
-    if !in_cgroup {
-        cgroup.add_process(pid)?;
-    }
     if ctx.new_userns {
         userns::write_maps(pid, linux)?;
     }
-    sync::write(&parent_sock, &Msg::Go)?;
+    if in_cgroup {
+        sync::write(&parent_sock, &Msg::Go)?;
+    } else {
+        // Moving a process between cgroups waits for an RCU grace period in the kernel
+        // (milliseconds); init does the setup that does not depend on its cgroup meanwhile.
+        sync::write(&parent_sock, &Msg::GoBeforeCgroup)?;
+        cgroup.add_process(pid)?;
+        if let Err(e) = sync::write(&parent_sock, &Msg::CgroupJoined) {
+            // init failed (and exited) first; its own error says more.
+            if let Ok(Some(Msg::Error(msg))) = sync::read(&parent_sock) {
+                bail!("{msg}");
+            }
+            return Err(e);
+        }
+    }
     // process.terminal: the pty master comes between these messages (after pivot_root); it
     // goes to the console socket at once, or back to the caller for a relay.
     let mut master = terminal::MasterFromChild::default();

@@ -91,10 +91,11 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     // Until exec, this process is a copy of berth: no process of the container may open its
     // /proc/PID/exe, memory or fds (CVE-2019-5736). exec makes it dumpable again.
     set_non_dumpable()?;
-    match sync::read(sock)? {
-        Some(Msg::Go) => {}
+    let cgroup_pending = match sync::read(sock)? {
+        Some(Msg::Go) => false,
+        Some(Msg::GoBeforeCgroup) => true,
         other => return Err(anyhow!("sync: expected Go from the parent, got {other:?}")),
-    }
+    };
     nix::unistd::chdir(ctx.bundle)
         .with_context(|| format!("changing to the bundle {}", ctx.bundle.display()))?;
     let spec = ctx.spec;
@@ -117,10 +118,25 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
         nix::unistd::setresuid(0.into(), 0.into(), 0.into())
             .context("becoming uid 0 in the user namespace")?;
     }
-    if ctx.new_cgroupns {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
-            .context("creating the cgroup namespace")?;
-    }
+    // Everything that depends on init's cgroup waits behind this gate, passed once: the
+    // cgroup namespace (rooted at init's cgroup), cgroup mounts, hooks, the cpu affinity.
+    let gate_passed = std::cell::Cell::new(false);
+    let cgroup_gate = || -> Result<()> {
+        if gate_passed.replace(true) {
+            return Ok(());
+        }
+        if cgroup_pending {
+            match sync::read(sock)? {
+                Some(Msg::CgroupJoined) => {}
+                other => bail!("sync: expected CgroupJoined from the parent, got {other:?}"),
+            }
+        }
+        if ctx.new_cgroupns {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+                .context("creating the cgroup namespace")?;
+        }
+        Ok(())
+    };
     nix::unistd::setsid().context("setsid")?;
     if !ctx.no_new_keyring {
         join_session_keyring(ctx.id)?;
@@ -143,8 +159,10 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
         userns: ctx.userns,
         cgroupns: ctx.cgroupns,
         mountns: ctx.mountns,
+        cgroup_gate: &cgroup_gate,
     };
     rootfs::prepare(&rootfs_setup)?;
+    cgroup_gate()?;
     // Hooks: prestart and createRuntime (by the parent), createContainer (here).
     hooks::before_pivot(spec, ctx.id, ctx.bundle, sock)?;
     rootfs::enter(&rootfs_setup)?;

@@ -7,6 +7,11 @@
 //! | intermediate | `InitPid`      | join path only: the intermediate (which setns'd into the   | pid (i32)      |
 //! |              |                | namespaces given by path) cloned init; it then exits        |                |
 //! | parent       | `Go`           | after writing uid/gid maps and placing init in its cgroup   | -              |
+//! | parent       | `GoBeforeCgroup` | instead of `Go` when init could not be cloned into its    | -              |
+//! |              |                | cgroup (v1, hybrid): init starts its setup while the parent |                |
+//! |              |                | moves it (cgroup.procs waits an RCU grace period), and waits|                |
+//! |              |                | for `CgroupJoined` before its first cgroup-dependent step   |                |
+//! | parent       | `CgroupJoined` | init is in its cgroup in every hierarchy                    | -              |
 //! | init         | `Hooks`        | mounts made, before pivot_root, only if the config has      | -              |
 //! |              |                | prestart or createRuntime hooks: init waits for `HooksDone` |                |
 //! | parent       | `HooksDone`    | prestart and createRuntime hooks succeeded (on a failure    | -              |
@@ -39,6 +44,8 @@ const TAG_ERROR: u8 = 4;
 const TAG_HOOKS: u8 = 5;
 const TAG_HOOKS_DONE: u8 = 6;
 const TAG_SECCOMP_FD: u8 = 7;
+const TAG_GO_BEFORE_CGROUP: u8 = 10;
+const TAG_CGROUP_JOINED: u8 = 11;
 const TAG_SECCOMP_DONE: u8 = 8;
 const TAG_PTY_MASTER: u8 = 9;
 
@@ -46,6 +53,8 @@ const TAG_PTY_MASTER: u8 = 9;
 pub enum Msg {
     InitPid(i32),
     Go,
+    GoBeforeCgroup,
+    CgroupJoined,
     Ready,
     Error(String),
     Hooks,
@@ -75,6 +84,8 @@ fn encode(msg: &Msg) -> Vec<u8> {
             v
         }
         Msg::Go => vec![TAG_GO],
+        Msg::GoBeforeCgroup => vec![TAG_GO_BEFORE_CGROUP],
+        Msg::CgroupJoined => vec![TAG_CGROUP_JOINED],
         Msg::Ready => vec![TAG_READY],
         Msg::Hooks => vec![TAG_HOOKS],
         Msg::HooksDone => vec![TAG_HOOKS_DONE],
@@ -99,6 +110,8 @@ fn decode(buf: &[u8]) -> Result<Msg> {
             rest.try_into().unwrap_or_default(),
         ))),
         Some((&TAG_GO, [])) => Ok(Msg::Go),
+        Some((&TAG_GO_BEFORE_CGROUP, [])) => Ok(Msg::GoBeforeCgroup),
+        Some((&TAG_CGROUP_JOINED, [])) => Ok(Msg::CgroupJoined),
         Some((&TAG_READY, [])) => Ok(Msg::Ready),
         Some((&TAG_HOOKS, [])) => Ok(Msg::Hooks),
         Some((&TAG_HOOKS_DONE, [])) => Ok(Msg::HooksDone),
@@ -203,6 +216,8 @@ mod tests {
         for m in [
             Msg::InitPid(4242),
             Msg::Go,
+            Msg::GoBeforeCgroup,
+            Msg::CgroupJoined,
             Msg::Ready,
             Msg::Hooks,
             Msg::HooksDone,

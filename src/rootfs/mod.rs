@@ -53,6 +53,9 @@ pub struct RootfsSetup<'a> {
     /// init is in its own mount namespace (new or joined). Without one nothing is mounted:
     /// validation rejects every field that would need it and init only chroots.
     pub mountns: bool,
+    /// Called before the first cgroup or cgroup2 mount: init waits there until it is in its
+    /// cgroup (see `sync::Msg::GoBeforeCgroup`).
+    pub cgroup_gate: &'a dyn Fn() -> Result<()>,
 }
 
 fn propagation(spec: &Spec) -> Option<libc::c_ulong> {
@@ -90,6 +93,9 @@ pub fn prepare(setup: &RootfsSetup) -> Result<()> {
         cgroupns: setup.cgroupns,
     };
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        if matches!(m.typ().as_deref(), Some("cgroup" | "cgroup2")) {
+            (setup.cgroup_gate)()?;
+        }
         mounts::mount_entry(&ctx, i, m)?;
     }
     if !dev_is_bind(spec) {
