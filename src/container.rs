@@ -22,7 +22,7 @@ use crate::clone::{clone, Forked};
 use crate::config::{self, Bundle};
 use crate::state::{self, Locked, State, Status};
 use crate::sync::{self, Msg};
-use crate::{cgroups, hooks, init, logging, namespaces, seccomp, userns};
+use crate::{cgroups, hooks, init, logging, namespaces, rootfs, rootless, seccomp, userns};
 
 /// Compiled seccomp filters, under --root. The name cannot be a container id.
 pub const SECCOMP_CACHE: &str = "seccomp~cache";
@@ -59,6 +59,9 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
     let listen_fds = crate::fds::listen_fds_from_env();
     crate::fds::check_passed(crate::fds::FIRST_PASSED_FD, listen_fds + opts.preserve_fds)?;
     let bundle = config::load(opts.bundle)?;
+    if rootless::active() {
+        rootless::check(&bundle.spec)?;
+    }
     let lock = state::create_dir(opts.root, opts.id)?;
     let mut made = Made::default();
     match create_locked(opts, &bundle, &lock, listen_fds, &mut made) {
@@ -122,9 +125,13 @@ fn create_locked(
     let fifo_fd = open(&fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .with_context(|| format!("opening {}", fifo.display()))?;
 
-    let cgroup = cgroups::create(Some(linux), opts.id)?;
-    made.cgroup = Some(cgroup);
-    let cgroup = made.cgroup.as_ref().expect("just set");
+    // Unprivileged (or in a user namespace, as runc): a cgroup only where one is delegated.
+    made.cgroup = if rootless::active() || rootless::in_user_namespace() {
+        cgroups::create_rootless(Some(linux), opts.id)?
+    } else {
+        Some(cgroups::create(Some(linux), opts.id)?)
+    };
+    let cgroup = made.cgroup.as_ref();
 
     let filter = linux
         .seccomp()
@@ -132,6 +139,8 @@ fn create_locked(
         .map(|sc| seccomp::compile_cached(sc, &opts.root.join(SECCOMP_CACHE)))
         .transpose()?;
     let joined = namespaces::open_joined(linux)?;
+    // Made here, where berth has its privileges over the sources' filesystems; init inherits them.
+    let idmapped = rootfs::prepare_idmapped(spec, &bundle.dir)?;
     let (parent_sock, child_sock) = sync::pair()?;
     let ctx = init::Context {
         seccomp: filter.as_ref(),
@@ -151,6 +160,7 @@ fn create_locked(
         userns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::User),
         mountns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Mount),
         cgroupns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Cgroup),
+        idmapped: &idmapped,
     };
     // Time: entered through the parent (see below). Cgroup: init unshares it itself once it
     // sits in its cgroup, so that the namespace is rooted there.
@@ -168,7 +178,10 @@ fn create_locked(
             .context("creating the time namespace")?;
             namespaces::write_time_offsets(linux)?;
         }
-        match clone(flags, cgroup.dir_fd_v2().map(|fd| fd.as_raw_fd()))? {
+        match clone(
+            flags,
+            cgroup.and_then(|c| c.dir_fd_v2()).map(|fd| fd.as_raw_fd()),
+        )? {
             Forked::Child => init::run(&ctx),
             Forked::Parent {
                 pid,
@@ -199,8 +212,8 @@ fn create_locked(
     made.init = Some((pid, is_child));
     drop(child_sock);
 
-    if !in_cgroup {
-        cgroup.add_process(pid)?;
+    if let Some(cg) = cgroup.filter(|_| !in_cgroup) {
+        cg.add_process(pid)?;
     }
     if ctx.new_userns {
         userns::write_maps(pid, linux)?;

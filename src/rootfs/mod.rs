@@ -6,11 +6,12 @@
 //! Files: `mount_options` (the option table and parser), `mounts` (one mount entry),
 //! `cgroup_mounts` (types cgroup/cgroup2), `copyup` (tmpcopyup), `devices`, `pivot`,
 //! `paths` (masked and read-only paths), `resolve` (paths inside the rootfs), `sys`
-//! (syscall wrappers), `validate`.
+//! (syscall wrappers), `validate`, `idmap` (id-mapped bind mounts, prepared by the parent).
 
 mod cgroup_mounts;
 mod copyup;
 mod devices;
+mod idmap;
 mod mount_options;
 mod mounts;
 mod paths;
@@ -29,6 +30,7 @@ use oci_spec::runtime::Spec;
 use std::os::fd::AsFd;
 use std::path::Path;
 
+pub use idmap::{prepare as prepare_idmapped, supported as idmap_supported, IdMapped};
 pub use mount_options::MOUNT_OPTIONS;
 
 /// Checks the rootfs fields of a config (mounts, rootfsPropagation, devices, masked and
@@ -52,6 +54,8 @@ pub struct RootfsSetup<'a> {
     /// init is in its own mount namespace (new or joined). Without one nothing is mounted:
     /// validation rejects every field that would need it and init only chroots.
     pub mountns: bool,
+    /// The id-mapped trees the parent made with [`prepare_idmapped`] before clone.
+    pub idmapped: &'a [IdMapped],
 }
 
 fn propagation(spec: &Spec) -> Option<libc::c_ulong> {
@@ -87,6 +91,7 @@ pub fn prepare(setup: &RootfsSetup) -> Result<()> {
         root: root.as_fd(),
         root_path: setup.rootfs,
         cgroupns: setup.cgroupns,
+        idmapped: setup.idmapped,
     };
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         mounts::mount_entry(&ctx, i, m)?;

@@ -186,6 +186,7 @@ fn prepare_and_finalize_build_the_configured_rootfs() {
             userns: false,
             cgroupns: false,
             mountns: true,
+            idmapped: &[],
         })?;
         crate::sysctl::apply(&s)?;
         finalize(&s)?;
@@ -436,6 +437,7 @@ fn no_pivot_moves_the_rootfs_and_hides_the_hosts_proc() {
             userns: false,
             cgroupns: false,
             mountns: true,
+            idmapped: &[],
         })?;
         finalize(&s)?;
         ensure!(
@@ -483,6 +485,7 @@ fn mask_refuses_a_dev_null_that_is_not_the_null_device() {
             userns: false,
             cgroupns: false,
             mountns: true,
+            idmapped: &[],
         };
         prepare(&setup)?;
         finalize(&s)
@@ -512,6 +515,7 @@ fn mounts_into_proc_are_refused() {
             userns: false,
             cgroupns: false,
             mountns: true,
+            idmapped: &[],
         };
         prepare(&setup)
     })
@@ -563,6 +567,7 @@ fn in_a_user_namespace_devices_are_bound_and_locked_flags_kept() {
             userns: true,
             cgroupns: false,
             mountns: true,
+            idmapped: &[],
         };
         prepare(&setup)?;
         finalize(&s)?;
