@@ -10,3 +10,4 @@ mod namespaces;
 mod process;
 mod rootfs;
 mod seccomp;
+mod userns;
