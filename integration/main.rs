@@ -10,4 +10,6 @@ mod namespaces;
 mod process;
 mod rootfs;
 mod seccomp;
+mod sockets;
+mod terminal;
 mod userns;

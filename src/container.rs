@@ -15,6 +15,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::LinuxNamespaceType;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -22,7 +23,9 @@ use crate::clone::{clone, Forked};
 use crate::config::{self, Bundle};
 use crate::state::{self, Locked, State, Status};
 use crate::sync::{self, Msg};
-use crate::{cgroups, hooks, init, logging, namespaces, rootfs, rootless, seccomp, userns};
+use crate::{
+    cgroups, hooks, init, logging, namespaces, rootfs, rootless, seccomp, terminal, userns,
+};
 
 /// Compiled seccomp filters, under --root. The name cannot be a container id.
 pub const SECCOMP_CACHE: &str = "seccomp~cache";
@@ -41,6 +44,13 @@ pub struct CreateOpts<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// --console-socket: where the pty master goes when process.terminal is true.
+    pub console_socket: Option<&'a Path>,
+    /// --pidfd-socket: where a pidfd of init goes once it is created.
+    pub pidfd_socket: Option<&'a Path>,
+    /// Whether berth returns once the container is created or started (`create`, `run -d`):
+    /// then only a console socket can take a terminal (`terminal::check_opts`).
+    pub detach: bool,
 }
 
 /// A container that `create` made. `pidfd` refers to its init.
@@ -49,6 +59,8 @@ pub struct Created {
     pub pidfd: OwnedFd,
     /// Whether init is this process's child (so `run` can wait for it).
     pub is_child: bool,
+    /// process.terminal without a console socket: the pty master, for `terminal::relay`.
+    pub pty_master: Option<OwnedFd>,
 }
 
 /// Creates a container and leaves its init blocked on the exec fifo. On any error, nothing
@@ -58,13 +70,35 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
     // Before berth opens any fd of its own, which could otherwise take one of these numbers.
     let listen_fds = crate::fds::listen_fds_from_env();
     crate::fds::check_passed(crate::fds::FIRST_PASSED_FD, listen_fds + opts.preserve_fds)?;
-    let bundle = config::load(opts.bundle)?;
+    let mut bundle = config::load(opts.bundle)?;
     if rootless::active() {
         rootless::check(&bundle.spec)?;
     }
+    let process = bundle.spec.process().as_ref().expect("validated");
+    let terminal = process.terminal().unwrap_or(false);
+    terminal::check_opts(terminal, opts.detach, opts.console_socket)?;
+    let console = opts
+        .console_socket
+        .map(terminal::connect_console_socket)
+        .transpose()?;
+    let pidfd_sock = opts.pidfd_socket.map(connect_pidfd_socket).transpose()?;
     let lock = state::create_dir(opts.root, opts.id)?;
+    if crate::notify_socket::host_socket().is_some() {
+        if let Err(e) = crate::notify_socket::setup_spec(&mut bundle.spec, &lock.dir) {
+            let _ = lock.remove();
+            return Err(e);
+        }
+    }
     let mut made = Made::default();
-    match create_locked(opts, &bundle, &lock, listen_fds, &mut made) {
+    match create_locked(
+        opts,
+        &bundle,
+        &lock,
+        listen_fds,
+        console.as_ref(),
+        pidfd_sock.as_ref(),
+        &mut made,
+    ) {
         Ok(c) => Ok(c),
         Err(e) => {
             let cloned = made.init.is_some();
@@ -110,6 +144,8 @@ fn create_locked(
     bundle: &Bundle,
     lock: &Locked,
     listen_fds: u32,
+    console: Option<&UnixStream>,
+    pidfd_sock: Option<&UnixStream>,
     made: &mut Made,
 ) -> Result<Created> {
     let spec = &bundle.spec;
@@ -219,17 +255,20 @@ fn create_locked(
         userns::write_maps(pid, linux)?;
     }
     sync::write(&parent_sock, &Msg::Go)?;
-    let mut reply = sync::read(&parent_sock)?;
+    // process.terminal: the pty master comes between these messages (after pivot_root); it
+    // goes to the console socket at once, or back to the caller for a relay.
+    let mut master = terminal::MasterFromChild::default();
+    let mut reply = terminal::read_sync(&parent_sock, console, &mut master)?;
     if reply == Some(Msg::Hooks) {
         // init made the mounts and waits before pivot_root.
         hooks::create_runtime(spec, opts.id, &bundle.dir, pid)?;
         sync::write(&parent_sock, &Msg::HooksDone)?;
-        reply = sync::read(&parent_sock)?;
+        reply = terminal::read_sync(&parent_sock, console, &mut master)?;
     }
     if let Some(Msg::SeccompFd(fd)) = reply {
         let state = hooks::HookState::of_spec(spec, opts.id, &bundle.dir, "creating", pid);
         seccomp_handoff(&parent_sock, &pidfd, fd, linux, &state.to_json())?;
-        reply = sync::read(&parent_sock)?;
+        reply = terminal::read_sync(&parent_sock, console, &mut master)?;
     }
     match reply {
         Some(Msg::Ready) => {}
@@ -239,6 +278,13 @@ fn create_locked(
             "container init exited during setup{}",
             exit_reason(pid, is_child)
         ),
+    }
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal());
+    if master.received != terminal.unwrap_or(false) {
+        bail!("sync: init's pty master does not match process.terminal");
+    }
+    if let Some(sock) = pidfd_sock {
+        send_pidfd(sock, &pidfd, PIDFD_INIT)?;
     }
 
     let st = State {
@@ -267,6 +313,7 @@ fn create_locked(
         pid,
         pidfd,
         is_child,
+        pty_master: master.kept,
     })
 }
 
@@ -351,6 +398,23 @@ pub fn seccomp_handoff(
     sync::write(sock, &Msg::SeccompDone)
 }
 
+/// The data runc sends with the pidfd on --pidfd-socket: "standard" for a container's init,
+/// "setns" for an exec'd process.
+pub const PIDFD_INIT: &[u8] = b"standard";
+pub const PIDFD_EXEC: &[u8] = b"setns";
+
+/// Connects to --pidfd-socket (before anything is created, so a bad path leaves nothing).
+pub fn connect_pidfd_socket(path: &Path) -> Result<UnixStream> {
+    UnixStream::connect(path).with_context(|| format!("--pidfd-socket {}", path.display()))
+}
+
+/// Sends a pidfd of the process over --pidfd-socket in runc's protocol: `data` with the fd
+/// in one SCM_RIGHTS message.
+pub fn send_pidfd(sock: &UnixStream, pidfd: &OwnedFd, data: &[u8]) -> Result<()> {
+    sync::send_with_fds(sock.as_fd(), data, &[pidfd.as_raw_fd()])
+        .context("--pidfd-socket: sending the pidfd")
+}
+
 pub fn pidfd_open(pid: i32) -> Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
@@ -379,7 +443,7 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
 
 /// Lets a created container's init exec its process: opens the exec fifo for reading, which
 /// unblocks init, waiting on a pidfd together so that an init that died is an error, not a hang.
-pub fn start(root: &Path, id: &str) -> Result<()> {
+pub fn start(root: &Path, id: &str) -> Result<Option<Started>> {
     let lock = state::open(root, id)?;
     let st = lock.load_existing()?;
     let status = state::status(&lock.dir, &st);
@@ -390,6 +454,8 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         );
     }
     let pidfd = init_pidfd(&st)?.ok_or_else(|| anyhow!("container {id:?}: init has exited"))?;
+    // Bound before init runs, so that no READY= is lost.
+    let notify = crate::notify_socket::bind(&lock.dir)?;
     let fifo_path = lock.fifo_path();
     let fifo = open(
         &fifo_path,
@@ -408,7 +474,33 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         }
         return Err(e);
     }
-    Ok(())
+    Ok(notify.map(|sock| Started {
+        notify: sock,
+        pidfd,
+        pid: st.pid,
+    }))
+}
+
+/// A started container whose caller asked for sd_notify (NOTIFY_SOCKET): its READY= is yet
+/// to be passed on (`Started::forward_ready`).
+pub struct Started {
+    notify: std::os::unix::net::UnixDatagram,
+    pidfd: OwnedFd,
+    pid: i32,
+}
+
+impl Started {
+    pub fn forward_ready(&self) -> Result<()> {
+        match crate::notify_socket::host_socket() {
+            Some(host) => crate::notify_socket::forward_ready(
+                &self.notify,
+                self.pidfd.as_fd(),
+                self.pid,
+                &host,
+            ),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Waits until init has written its outcome to the exec fifo and closed its end, which it

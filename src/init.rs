@@ -10,7 +10,8 @@
 //! 2. become root in a new user namespace; setsid; session keyring
 //! 3. hostname, domainname
 //! 4. rootfs: propagation, mounts, devices; prestart, createRuntime (parent) and
-//!    createContainer hooks; pivot_root
+//!    createContainer hooks; pivot_root; process.terminal: pty, /dev/console, master to the
+//!    parent (`PtyMaster`), pty as stdio and controlling terminal
 //! 5. sysctl; readonly and masked paths; root.readonly
 //! 6. oom score, scheduler, io priority, personality, rlimits
 //! 7. seccomp now if noNewPrivileges is false (loading it needs CAP_SYS_ADMIN)
@@ -26,7 +27,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use crate::sync::{self, Msg};
-use crate::{capabilities, fds, hooks, process_attrs, rlimits, rootfs, seccomp, sysctl, user};
+use crate::{
+    capabilities, fds, hooks, process_attrs, rlimits, rootfs, seccomp, sysctl, terminal, user,
+};
 
 /// Everything init needs, prepared by the parent before clone.
 pub struct Context<'a> {
@@ -150,6 +153,10 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     // Hooks: prestart and createRuntime (by the parent), createContainer (here).
     hooks::before_pivot(spec, ctx.id, ctx.bundle, sock)?;
     rootfs::enter(&rootfs_setup)?;
+    // The console: after the mounts and pivot_root, before masked/readonly paths.
+    if process.terminal().unwrap_or(false) {
+        terminal::setup_in_init(process, ctx.mountns, sock)?;
+    }
     // Like runc, a missing cwd is created (before the root may become read-only).
     if !process.cwd().exists() {
         std::fs::create_dir_all(process.cwd())

@@ -15,6 +15,7 @@
 //!   `cgroups/*`, `seccomp/*`.
 //! - `features`: `berth features`, built from the same tables the parser uses.
 //! - `signals`: signal names and numbers.
+//! - `terminal`: process.terminal: the pty in init, --console-socket, the relay of `run`.
 
 mod capabilities;
 mod cgroups;
@@ -30,6 +31,7 @@ mod hooks;
 mod init;
 mod logging;
 mod namespaces;
+mod notify_socket;
 mod process_attrs;
 mod reaper;
 mod rlimits;
@@ -40,6 +42,7 @@ mod signals;
 mod state;
 mod sync;
 mod sysctl;
+mod terminal;
 mod user;
 mod userns;
 

@@ -17,7 +17,8 @@ mod mounts;
 mod paths;
 mod pivot;
 mod resolve;
-mod sys;
+// `terminal` mounts the pty on /dev/console with open_tree/move_mount.
+pub mod sys;
 mod validate;
 
 #[cfg(test)]
