@@ -452,7 +452,11 @@ fn rootless_lifecycle() {
     let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
     assert_eq!(words(uid_line)[1], uid, "{uid_line}");
 
-    u.ok(&["kill", &id, "KILL"]);
+    // No cgroup to find every process in: --all signals init, saying so.
+    let out = u.berth(&["kill", "--all", &id, "KILL"], true);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "kill --all: {err}");
+    assert!(err.contains("signalling its init only"), "{err}");
     for _ in 0..100 {
         if u.state(&id)["status"] == "stopped" {
             break;

@@ -561,12 +561,15 @@ pub fn kill(root: &Path, id: &str, sig: nix::sys::signal::Signal, all: bool) -> 
     if status == Status::Stopped && !all {
         bail!("cannot kill container {id:?}: it is stopped");
     }
-    if all {
-        let cg = st
-            .cgroup
-            .as_ref()
-            .ok_or_else(|| anyhow!("kill --all: container {id:?} has no cgroup"))?;
-        return cg.kill_all(sig);
+    match (&st.cgroup, all) {
+        (Some(cg), true) => return cg.kill_all(sig),
+        // An unprivileged berth without a delegated cgroup cannot find every process; as
+        // runc, it signals init (which takes its whole pid namespace along with SIGKILL).
+        (None, true) if rootless::active() && status != Status::Stopped => logging::warn(
+            &format!("kill --all: container {id:?} has no cgroup (not delegated to the user): signalling its init only"),
+        ),
+        (None, true) => bail!("kill --all: container {id:?} has no cgroup"),
+        (_, false) => {}
     }
     let pidfd =
         init_pidfd(&st)?.ok_or_else(|| anyhow!("cannot kill container {id:?}: it is stopped"))?;
