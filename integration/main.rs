@@ -12,3 +12,4 @@ mod rootfs;
 mod seccomp;
 mod sockets;
 mod terminal;
+mod userns;

@@ -23,7 +23,9 @@ use crate::clone::{clone, Forked};
 use crate::config::{self, Bundle};
 use crate::state::{self, Locked, State, Status};
 use crate::sync::{self, Msg};
-use crate::{cgroups, hooks, init, logging, namespaces, seccomp, terminal, userns};
+use crate::{
+    cgroups, hooks, init, logging, namespaces, rootfs, rootless, seccomp, terminal, userns,
+};
 
 /// Compiled seccomp filters, under --root. The name cannot be a container id.
 pub const SECCOMP_CACHE: &str = "seccomp~cache";
@@ -69,6 +71,9 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
     let listen_fds = crate::fds::listen_fds_from_env();
     crate::fds::check_passed(crate::fds::FIRST_PASSED_FD, listen_fds + opts.preserve_fds)?;
     let mut bundle = config::load(opts.bundle)?;
+    if rootless::active() {
+        rootless::check(&bundle.spec)?;
+    }
     let process = bundle.spec.process().as_ref().expect("validated");
     let terminal = process.terminal().unwrap_or(false);
     terminal::check_opts(terminal, opts.detach, opts.console_socket)?;
@@ -156,9 +161,13 @@ fn create_locked(
     let fifo_fd = open(&fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .with_context(|| format!("opening {}", fifo.display()))?;
 
-    let cgroup = cgroups::create(Some(linux), opts.id)?;
-    made.cgroup = Some(cgroup);
-    let cgroup = made.cgroup.as_ref().expect("just set");
+    // Unprivileged (or in a user namespace, as runc): a cgroup only where one is delegated.
+    made.cgroup = if rootless::active() || rootless::in_user_namespace() {
+        cgroups::create_rootless(Some(linux), opts.id)?
+    } else {
+        Some(cgroups::create(Some(linux), opts.id)?)
+    };
+    let cgroup = made.cgroup.as_ref();
 
     let filter = linux
         .seccomp()
@@ -166,6 +175,8 @@ fn create_locked(
         .map(|sc| seccomp::compile_cached(sc, &opts.root.join(SECCOMP_CACHE)))
         .transpose()?;
     let joined = namespaces::open_joined(linux)?;
+    // Made here, where berth has its privileges over the sources' filesystems; init inherits them.
+    let idmapped = rootfs::prepare_idmapped(spec, &bundle.dir)?;
     let (parent_sock, child_sock) = sync::pair()?;
     let ctx = init::Context {
         seccomp: filter.as_ref(),
@@ -185,6 +196,7 @@ fn create_locked(
         userns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::User),
         mountns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Mount),
         cgroupns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Cgroup),
+        idmapped: &idmapped,
     };
     // Time: entered through the parent (see below). Cgroup: init unshares it itself once it
     // sits in its cgroup, so that the namespace is rooted there.
@@ -202,7 +214,10 @@ fn create_locked(
             .context("creating the time namespace")?;
             namespaces::write_time_offsets(linux)?;
         }
-        match clone(flags, cgroup.dir_fd_v2().map(|fd| fd.as_raw_fd()))? {
+        match clone(
+            flags,
+            cgroup.and_then(|c| c.dir_fd_v2()).map(|fd| fd.as_raw_fd()),
+        )? {
             Forked::Child => init::run(&ctx),
             Forked::Parent {
                 pid,
@@ -236,19 +251,20 @@ fn create_locked(
     if ctx.new_userns {
         userns::write_maps(pid, linux)?;
     }
-    if in_cgroup {
-        sync::write(&parent_sock, &Msg::Go)?;
-    } else {
-        // Moving a process between cgroups waits for an RCU grace period in the kernel
-        // (milliseconds); init does the setup that does not depend on its cgroup meanwhile.
-        sync::write(&parent_sock, &Msg::GoBeforeCgroup)?;
-        cgroup.add_process(pid)?;
-        if let Err(e) = sync::write(&parent_sock, &Msg::CgroupJoined) {
-            // init failed (and exited) first; its own error says more.
-            if let Ok(Some(Msg::Error(msg))) = sync::read(&parent_sock) {
-                bail!("{msg}");
+    match cgroup.filter(|_| !in_cgroup) {
+        None => sync::write(&parent_sock, &Msg::Go)?,
+        Some(cgroup) => {
+            // Moving a process between cgroups waits for an RCU grace period in the kernel
+            // (milliseconds); init does the setup that does not depend on its cgroup meanwhile.
+            sync::write(&parent_sock, &Msg::GoBeforeCgroup)?;
+            cgroup.add_process(pid)?;
+            if let Err(e) = sync::write(&parent_sock, &Msg::CgroupJoined) {
+                // init failed (and exited) first; its own error says more.
+                if let Ok(Some(Msg::Error(msg))) = sync::read(&parent_sock) {
+                    bail!("{msg}");
+                }
+                return Err(e);
             }
-            return Err(e);
         }
     }
     // process.terminal: the pty master comes between these messages (after pivot_root); it
@@ -557,12 +573,15 @@ pub fn kill(root: &Path, id: &str, sig: nix::sys::signal::Signal, all: bool) -> 
     if status == Status::Stopped && !all {
         bail!("cannot kill container {id:?}: it is stopped");
     }
-    if all {
-        let cg = st
-            .cgroup
-            .as_ref()
-            .ok_or_else(|| anyhow!("kill --all: container {id:?} has no cgroup"))?;
-        return cg.kill_all(sig);
+    match (&st.cgroup, all) {
+        (Some(cg), true) => return cg.kill_all(sig),
+        // An unprivileged berth without a delegated cgroup cannot find every process; as
+        // runc, it signals init (which takes its whole pid namespace along with SIGKILL).
+        (None, true) if rootless::active() && status != Status::Stopped => logging::warn(
+            &format!("kill --all: container {id:?} has no cgroup (not delegated to the user): signalling its init only"),
+        ),
+        (None, true) => bail!("kill --all: container {id:?} has no cgroup"),
+        (_, false) => {}
     }
     let pidfd =
         init_pidfd(&st)?.ok_or_else(|| anyhow!("cannot kill container {id:?}: it is stopped"))?;

@@ -100,13 +100,25 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         bail!("cannot exec in a stopped container {:?}", opts.id);
     }
     // pid and time namespaces: for the children of this process only.
-    let (for_children, in_child): (Vec<_>, Vec<_>) = joined
+    let (mut for_children, mut in_child): (Vec<_>, Vec<_>) = joined
         .into_iter()
         .partition(|(t, _)| matches!(t, LinuxNamespaceType::Pid | LinuxNamespaceType::Time));
+    // Unprivileged, those can be joined only from inside the container's user namespace
+    // (the kernel wants CAP_SYS_ADMIN over them), so this process joins that first.
+    if crate::rootless::active() && !for_children.is_empty() {
+        if let Some(i) = in_child
+            .iter()
+            .position(|(t, _)| *t == LinuxNamespaceType::User)
+        {
+            for_children.insert(0, in_child.remove(i));
+        }
+    }
+    let userns = for_children
+        .iter()
+        .chain(&in_child)
+        .any(|(t, _)| *t == LinuxNamespaceType::User);
     namespaces::join(&for_children)?;
-    let mut in_child = in_child;
     in_child.sort_by_key(|(t, _)| *t != LinuxNamespaceType::User);
-    let userns = in_child.iter().any(|(t, _)| *t == LinuxNamespaceType::User);
 
     // The container's seccomp filter applies to every process in it.
     let spec = crate::config::parse(&st.bundle.join("config.json"))?;

@@ -57,6 +57,8 @@ pub struct Context<'a> {
     pub userns: bool,
     pub mountns: bool,
     pub cgroupns: bool,
+    /// Id-mapped mount trees made by the parent (`rootfs::prepare_idmapped`).
+    pub idmapped: &'a [rootfs::IdMapped],
 }
 
 /// Wraps an fd inherited across clone as an owned socket for the sync helpers.
@@ -88,14 +90,16 @@ enum Never {}
 fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     // SAFETY: closing the parent's end of the socketpair, which this process must not hold.
     unsafe { libc::close(ctx.sync_parent) };
-    // Until exec, this process is a copy of berth: no process of the container may open its
-    // /proc/PID/exe, memory or fds (CVE-2019-5736). exec makes it dumpable again.
-    set_non_dumpable()?;
     let cgroup_pending = match sync::read(sock)? {
         Some(Msg::Go) => false,
         Some(Msg::GoBeforeCgroup) => true,
         other => return Err(anyhow!("sync: expected Go from the parent, got {other:?}")),
     };
+    // Until exec, this process is a copy of berth: no process of the container may open its
+    // /proc/PID/exe, memory or fds (CVE-2019-5736). exec makes it dumpable again. Only after
+    // Go: an unprivileged parent (or newuidmap) writes the id maps through /proc/PID, which
+    // belongs to root while the process is not dumpable. No container process exists yet.
+    set_non_dumpable()?;
     nix::unistd::chdir(ctx.bundle)
         .with_context(|| format!("changing to the bundle {}", ctx.bundle.display()))?;
     let spec = ctx.spec;
@@ -160,6 +164,7 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
         cgroupns: ctx.cgroupns,
         mountns: ctx.mountns,
         cgroup_gate: &cgroup_gate,
+        idmapped: ctx.idmapped,
     };
     rootfs::prepare(&rootfs_setup)?;
     cgroup_gate()?;

@@ -36,6 +36,7 @@ mod process_attrs;
 mod reaper;
 mod rlimits;
 mod rootfs;
+mod rootless;
 mod seccomp;
 mod signals;
 mod state;

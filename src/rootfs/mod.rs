@@ -6,11 +6,12 @@
 //! Files: `mount_options` (the option table and parser), `mounts` (one mount entry),
 //! `cgroup_mounts` (types cgroup/cgroup2), `copyup` (tmpcopyup), `devices`, `pivot`,
 //! `paths` (masked and read-only paths), `resolve` (paths inside the rootfs), `sys`
-//! (syscall wrappers), `validate`.
+//! (syscall wrappers), `validate`, `idmap` (id-mapped bind mounts, prepared by the parent).
 
 mod cgroup_mounts;
 mod copyup;
 mod devices;
+mod idmap;
 mod mount_options;
 mod mounts;
 mod paths;
@@ -30,6 +31,7 @@ use oci_spec::runtime::Spec;
 use std::os::fd::AsFd;
 use std::path::Path;
 
+pub use idmap::{prepare as prepare_idmapped, supported as idmap_supported, IdMapped};
 pub use mount_options::MOUNT_OPTIONS;
 
 /// Checks the rootfs fields of a config (mounts, rootfsPropagation, devices, masked and
@@ -56,6 +58,8 @@ pub struct RootfsSetup<'a> {
     /// Called before the first cgroup or cgroup2 mount: init waits there until it is in its
     /// cgroup (see `sync::Msg::GoBeforeCgroup`).
     pub cgroup_gate: &'a dyn Fn() -> Result<()>,
+    /// The id-mapped trees the parent made with [`prepare_idmapped`] before clone.
+    pub idmapped: &'a [IdMapped],
 }
 
 fn propagation(spec: &Spec) -> Option<libc::c_ulong> {
@@ -91,6 +95,7 @@ pub fn prepare(setup: &RootfsSetup) -> Result<()> {
         root: root.as_fd(),
         root_path: setup.rootfs,
         cgroupns: setup.cgroupns,
+        idmapped: setup.idmapped,
     };
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         if matches!(m.typ().as_deref(), Some("cgroup" | "cgroup2")) {

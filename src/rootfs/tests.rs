@@ -187,6 +187,7 @@ fn prepare_and_finalize_build_the_configured_rootfs() {
             cgroupns: false,
             mountns: true,
             cgroup_gate: &|| Ok(()),
+            idmapped: &[],
         })?;
         crate::sysctl::apply(&s)?;
         finalize(&s)?;
@@ -438,6 +439,7 @@ fn no_pivot_moves_the_rootfs_and_hides_the_hosts_proc() {
             cgroupns: false,
             mountns: true,
             cgroup_gate: &|| Ok(()),
+            idmapped: &[],
         })?;
         finalize(&s)?;
         ensure!(
@@ -486,6 +488,7 @@ fn mask_refuses_a_dev_null_that_is_not_the_null_device() {
             cgroupns: false,
             mountns: true,
             cgroup_gate: &|| Ok(()),
+            idmapped: &[],
         };
         prepare(&setup)?;
         finalize(&s)
@@ -516,6 +519,7 @@ fn mounts_into_proc_are_refused() {
             cgroupns: false,
             mountns: true,
             cgroup_gate: &|| Ok(()),
+            idmapped: &[],
         };
         prepare(&setup)
     })
@@ -568,6 +572,7 @@ fn in_a_user_namespace_devices_are_bound_and_locked_flags_kept() {
             cgroupns: false,
             mountns: true,
             cgroup_gate: &|| Ok(()),
+            idmapped: &[],
         };
         prepare(&setup)?;
         finalize(&s)?;
