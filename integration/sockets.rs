@@ -2,59 +2,9 @@
 //! the exec'd process, in runc's protocol) and NOTIFY_SOCKET (sd_notify from the container).
 
 use crate::common::*;
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-use std::io::IoSliceMut;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::net::UnixListener;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-struct Listener {
-    path: PathBuf,
-    listener: UnixListener,
-}
-
-impl Listener {
-    fn new(tag: &str) -> Listener {
-        let path = PathBuf::from("/run").join(format!("{}.sock", unique(tag)));
-        let listener = UnixListener::bind(&path).unwrap();
-        Listener { path, listener }
-    }
-
-    /// One connection: the message data and the one fd that came with it.
-    fn receive(&self) -> std::thread::JoinHandle<(Vec<u8>, OwnedFd)> {
-        let listener = self.listener.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let (conn, _) = listener.accept().unwrap();
-            let mut data = [0u8; 256];
-            let mut iov = [IoSliceMut::new(&mut data)];
-            let mut space = nix::cmsg_space!(RawFd);
-            let msg = recvmsg::<()>(
-                conn.as_raw_fd(),
-                &mut iov,
-                Some(&mut space),
-                MsgFlags::MSG_CMSG_CLOEXEC,
-            )
-            .unwrap();
-            let n = msg.bytes;
-            let mut fd = None;
-            for c in msg.cmsgs().unwrap() {
-                if let ControlMessageOwned::ScmRights(fds) = c {
-                    assert_eq!(fds.len(), 1);
-                    // SAFETY (test): received with SCM_RIGHTS, owned by nobody else.
-                    fd = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
-                }
-            }
-            (data[..n].to_vec(), fd.expect("an fd"))
-        })
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
 
 fn pidfd_kill(pidfd: &OwnedFd) {
     // SAFETY (test): pidfd_send_signal on a pidfd we own.
@@ -87,7 +37,7 @@ fn wait_stopped(root: &Root, id: &str) {
 fn pidfd_socket_gets_a_working_pidfd_of_init() {
     let root = Root::new();
     let b = Bundle::new(&base_config(&["/bin/sleep", "600"]));
-    let l = Listener::new("pidfd");
+    let l = FdSocket::new("pidfd");
     let got = l.receive();
     let id = unique("pidfd");
     root.ok(&[
@@ -112,7 +62,7 @@ fn pidfd_socket_with_exec() {
     let b = Bundle::new(&base_config(&["/bin/sleep", "600"]));
     let id = unique("pidfdx");
     root.ok(&["run", "-d", "--bundle", b.dir.to_str().unwrap(), &id]);
-    let l = Listener::new("pidfdx");
+    let l = FdSocket::new("pidfdx");
     let got = l.receive();
     let pf = b.dir.join("exec.pid");
     root.ok(&[

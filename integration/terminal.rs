@@ -5,12 +5,8 @@
 use crate::common::*;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use serde_json::{json, Value};
-use std::io::IoSliceMut;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::net::UnixListener;
-use std::path::PathBuf;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -18,55 +14,6 @@ fn terminal_config(args: &[&str]) -> Value {
     let mut c = base_config(args);
     c["process"]["terminal"] = json!(true);
     c
-}
-
-/// A console socket whose file is removed on drop.
-struct ConsoleSocket {
-    path: PathBuf,
-    listener: UnixListener,
-}
-
-impl ConsoleSocket {
-    fn new() -> ConsoleSocket {
-        let path = PathBuf::from("/run").join(format!("{}.sock", unique("console")));
-        let listener = UnixListener::bind(&path).unwrap();
-        ConsoleSocket { path, listener }
-    }
-
-    /// Accepts one connection in a thread and receives the fd as runc's RecvFd does: the
-    /// message data (the file's name) and exactly one fd in one SCM_RIGHTS message.
-    fn receive(&self) -> std::thread::JoinHandle<(Vec<u8>, OwnedFd)> {
-        let listener = self.listener.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let (conn, _) = listener.accept().unwrap();
-            let mut name = [0u8; 4096];
-            let mut iov = [IoSliceMut::new(&mut name)];
-            let mut space = nix::cmsg_space!(RawFd);
-            let msg = recvmsg::<()>(
-                conn.as_raw_fd(),
-                &mut iov,
-                Some(&mut space),
-                MsgFlags::MSG_CMSG_CLOEXEC,
-            )
-            .unwrap();
-            let n = msg.bytes;
-            let cmsgs: Vec<_> = msg.cmsgs().expect("control data not truncated").collect();
-            assert_eq!(cmsgs.len(), 1, "one control message: {cmsgs:?}");
-            let ControlMessageOwned::ScmRights(fds) = &cmsgs[0] else {
-                panic!("not SCM_RIGHTS: {:?}", cmsgs[0]);
-            };
-            assert_eq!(fds.len(), 1, "one fd");
-            // SAFETY: the fd was just received by this thread and nothing else owns it.
-            let fd = unsafe { OwnedFd::from_raw_fd(fds[0]) };
-            (name[..n].to_vec(), fd)
-        })
-    }
-}
-
-impl Drop for ConsoleSocket {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
 }
 
 /// Reads `master` until `until` appears in what was read, or `timeout` passes; returns it all.
@@ -106,7 +53,7 @@ fn console_socket_gets_the_pty() {
     let mut c = terminal_config(&["/bin/sh"]);
     c["process"]["consoleSize"] = json!({"height": 25, "width": 90});
     let b = Bundle::new(&c);
-    let sock = ConsoleSocket::new();
+    let sock = FdSocket::new("console");
     let receiver = sock.receive();
     let id = unique("tty");
     root.ok(&[
@@ -255,12 +202,7 @@ fn run_relay_passes_window_changes_and_signals() {
 fn pty_belongs_to_the_user_in_a_user_namespace() {
     let root = Root::new();
     let mut c = terminal_config(&["/bin/sh", "-c", "ls -ln /dev/console; echo \"do\"\"ne\""]);
-    c["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": "user"}));
-    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    add_userns(&mut c, 100000);
     c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
     let b = Bundle::new(&c);
     let pty = nix::pty::openpty(None, None).unwrap();
@@ -316,7 +258,7 @@ fn terminal_needs_a_console_socket_when_detached() {
 #[test]
 fn console_socket_needs_a_detached_terminal() {
     let want = "cannot use console socket if berth will not detach or allocate tty";
-    let sock = ConsoleSocket::new();
+    let sock = FdSocket::new("console");
     let s = sock.path.to_str().unwrap();
     expect_error(
         &base_config(&["/bin/true"]),
@@ -352,7 +294,7 @@ fn terminal_without_devpts() {
         .as_array_mut()
         .unwrap()
         .retain(|m| m["destination"] != "/dev/pts");
-    let sock = ConsoleSocket::new();
+    let sock = FdSocket::new("console");
     expect_error(
         &c,
         &["create", "--console-socket", sock.path.to_str().unwrap()],
@@ -371,7 +313,7 @@ fn running_sleeper(root: &Root) -> (Bundle, String) {
 fn exec_tty_with_a_console_socket() {
     let root = Root::new();
     let (_b, id) = running_sleeper(&root);
-    let sock = ConsoleSocket::new();
+    let sock = FdSocket::new("console");
     let got = sock.receive();
     let mut cmd = root.cmd();
     cmd.args([

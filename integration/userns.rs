@@ -1,7 +1,9 @@
 //! User namespaces: id maps inside a container, id-mapped bind mounts (idmap, ridmap, a
 //! mount's own mappings), and berth run by an unprivileged user created for the test.
 
-use crate::common::{base_config, output_via_files, rootfs, unique, Bundle, Root, BERTH};
+use crate::common::{
+    add_userns, base_config, output_via_files, rootfs, unique, Bundle, Root, BERTH,
+};
 use serde_json::{json, Value};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -12,12 +14,7 @@ fn work_dir() -> PathBuf {
 }
 
 fn with_userns(c: &mut Value) {
-    c["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": "user"}));
-    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    add_userns(c, 100000);
 }
 
 /// One id of the container mapped to one host id, as mount or namespace mappings.
