@@ -396,14 +396,16 @@ fn cve_2025_31133_dev_null_swapped_for_a_symlink_before_masking() {
     assert!(err.contains("/dev/null"), "{err}");
 }
 
-/// CVE-2025-52565. berth makes no /dev/console (it has no terminal support yet, and refuses
-/// process.terminal): a /dev/console planted as a symlink to a /proc file is never mounted
-/// over, and nothing is mounted at the /proc file it names.
+/// CVE-2025-52565. /dev comes from a host directory in which /dev/console is a symlink to a
+/// /proc file (the container's own hostname, harmless and visible). Without a terminal berth
+/// mounts nothing there; with one, the pty must not be bind-mounted through the symlink:
+/// berth refuses, and the symlink and the /proc file stay as they were.
 #[test]
 fn cve_2025_52565_dev_console_symlink_is_never_mounted_over() {
     let root = Root::new();
     let dev = HostDir::new("devconsole");
     std::os::unix::fs::symlink("/proc/sys/kernel/hostname", dev.0.join("console")).unwrap();
+    std::os::unix::fs::symlink("pts/ptmx", dev.0.join("ptmx")).unwrap();
     nix::sys::stat::mknod(
         &dev.0.join("null"),
         nix::sys::stat::SFlag::S_IFCHR,
@@ -411,7 +413,7 @@ fn cve_2025_52565_dev_console_symlink_is_never_mounted_over() {
         nix::sys::stat::makedev(1, 3),
     )
     .unwrap();
-    let script = "awk '$5 ~ /console|hostname/ {print $5}' /proc/self/mountinfo; echo pwned > /dev/console 2>/dev/null; hostname";
+    let script = "awk '$5 ~ /console|hostname/ {print $5}' /proc/self/mountinfo; hostname";
     let mut c = base_config(&["/bin/sh", "-c", script]);
     let mounts: Vec<Value> = c["mounts"]
         .as_array()
@@ -421,20 +423,61 @@ fn cve_2025_52565_dev_console_symlink_is_never_mounted_over() {
         .cloned()
         .collect();
     c["mounts"] = json!(mounts);
-    add_mount(
-        &mut c,
+    // Before /dev/pts and the others, which it would otherwise cover.
+    c["mounts"].as_array_mut().unwrap().insert(
+        1,
         json!({"destination": "/dev", "type": "bind", "source": dev.0, "options": ["rbind"]}),
     );
     let (code, out, err) = root.run(&c);
     assert_eq!((code, out.as_str()), (0, "berth-test\n"), "{err}");
+
     c["process"]["terminal"] = json!(true);
-    let (code, _, err) = root.run(&c);
-    assert_ne!(code, 0);
-    assert!(err.contains("terminal"), "{err}");
+    let b = Bundle::new(&c);
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut cmd = root.cmd();
+    cmd.args([
+        "run",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        &unique("console"),
+    ])
+    .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+    .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+    .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "berth run did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut said = Vec::new();
+    nix::fcntl::fcntl(
+        &pty.master,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .unwrap();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = nix::unistd::read(&pty.master, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        said.extend_from_slice(&buf[..n]);
+    }
+    let said = String::from_utf8_lossy(&said);
+    assert!(
+        !status.success(),
+        "the pty was mounted through the symlink: {said}"
+    );
+    assert!(said.contains("/dev/console"), "{said}");
     assert!(std::fs::symlink_metadata(dev.0.join("console"))
         .unwrap()
         .file_type()
         .is_symlink());
+    assert!(!host_mountinfo().contains("/proc/sys/kernel/hostname"));
 }
 
 /// CVE-2025-52881. By the time berth writes linux.sysctl, a mount (made here by a
@@ -508,6 +551,7 @@ fn host_disk_node_made_in_the_container_cannot_be_opened() {
 /// A static probe that reports its uids and capability sets, and tries to raise
 /// CAP_SYS_ADMIN (effective and ambient) and to write a file owned by another user.
 const PROBE_C: &str = r#"
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/prctl.h>

@@ -16,6 +16,7 @@
 //! - `features`: `berth features`, built from the same tables the parser uses.
 //! - `signals`: signal names and numbers.
 //! - `sealed_exe`: create, run and exec run from a sealed copy of berth (CVE-2019-5736).
+//! - `terminal`: process.terminal: the pty in init, --console-socket, the relay of `run`.
 
 mod capabilities;
 mod cgroups;
@@ -32,16 +33,19 @@ mod init;
 mod logging;
 mod lsm;
 mod namespaces;
+mod notify_socket;
 mod process_attrs;
 mod reaper;
 mod rlimits;
 mod rootfs;
+mod rootless;
 mod sealed_exe;
 mod seccomp;
 mod signals;
 mod state;
 mod sync;
 mod sysctl;
+mod terminal;
 mod user;
 mod userns;
 
