@@ -6,7 +6,7 @@ CARGO ?= cargo
 # (measurably less memory per invocation in `make bench`). berth makes no NSS lookups.
 TRIPLE := $(shell rustc -vV | sed -n 's/^host: //p')
 STATIC := RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(TRIPLE)
-BERTH := target/$(TRIPLE)/release/berth
+BERTH := $(or $(CARGO_TARGET_DIR),target)/$(TRIPLE)/release/berth
 DEMO_DIR ?= /tmp/berth-demo
 
 .PHONY: build install demo deps test unit integration lint bench clean

@@ -77,12 +77,14 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let g = cli.global;
     logging::init(g.log.as_deref(), g.log_format, g.debug);
-    // Commands that put a process into a container run from a sealed copy of berth
-    // (CVE-2019-5736); this re-executes, and returns only once running from it.
-    let enters_container = matches!(
-        cli.command,
-        Command::Create(_) | Command::Run(_) | Command::Exec(_)
-    );
+    // Commands that put a process into a container exec it through a sealed trampoline
+    // (CVE-2019-5736, `trampoline`); where there is none for the architecture they run from
+    // a sealed copy of berth instead, which re-executes and returns once running from it.
+    let enters_container = !cfg!(target_arch = "x86_64")
+        && matches!(
+            cli.command,
+            Command::Create(_) | Command::Run(_) | Command::Exec(_)
+        );
     let sealed = if enters_container {
         crate::sealed_exe::ensure()
     } else {

@@ -178,7 +178,9 @@ fn create_locked(
     // Made here, where berth has its privileges over the sources' filesystems; init inherits them.
     let idmapped = rootfs::prepare_idmapped(spec, &bundle.dir)?;
     let (parent_sock, child_sock) = sync::pair()?;
+    let tramp = crate::trampoline::memfd()?;
     let ctx = init::Context {
+        trampoline: tramp.as_ref().map(|t| t.as_raw_fd()),
         seccomp: filter.as_ref(),
         id: opts.id,
         spec,

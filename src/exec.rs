@@ -46,6 +46,8 @@ struct Child<'a> {
     preserve_fds: u32,
     listen_fds: u32,
     seccomp: Option<&'a crate::seccomp::Filter>,
+    /// The sealed exec trampoline (CVE-2019-5736).
+    trampoline: Option<RawFd>,
 }
 
 /// Runs the process; returns its exit status (0 with `detach`).
@@ -142,7 +144,9 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         Some(reaper::take_signals()?)
     };
     let (parent_sock, child_sock) = sync::pair()?;
+    let tramp = crate::trampoline::memfd()?;
     let child = Child {
+        trampoline: tramp.as_ref().map(|t| t.as_raw_fd()),
         process: &opts.process,
         joined: &in_child,
         userns,
@@ -244,7 +248,7 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
         // As runc's exec: a pty of the container's devpts, no /dev/console mount.
         crate::terminal::setup_in_init(c.process, false, sock)?;
     }
-    let prepared = init::prepare_process(
+    let mut prepared = init::prepare_process(
         c.process,
         c.listen_fds,
         c.preserve_fds,
@@ -252,6 +256,7 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
         sock,
         on_exec,
     )?;
+    prepared.trampoline = c.trampoline;
     sync::write(sock, &Msg::Ready)?;
     Ok(prepared)
 }

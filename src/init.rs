@@ -38,6 +38,8 @@ pub struct Context<'a> {
     pub rootfs: &'a Path,
     /// The bundle directory: relative bind-mount sources are resolved against it.
     pub bundle: &'a Path,
+    /// The sealed exec trampoline the process is exec'd through (CVE-2019-5736).
+    pub trampoline: Option<RawFd>,
     /// init's end of the sync socketpair.
     pub sync: RawFd,
     /// The parent's end, closed first thing in the child.
@@ -190,7 +192,7 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     }
     // execCPUAffinity is for exec'd processes only (spec); init gets its cgroup's CPUs.
     process_attrs::reset_cpu_affinity()?;
-    let prepared = prepare_process(
+    let mut prepared = prepare_process(
         process,
         ctx.listen_fds,
         ctx.preserve_fds,
@@ -198,6 +200,7 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
         sock,
         on_exec,
     )?;
+    prepared.trampoline = ctx.trampoline;
 
     sync::write(sock, &Msg::Ready)?;
     *ready = true;
@@ -231,6 +234,8 @@ pub struct Prepared {
     on_exec: crate::lsm::OnExec,
     /// The first fd not passed to the process: this and all above are closed before execve.
     first_closed_fd: RawFd,
+    /// The sealed exec trampoline (`trampoline`), kept open for the execveat.
+    pub trampoline: Option<RawFd>,
 }
 
 impl Prepared {
@@ -242,7 +247,7 @@ impl Prepared {
             // SAFETY: nothing of this process should run after a failed setup.
             unsafe { libc::_exit(127) }
         }
-        fds::close_from(self.first_closed_fd);
+        fds::close_from(self.first_closed_fd, self.trampoline);
         if let Some(f) = &self.late_seccomp {
             if let Err(e) = seccomp::load(f) {
                 eprintln!("berth: {e:#}");
@@ -250,7 +255,10 @@ impl Prepared {
                 unsafe { libc::_exit(127) }
             }
         }
-        let err = nix::unistd::execve(&self.exe, &self.argv, &self.envp).unwrap_err();
+        let err = match self.trampoline {
+            Some(t) => crate::trampoline::exec(t, &self.exe, &self.argv, &self.envp),
+            None => nix::unistd::execve(&self.exe, &self.argv, &self.envp).unwrap_err(),
+        };
         eprintln!("berth: exec {}: {err}", self.exe.to_string_lossy());
         // SAFETY: nothing of this process should run after a failed exec.
         unsafe { libc::_exit(127) }
@@ -336,6 +344,7 @@ pub fn prepare_process(
         late_seccomp,
         on_exec,
         first_closed_fd,
+        trampoline: None,
     })
 }
 

@@ -46,6 +46,7 @@ mod state;
 mod sync;
 mod sysctl;
 mod terminal;
+mod trampoline;
 mod user;
 mod userns;
 
