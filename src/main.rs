@@ -15,6 +15,7 @@
 //!   `cgroups/*`, `seccomp/*`.
 //! - `features`: `berth features`, built from the same tables the parser uses.
 //! - `signals`: signal names and numbers.
+//! - `criu`: checkpoint and restore through CRIU's command line.
 
 mod capabilities;
 mod cgroups;
@@ -23,6 +24,7 @@ mod clone;
 mod commands;
 mod config;
 mod container;
+mod criu;
 mod exec;
 mod fds;
 mod features;
