@@ -204,6 +204,11 @@ fn common_args(a: &mut Vec<OsString>, c: &Common, log: &str) {
     // berth sets up no network devices, so there is nothing of the namespace to keep (runc
     // does the same); this also spares CRIU iptables, which the namespace would need.
     a.extend(["--empty-ns".into(), "net".into()]);
+    if !in_path("iptables-restore") {
+        // CRIU locks the container's network with iptables-restore by default, which
+        // Debian's criu does not depend on; it links libnftables, so lock with that.
+        a.extend(["--network-lock".into(), "nftables".into()]);
+    }
     for (on, flag) in [
         (c.tcp_established, "--tcp-established"),
         (c.ext_unix_sk, "--ext-unix-sk"),
@@ -379,6 +384,13 @@ impl Drop for RootMount {
 /// Runs CRIU and turns a failure into one line: the exit status, CRIU's first error line,
 /// and where its whole log is.
 fn run(mut cmd: Command, what: &str, log: &Path) -> Result<()> {
+    crate::logging::debug(&format!(
+        "running {CRIU} {}",
+        cmd.get_args()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
     let status = match cmd.status() {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -400,10 +412,22 @@ fn run(mut cmd: Command, what: &str, log: &Path) -> Result<()> {
     )
 }
 
+/// CRIU's first error line about the work itself: errors logged before the "=====" banner
+/// that starts it come from probes of the kernel's features, which CRIU shrugs off.
 fn first_error_line(log: &str) -> Option<String> {
-    log.lines()
-        .find(|l| l.contains("Error (") || l.starts_with("Error"))
+    let is_error = |l: &&str| l.contains("Error (") || l.starts_with("Error");
+    let start = log
+        .lines()
+        .position(|l| l.starts_with("(") && l.contains("====="));
+    let after = start.and_then(|s| log.lines().skip(s).find(is_error));
+    after
+        .or_else(|| log.lines().find(is_error))
         .map(|l| l.trim().to_string())
+}
+
+fn in_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
 }
 
 fn log_path(c: &Common, name: &str) -> PathBuf {
@@ -736,10 +760,17 @@ mod tests {
             &ext,
             "dump.log",
         ));
-        let want = "dump --tree 42 --images-dir /img --work-dir /work --log-file dump.log -v4 \
-                    --manage-cgroups=full --empty-ns net --tcp-established --file-locks \
+        let lock = if in_path("iptables-restore") {
+            ""
+        } else {
+            "--network-lock nftables"
+        };
+        let want = format!(
+            "dump --tree 42 --images-dir /img --work-dir /work --log-file dump.log -v4 \
+                    --manage-cgroups=full --empty-ns net {lock} --tcp-established --file-locks \
                     --root /b/rootfs --freeze-cgroup /sys/fs/cgroup/c1 --leave-running \
-                    --external mnt[/data]:bind=/data";
+                    --external mnt[/data]:bind=/data"
+        );
         assert_eq!(
             a.join(" "),
             want.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -812,12 +843,16 @@ mod tests {
 
     #[test]
     fn error_line_from_log() {
-        let log = "(00.001) info\n(00.002) Error (criu/mount.c:1234): mnt: 55:./data doesn't have a proper root mount\n(00.003) Error (criu/cr-dump.c:1): Dumping FAILED.\n";
+        let log = "(00.000) Error (criu/util.c:642): exited, status=1\n(00.001) ==========\n(00.001) Dumping processes (pid: 9)\n(00.002) Error (criu/mount.c:1234): mnt: 55:./data doesn't have a proper root mount\n(00.003) Error (criu/cr-dump.c:1): Dumping FAILED.\n";
         assert_eq!(
             first_error_line(log).unwrap(),
             "(00.002) Error (criu/mount.c:1234): mnt: 55:./data doesn't have a proper root mount"
         );
         assert_eq!(first_error_line("all fine\n"), None);
+        assert_eq!(
+            first_error_line("(00.1) Error (criu/x.c:1): early\n").unwrap(),
+            "(00.1) Error (criu/x.c:1): early"
+        );
     }
 
     #[test]
