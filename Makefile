@@ -21,10 +21,10 @@ install: build
 	install -D -m 0755 $(BERTH) $(DESTDIR)$(PREFIX)/bin/berth
 
 # What the tests and the demo need from Debian: a busybox for the rootfs; runc and crun to
-# compare against in the benchmark.
+# compare against in the benchmark; newuidmap/newgidmap (uidmap) for rootless containers.
 deps:
 	@missing=""; \
-	for p in busybox-static runc crun; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in busybox-static runc crun uidmap; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -111,7 +111,16 @@ fn main() {
 fn exec_case(runtimes: &[Runtime], sleeper: &Path, rounds: usize) {
     let id = format!("bench-exec-{}", std::process::id());
     for rt in runtimes {
-        timed(rt, &["run", "--detach", "--bundle", sleeper.to_str().unwrap(), &id]);
+        timed(
+            rt,
+            &[
+                "run",
+                "--detach",
+                "--bundle",
+                sleeper.to_str().unwrap(),
+                &id,
+            ],
+        );
     }
     let mut samples: Vec<Vec<Sample>> = runtimes.iter().map(|_| Vec::new()).collect();
     for round in 0..rounds + 5 {
@@ -122,7 +131,11 @@ fn exec_case(runtimes: &[Runtime], sleeper: &Path, rounds: usize) {
             }
         }
     }
-    report("exec /bin/true into a running container", runtimes, &samples);
+    report(
+        "exec /bin/true into a running container",
+        runtimes,
+        &samples,
+    );
     for rt in runtimes {
         timed(rt, &["delete", "--force", &id]);
     }

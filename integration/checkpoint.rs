@@ -159,7 +159,7 @@ fn restore_refusals_leave_nothing() {
 
     let err = root.fails(&[&base[..], &["--console-socket", "/tmp/x.sock", &id]].concat());
     assert!(
-        err.contains("--console-socket /tmp/x.sock: terminals are not supported yet"),
+        err.contains("--console-socket /tmp/x.sock: terminals are not supported by restore yet"),
         "{err}"
     );
     let err = root.fails(&[&base[..], &["--no-pivot", &id]].concat());

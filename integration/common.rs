@@ -4,7 +4,11 @@
 
 #![allow(dead_code)] // each test module uses a different part of the harness
 
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use serde_json::{json, Value};
+use std::io::IoSliceMut;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -116,6 +120,16 @@ pub fn base_config(args: &[&str]) -> Value {
             ]
         }
     })
+}
+
+/// Adds a new user namespace mapping container ids 0..65536 to host ids from `host_id`.
+pub fn add_userns(c: &mut Value, host_id: u32) {
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": host_id, "size": 65536}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": host_id, "size": 65536}]);
 }
 
 pub fn default_caps() -> Vec<&'static str> {
@@ -298,4 +312,54 @@ pub fn output_via_files(cmd: &mut Command) -> Output {
     let _ = std::fs::remove_file(&o);
     let _ = std::fs::remove_file(&e);
     out
+}
+
+/// A unix socket that receives one fd the way runc's peers do (a console socket, a pidfd
+/// socket); its file is removed on drop.
+pub struct FdSocket {
+    pub path: PathBuf,
+    listener: UnixListener,
+}
+
+impl FdSocket {
+    pub fn new(tag: &str) -> FdSocket {
+        let path = PathBuf::from("/run").join(format!("{}.sock", unique(tag)));
+        let listener = UnixListener::bind(&path).unwrap();
+        FdSocket { path, listener }
+    }
+
+    /// Accepts one connection in a thread and receives the fd as runc's RecvFd does: the
+    /// message data (the file's name) and exactly one fd in one SCM_RIGHTS message.
+    pub fn receive(&self) -> std::thread::JoinHandle<(Vec<u8>, OwnedFd)> {
+        let listener = self.listener.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let (conn, _) = listener.accept().unwrap();
+            let mut name = [0u8; 4096];
+            let mut iov = [IoSliceMut::new(&mut name)];
+            let mut space = nix::cmsg_space!(RawFd);
+            let msg = recvmsg::<()>(
+                conn.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            )
+            .unwrap();
+            let n = msg.bytes;
+            let cmsgs: Vec<_> = msg.cmsgs().expect("control data not truncated").collect();
+            assert_eq!(cmsgs.len(), 1, "one control message: {cmsgs:?}");
+            let ControlMessageOwned::ScmRights(fds) = &cmsgs[0] else {
+                panic!("not SCM_RIGHTS: {:?}", cmsgs[0]);
+            };
+            assert_eq!(fds.len(), 1, "one fd");
+            // SAFETY: the fd was just received by this thread and nothing else owns it.
+            let fd = unsafe { OwnedFd::from_raw_fd(fds[0]) };
+            (name[..n].to_vec(), fd)
+        })
+    }
+}
+
+impl Drop for FdSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }

@@ -130,14 +130,7 @@ fn exec_detach_writes_the_pid_file() {
 
 #[test]
 fn exec_in_a_user_namespace() {
-    let (root, _b, id) = running(|c| {
-        c["linux"]["namespaces"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"type": "user"}));
-        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
-        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
-    });
+    let (root, _b, id) = running(|c| add_userns(c, 200000));
     let (code, out, err) = exec_out(
         &root,
         &[&id, "/bin/sh", "-c", "id -u; cat /proc/self/uid_map"],

@@ -11,3 +11,6 @@ mod namespaces;
 mod process;
 mod rootfs;
 mod seccomp;
+mod sockets;
+mod terminal;
+mod userns;

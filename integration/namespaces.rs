@@ -71,12 +71,7 @@ fn cgroup_namespace_roots_the_view() {
 }
 
 fn userns(c: &mut serde_json::Value) {
-    c["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": "user"}));
-    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    add_userns(c, 100000);
 }
 
 #[test]

@@ -20,8 +20,8 @@ struct Cli {
 /// Flags that every command sees.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Global {
-    /// Directory holding the containers' state
-    #[arg(long, global = true, default_value = "/run/berth")]
+    /// Directory holding the containers' state (unprivileged: $XDG_RUNTIME_DIR/berth)
+    #[arg(long, global = true, default_value_os_t = crate::rootless::default_root())]
     pub root: PathBuf,
     /// Write log lines to this file as well as to stderr
     #[arg(long, global = true)]
@@ -82,7 +82,9 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let g = cli.global;
     logging::init(g.log.as_deref(), g.log_format, g.debug);
-    let result = if g.systemd_cgroup {
+    let result = if let Err(e) = crate::rootless::prepare_root(&g.root) {
+        Err(e)
+    } else if g.systemd_cgroup {
         Err(anyhow::anyhow!(
             "--systemd-cgroup: the systemd cgroup driver is not supported; berth manages cgroupfs directly"
         ))

@@ -15,6 +15,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::LinuxNamespaceType;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -22,7 +23,9 @@ use crate::clone::{clone, Forked};
 use crate::config::{self, Bundle};
 use crate::state::{self, Locked, State, Status};
 use crate::sync::{self, Msg};
-use crate::{cgroups, hooks, init, logging, namespaces, seccomp, userns};
+use crate::{
+    cgroups, hooks, init, logging, namespaces, rootfs, rootless, seccomp, terminal, userns,
+};
 
 /// Compiled seccomp filters, under --root. The name cannot be a container id.
 pub const SECCOMP_CACHE: &str = "seccomp~cache";
@@ -45,6 +48,13 @@ pub struct CreateOpts<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// --console-socket: where the pty master goes when process.terminal is true.
+    pub console_socket: Option<&'a Path>,
+    /// --pidfd-socket: where a pidfd of init goes once it is created.
+    pub pidfd_socket: Option<&'a Path>,
+    /// Whether berth returns once the container is created or started (`create`, `run -d`):
+    /// then only a console socket can take a terminal (`terminal::check_opts`).
+    pub detach: bool,
 }
 
 /// A container that `create` made. `pidfd` refers to its init.
@@ -53,6 +63,8 @@ pub struct Created {
     pub pidfd: OwnedFd,
     /// Whether init is this process's child (so `run` can wait for it).
     pub is_child: bool,
+    /// process.terminal without a console socket: the pty master, for `terminal::relay`.
+    pub pty_master: Option<OwnedFd>,
 }
 
 /// Creates a container and leaves its init blocked on the exec fifo. On any error, nothing
@@ -62,10 +74,35 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
     // Before berth opens any fd of its own, which could otherwise take one of these numbers.
     let listen_fds = crate::fds::listen_fds_from_env();
     crate::fds::check_passed(crate::fds::FIRST_PASSED_FD, listen_fds + opts.preserve_fds)?;
-    let bundle = config::load(opts.bundle)?;
+    let mut bundle = config::load(opts.bundle)?;
+    if rootless::active() {
+        rootless::check(&bundle.spec)?;
+    }
+    let process = bundle.spec.process().as_ref().expect("validated");
+    let terminal = process.terminal().unwrap_or(false);
+    terminal::check_opts(terminal, opts.detach, opts.console_socket)?;
+    let console = opts
+        .console_socket
+        .map(terminal::connect_console_socket)
+        .transpose()?;
+    let pidfd_sock = opts.pidfd_socket.map(connect_pidfd_socket).transpose()?;
     let lock = state::create_dir(opts.root, opts.id)?;
+    if crate::notify_socket::host_socket().is_some() {
+        if let Err(e) = crate::notify_socket::setup_spec(&mut bundle.spec, &lock.dir) {
+            let _ = lock.remove();
+            return Err(e);
+        }
+    }
     let mut made = Made::default();
-    match create_locked(opts, &bundle, &lock, listen_fds, &mut made) {
+    match create_locked(
+        opts,
+        &bundle,
+        &lock,
+        listen_fds,
+        console.as_ref(),
+        pidfd_sock.as_ref(),
+        &mut made,
+    ) {
         Ok(c) => Ok(c),
         Err(e) => {
             let cloned = made.init.is_some();
@@ -111,6 +148,8 @@ fn create_locked(
     bundle: &Bundle,
     lock: &Locked,
     listen_fds: u32,
+    console: Option<&UnixStream>,
+    pidfd_sock: Option<&UnixStream>,
     made: &mut Made,
 ) -> Result<Created> {
     let spec = &bundle.spec;
@@ -126,9 +165,13 @@ fn create_locked(
     let fifo_fd = open(&fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .with_context(|| format!("opening {}", fifo.display()))?;
 
-    let cgroup = cgroups::create(Some(linux), opts.id)?;
-    made.cgroup = Some(cgroup);
-    let cgroup = made.cgroup.as_ref().expect("just set");
+    // Unprivileged (or in a user namespace, as runc): a cgroup only where one is delegated.
+    made.cgroup = if rootless::active() || rootless::in_user_namespace() {
+        cgroups::create_rootless(Some(linux), opts.id)?
+    } else {
+        Some(cgroups::create(Some(linux), opts.id)?)
+    };
+    let cgroup = made.cgroup.as_ref();
 
     let filter = linux
         .seccomp()
@@ -136,6 +179,8 @@ fn create_locked(
         .map(|sc| seccomp::compile_cached(sc, &opts.root.join(SECCOMP_CACHE)))
         .transpose()?;
     let joined = namespaces::open_joined(linux)?;
+    // Made here, where berth has its privileges over the sources' filesystems; init inherits them.
+    let idmapped = rootfs::prepare_idmapped(spec, &bundle.dir)?;
     let (parent_sock, child_sock) = sync::pair()?;
     let ctx = init::Context {
         seccomp: filter.as_ref(),
@@ -155,6 +200,7 @@ fn create_locked(
         userns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::User),
         mountns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Mount),
         cgroupns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Cgroup),
+        idmapped: &idmapped,
     };
     // Time: entered through the parent (see below). Cgroup: init unshares it itself once it
     // sits in its cgroup, so that the namespace is rooted there.
@@ -172,7 +218,10 @@ fn create_locked(
             .context("creating the time namespace")?;
             namespaces::write_time_offsets(linux)?;
         }
-        match clone(flags, cgroup.dir_fd_v2().map(|fd| fd.as_raw_fd()))? {
+        match clone(
+            flags,
+            cgroup.and_then(|c| c.dir_fd_v2()).map(|fd| fd.as_raw_fd()),
+        )? {
             Forked::Child => init::run(&ctx),
             Forked::Parent {
                 pid,
@@ -203,24 +252,39 @@ fn create_locked(
     made.init = Some((pid, is_child));
     drop(child_sock);
 
-    if !in_cgroup {
-        cgroup.add_process(pid)?;
-    }
     if ctx.new_userns {
         userns::write_maps(pid, linux)?;
     }
-    sync::write(&parent_sock, &Msg::Go)?;
-    let mut reply = sync::read(&parent_sock)?;
+    match cgroup.filter(|_| !in_cgroup) {
+        None => sync::write(&parent_sock, &Msg::Go)?,
+        Some(cgroup) => {
+            // Moving a process between cgroups waits for an RCU grace period in the kernel
+            // (milliseconds); init does the setup that does not depend on its cgroup meanwhile.
+            sync::write(&parent_sock, &Msg::GoBeforeCgroup)?;
+            cgroup.add_process(pid)?;
+            if let Err(e) = sync::write(&parent_sock, &Msg::CgroupJoined) {
+                // init failed (and exited) first; its own error says more.
+                if let Ok(Some(Msg::Error(msg))) = sync::read(&parent_sock) {
+                    bail!("{msg}");
+                }
+                return Err(e);
+            }
+        }
+    }
+    // process.terminal: the pty master comes between these messages (after pivot_root); it
+    // goes to the console socket at once, or back to the caller for a relay.
+    let mut master = terminal::MasterFromChild::default();
+    let mut reply = terminal::read_sync(&parent_sock, console, &mut master)?;
     if reply == Some(Msg::Hooks) {
         // init made the mounts and waits before pivot_root.
         hooks::create_runtime(spec, opts.id, &bundle.dir, pid)?;
         sync::write(&parent_sock, &Msg::HooksDone)?;
-        reply = sync::read(&parent_sock)?;
+        reply = terminal::read_sync(&parent_sock, console, &mut master)?;
     }
     if let Some(Msg::SeccompFd(fd)) = reply {
         let state = hooks::HookState::of_spec(spec, opts.id, &bundle.dir, "creating", pid);
         seccomp_handoff(&parent_sock, &pidfd, fd, linux, &state.to_json())?;
-        reply = sync::read(&parent_sock)?;
+        reply = terminal::read_sync(&parent_sock, console, &mut master)?;
     }
     match reply {
         Some(Msg::Ready) => {}
@@ -230,6 +294,13 @@ fn create_locked(
             "container init exited during setup{}",
             exit_reason(pid, is_child)
         ),
+    }
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal());
+    if master.received != terminal.unwrap_or(false) {
+        bail!("sync: init's pty master does not match process.terminal");
+    }
+    if let Some(sock) = pidfd_sock {
+        send_pidfd(sock, &pidfd, PIDFD_INIT)?;
     }
 
     let st = State {
@@ -258,6 +329,7 @@ fn create_locked(
         pid,
         pidfd,
         is_child,
+        pty_master: master.kept,
     })
 }
 
@@ -342,6 +414,23 @@ pub fn seccomp_handoff(
     sync::write(sock, &Msg::SeccompDone)
 }
 
+/// The data runc sends with the pidfd on --pidfd-socket: "standard" for a container's init,
+/// "setns" for an exec'd process.
+pub const PIDFD_INIT: &[u8] = b"standard";
+pub const PIDFD_EXEC: &[u8] = b"setns";
+
+/// Connects to --pidfd-socket (before anything is created, so a bad path leaves nothing).
+pub fn connect_pidfd_socket(path: &Path) -> Result<UnixStream> {
+    UnixStream::connect(path).with_context(|| format!("--pidfd-socket {}", path.display()))
+}
+
+/// Sends a pidfd of the process over --pidfd-socket in runc's protocol: `data` with the fd
+/// in one SCM_RIGHTS message.
+pub fn send_pidfd(sock: &UnixStream, pidfd: &OwnedFd, data: &[u8]) -> Result<()> {
+    sync::send_with_fds(sock.as_fd(), data, &[pidfd.as_raw_fd()])
+        .context("--pidfd-socket: sending the pidfd")
+}
+
 pub fn pidfd_open(pid: i32) -> Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
@@ -370,7 +459,7 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
 
 /// Lets a created container's init exec its process: opens the exec fifo for reading, which
 /// unblocks init, waiting on a pidfd together so that an init that died is an error, not a hang.
-pub fn start(root: &Path, id: &str) -> Result<()> {
+pub fn start(root: &Path, id: &str) -> Result<Option<Started>> {
     let lock = state::open(root, id)?;
     let st = lock.load_existing()?;
     let status = state::status(&lock.dir, &st);
@@ -381,6 +470,8 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         );
     }
     let pidfd = init_pidfd(&st)?.ok_or_else(|| anyhow!("container {id:?}: init has exited"))?;
+    // Bound before init runs, so that no READY= is lost.
+    let notify = crate::notify_socket::bind(&lock.dir)?;
     let fifo_path = lock.fifo_path();
     let fifo = open(
         &fifo_path,
@@ -399,7 +490,33 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         }
         return Err(e);
     }
-    Ok(())
+    Ok(notify.map(|sock| Started {
+        notify: sock,
+        pidfd,
+        pid: st.pid,
+    }))
+}
+
+/// A started container whose caller asked for sd_notify (NOTIFY_SOCKET): its READY= is yet
+/// to be passed on (`Started::forward_ready`).
+pub struct Started {
+    notify: std::os::unix::net::UnixDatagram,
+    pidfd: OwnedFd,
+    pid: i32,
+}
+
+impl Started {
+    pub fn forward_ready(&self) -> Result<()> {
+        match crate::notify_socket::host_socket() {
+            Some(host) => crate::notify_socket::forward_ready(
+                &self.notify,
+                self.pidfd.as_fd(),
+                self.pid,
+                &host,
+            ),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Waits until init has written its outcome to the exec fifo and closed its end, which it
@@ -460,12 +577,15 @@ pub fn kill(root: &Path, id: &str, sig: nix::sys::signal::Signal, all: bool) -> 
     if status == Status::Stopped && !all {
         bail!("cannot kill container {id:?}: it is stopped");
     }
-    if all {
-        let cg = st
-            .cgroup
-            .as_ref()
-            .ok_or_else(|| anyhow!("kill --all: container {id:?} has no cgroup"))?;
-        return cg.kill_all(sig);
+    match (&st.cgroup, all) {
+        (Some(cg), true) => return cg.kill_all(sig),
+        // An unprivileged berth without a delegated cgroup cannot find every process; as
+        // runc, it signals init (which takes its whole pid namespace along with SIGKILL).
+        (None, true) if rootless::active() && status != Status::Stopped => logging::warn(
+            &format!("kill --all: container {id:?} has no cgroup (not delegated to the user): signalling its init only"),
+        ),
+        (None, true) => bail!("kill --all: container {id:?} has no cgroup"),
+        (_, false) => {}
     }
     let pidfd =
         init_pidfd(&st)?.ok_or_else(|| anyhow!("cannot kill container {id:?}: it is stopped"))?;

@@ -31,6 +31,9 @@ pub struct ExecOpts<'a> {
     pub ignore_paused: bool,
     /// `--cgroup [controller:]path`: sub-cgroups of the container's to join instead.
     pub cgroup: &'a [String],
+    pub console_socket: Option<&'a Path>,
+    pub pidfd_socket: Option<&'a Path>,
+    pub no_subreaper: bool,
 }
 
 /// What the child needs, prepared before clone.
@@ -50,6 +53,17 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
     let listen_fds = crate::fds::listen_fds_from_env();
     crate::fds::check_passed(crate::fds::FIRST_PASSED_FD, listen_fds + opts.preserve_fds)?;
     process_attrs::validate(&opts.process)?;
+    crate::terminal::validate(&opts.process)?;
+    let terminal = opts.process.terminal().unwrap_or(false);
+    crate::terminal::check_opts(terminal, opts.detach, opts.console_socket)?;
+    let console = opts
+        .console_socket
+        .map(crate::terminal::connect_console_socket)
+        .transpose()?;
+    let pidfd_sock = opts
+        .pidfd_socket
+        .map(crate::container::connect_pidfd_socket)
+        .transpose()?;
 
     let lock = state::open(opts.root, opts.id)?;
     let st = lock.load_existing()?;
@@ -86,13 +100,25 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         bail!("cannot exec in a stopped container {:?}", opts.id);
     }
     // pid and time namespaces: for the children of this process only.
-    let (for_children, in_child): (Vec<_>, Vec<_>) = joined
+    let (mut for_children, mut in_child): (Vec<_>, Vec<_>) = joined
         .into_iter()
         .partition(|(t, _)| matches!(t, LinuxNamespaceType::Pid | LinuxNamespaceType::Time));
+    // Unprivileged, those can be joined only from inside the container's user namespace
+    // (the kernel wants CAP_SYS_ADMIN over them), so this process joins that first.
+    if crate::rootless::active() && !for_children.is_empty() {
+        if let Some(i) = in_child
+            .iter()
+            .position(|(t, _)| *t == LinuxNamespaceType::User)
+        {
+            for_children.insert(0, in_child.remove(i));
+        }
+    }
+    let userns = for_children
+        .iter()
+        .chain(&in_child)
+        .any(|(t, _)| *t == LinuxNamespaceType::User);
     namespaces::join(&for_children)?;
-    let mut in_child = in_child;
     in_child.sort_by_key(|(t, _)| *t != LinuxNamespaceType::User);
-    let userns = in_child.iter().any(|(t, _)| *t == LinuxNamespaceType::User);
 
     // The container's seccomp filter applies to every process in it.
     let spec = crate::config::parse(&st.bundle.join("config.json"))?;
@@ -105,6 +131,10 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         })
         .transpose()?;
 
+    if !opts.detach && !opts.no_subreaper {
+        // Without a pid namespace, orphans of the process come back to berth to be reaped.
+        nix::sys::prctl::set_child_subreaper(true).context("becoming a child subreaper")?;
+    }
     let sfd = if opts.detach {
         None
     } else {
@@ -126,16 +156,17 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         Forked::Parent { pid, pidfd, .. } => (pid, pidfd),
     };
     drop(child_sock);
+    let mut master = crate::terminal::MasterFromChild::default();
     let started = (|| -> Result<()> {
         if let Some(cg) = &cgroup {
             cg.add_process(pid)?;
         }
         sync::write(&parent_sock, &Msg::Go)?;
-        let mut reply = sync::read(&parent_sock)?;
+        let mut reply = crate::terminal::read_sync(&parent_sock, console.as_ref(), &mut master)?;
         if let Some(Msg::SeccompFd(fd)) = reply {
             let state = crate::hooks::HookState::of_state(&st, "running", st.pid);
             crate::container::seccomp_handoff(&parent_sock, &pidfd, fd, &linux, &state.to_json())?;
-            reply = sync::read(&parent_sock)?;
+            reply = crate::terminal::read_sync(&parent_sock, console.as_ref(), &mut master)?;
         }
         match reply {
             Some(Msg::Ready) => Ok(()),
@@ -150,12 +181,15 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         return Err(e);
     }
     drop(lock);
+    if let Some(sock) = &pidfd_sock {
+        crate::container::send_pidfd(sock, &pidfd, crate::container::PIDFD_EXEC)?;
+    }
     if let Some(p) = opts.pid_file {
         crate::container::write_pid_file(p, pid)?;
     }
     match sfd {
         None => Ok(0),
-        Some(sfd) => reaper::wait(&sfd, pid, &pidfd, true),
+        Some(sfd) => reaper::wait_or_relay(&sfd, pid, &pidfd, true, master.kept.as_ref()),
     }
 }
 
@@ -203,6 +237,10 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
             .context("becoming uid 0 in the user namespace")?;
     }
     nix::unistd::setsid().context("setsid")?;
+    if c.process.terminal().unwrap_or(false) {
+        // As runc's exec: a pty of the container's devpts, no /dev/console mount.
+        crate::terminal::setup_in_init(c.process, false, sock)?;
+    }
     let prepared = init::prepare_process(c.process, c.listen_fds, c.preserve_fds, c.seccomp, sock)?;
     sync::write(sock, &Msg::Ready)?;
     Ok(prepared)

@@ -34,7 +34,10 @@ pub fn features() -> Value {
             },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
-            "intelRdt": { "enabled": false }
+            "intelRdt": { "enabled": false },
+            "mountExtensions": {
+                "idmap": { "enabled": crate::rootfs::idmap_supported() }
+            }
         },
         "annotations": {
             "org.opencontainers.runtime-spec.features": "berth"

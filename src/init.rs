@@ -10,7 +10,8 @@
 //! 2. become root in a new user namespace; setsid; session keyring
 //! 3. hostname, domainname
 //! 4. rootfs: propagation, mounts, devices; prestart, createRuntime (parent) and
-//!    createContainer hooks; pivot_root
+//!    createContainer hooks; pivot_root; process.terminal: pty, /dev/console, master to the
+//!    parent (`PtyMaster`), pty as stdio and controlling terminal
 //! 5. sysctl; readonly and masked paths; root.readonly
 //! 6. oom score, scheduler, io priority, personality, rlimits
 //! 7. seccomp now if noNewPrivileges is false (loading it needs CAP_SYS_ADMIN)
@@ -26,7 +27,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use crate::sync::{self, Msg};
-use crate::{capabilities, fds, hooks, process_attrs, rlimits, rootfs, seccomp, sysctl, user};
+use crate::{
+    capabilities, fds, hooks, process_attrs, rlimits, rootfs, seccomp, sysctl, terminal, user,
+};
 
 /// Everything init needs, prepared by the parent before clone.
 pub struct Context<'a> {
@@ -54,6 +57,8 @@ pub struct Context<'a> {
     pub userns: bool,
     pub mountns: bool,
     pub cgroupns: bool,
+    /// Id-mapped mount trees made by the parent (`rootfs::prepare_idmapped`).
+    pub idmapped: &'a [rootfs::IdMapped],
 }
 
 /// Wraps an fd inherited across clone as an owned socket for the sync helpers.
@@ -85,13 +90,16 @@ enum Never {}
 fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     // SAFETY: closing the parent's end of the socketpair, which this process must not hold.
     unsafe { libc::close(ctx.sync_parent) };
-    // Until exec, this process is a copy of berth: no process of the container may open its
-    // /proc/PID/exe, memory or fds (CVE-2019-5736). exec makes it dumpable again.
-    set_non_dumpable()?;
-    match sync::read(sock)? {
-        Some(Msg::Go) => {}
+    let cgroup_pending = match sync::read(sock)? {
+        Some(Msg::Go) => false,
+        Some(Msg::GoBeforeCgroup) => true,
         other => return Err(anyhow!("sync: expected Go from the parent, got {other:?}")),
-    }
+    };
+    // Until exec, this process is a copy of berth: no process of the container may open its
+    // /proc/PID/exe, memory or fds (CVE-2019-5736). exec makes it dumpable again. Only after
+    // Go: an unprivileged parent (or newuidmap) writes the id maps through /proc/PID, which
+    // belongs to root while the process is not dumpable. No container process exists yet.
+    set_non_dumpable()?;
     nix::unistd::chdir(ctx.bundle)
         .with_context(|| format!("changing to the bundle {}", ctx.bundle.display()))?;
     let spec = ctx.spec;
@@ -114,10 +122,25 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
         nix::unistd::setresuid(0.into(), 0.into(), 0.into())
             .context("becoming uid 0 in the user namespace")?;
     }
-    if ctx.new_cgroupns {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
-            .context("creating the cgroup namespace")?;
-    }
+    // Everything that depends on init's cgroup waits behind this gate, passed once: the
+    // cgroup namespace (rooted at init's cgroup), cgroup mounts, hooks, the cpu affinity.
+    let gate_passed = std::cell::Cell::new(false);
+    let cgroup_gate = || -> Result<()> {
+        if gate_passed.replace(true) {
+            return Ok(());
+        }
+        if cgroup_pending {
+            match sync::read(sock)? {
+                Some(Msg::CgroupJoined) => {}
+                other => bail!("sync: expected CgroupJoined from the parent, got {other:?}"),
+            }
+        }
+        if ctx.new_cgroupns {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+                .context("creating the cgroup namespace")?;
+        }
+        Ok(())
+    };
     nix::unistd::setsid().context("setsid")?;
     if !ctx.no_new_keyring {
         join_session_keyring(ctx.id)?;
@@ -140,11 +163,18 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
         userns: ctx.userns,
         cgroupns: ctx.cgroupns,
         mountns: ctx.mountns,
+        cgroup_gate: &cgroup_gate,
+        idmapped: ctx.idmapped,
     };
     rootfs::prepare(&rootfs_setup)?;
+    cgroup_gate()?;
     // Hooks: prestart and createRuntime (by the parent), createContainer (here).
     hooks::before_pivot(spec, ctx.id, ctx.bundle, sock)?;
     rootfs::enter(&rootfs_setup)?;
+    // The console: after the mounts and pivot_root, before masked/readonly paths.
+    if process.terminal().unwrap_or(false) {
+        terminal::setup_in_init(process, ctx.mountns, sock)?;
+    }
     // Like runc, a missing cwd is created (before the root may become read-only).
     if !process.cwd().exists() {
         std::fs::create_dir_all(process.cwd())

@@ -15,6 +15,7 @@
 //!   `cgroups/*`, `seccomp/*`.
 //! - `features`: `berth features`, built from the same tables the parser uses.
 //! - `signals`: signal names and numbers.
+//! - `terminal`: process.terminal: the pty in init, --console-socket, the relay of `run`.
 //! - `criu`: checkpoint and restore through CRIU's command line.
 
 mod capabilities;
@@ -32,15 +33,18 @@ mod hooks;
 mod init;
 mod logging;
 mod namespaces;
+mod notify_socket;
 mod process_attrs;
 mod reaper;
 mod rlimits;
 mod rootfs;
+mod rootless;
 mod seccomp;
 mod signals;
 mod state;
 mod sync;
 mod sysctl;
+mod terminal;
 mod user;
 mod userns;
 

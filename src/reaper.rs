@@ -43,25 +43,69 @@ pub fn wait(sfd: &SignalFd, pid: i32, pidfd: &OwnedFd, is_child: bool) -> Result
                 let sig = info.ssi_signo as i32;
                 if sig != libc::SIGCHLD {
                     if let Ok(s) = Signal::try_from(sig) {
-                        let _ = nix::sys::signal::kill(Pid::from_raw(pid), s);
+                        forward(pid, s);
                     }
                 }
             }
         }
-        // Reap every exited child; the process's own status ends the wait.
-        loop {
-            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return Ok(code),
-                Ok(WaitStatus::Signaled(p, s, _)) if p.as_raw() == pid => return Ok(128 + s as i32),
-                Ok(WaitStatus::StillAlive) | Err(_) => break,
-                Ok(_) => continue,
-            }
-        }
-        if fds[1].revents().is_some_and(|r| !r.is_empty()) && !is_child {
-            crate::logging::warn(
-                "the container process's exit status is unknown: it is not berth's child",
-            );
-            return Ok(255);
+        if let Some(code) = reap(
+            pid,
+            is_child,
+            fds[1].revents().is_some_and(|r| !r.is_empty()),
+        ) {
+            return Ok(code);
         }
     }
+}
+
+/// Sends `sig` to the container process (best effort: it may have just exited).
+pub fn forward(pid: i32, sig: Signal) {
+    let _ = nix::sys::signal::kill(Pid::from_raw(pid), sig);
+}
+
+/// Reaps every exited child; returns the status of `pid` once it has exited. A process that
+/// is not berth's child ends the wait with 255 once its pidfd is readable.
+pub fn reap(pid: i32, is_child: bool, pidfd_ready: bool) -> Option<i32> {
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return Some(code),
+            Ok(WaitStatus::Signaled(p, s, _)) if p.as_raw() == pid => return Some(128 + s as i32),
+            Ok(WaitStatus::StillAlive) | Err(_) => break,
+            Ok(_) => continue,
+        }
+    }
+    if pidfd_ready && !is_child {
+        crate::logging::warn(
+            "the container process's exit status is unknown: it is not berth's child",
+        );
+        return Some(255);
+    }
+    None
+}
+
+/// `wait`, or with a pty master kept by berth (a terminal and no console socket), the
+/// terminal relay between berth's own stdio and the pty until the process exits.
+pub fn wait_or_relay(
+    sfd: &SignalFd,
+    pid: i32,
+    pidfd: &OwnedFd,
+    is_child: bool,
+    master: Option<&OwnedFd>,
+) -> Result<i32> {
+    let Some(master) = master else {
+        return wait(sfd, pid, pidfd, is_child);
+    };
+    let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
+    let relay = crate::terminal::Relay {
+        master: master.as_fd(),
+        input: stdin.as_fd(),
+        output: stdout.as_fd(),
+        signals: sfd,
+        pidfd: pidfd.as_fd(),
+    };
+    crate::terminal::relay(
+        &relay,
+        |s| forward(pid, s),
+        |pidfd_ready| Ok(reap(pid, is_child, pidfd_ready)),
+    )
 }

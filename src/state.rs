@@ -80,14 +80,20 @@ pub fn create_dir(root: &Path, id: &str) -> Result<Locked> {
         .recursive(true)
         .mode(0o700)
         .create(root)
-        .with_context(|| format!("creating state root {}", root.display()))?;
+        .with_context(|| {
+            let hint = crate::rootless::root_hint(root);
+            format!("creating state root {}{hint}", root.display())
+        })?;
     let dir = container_dir(root, id);
     match fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
             bail!("container {id:?} already exists")
         }
-        Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+        Err(e) => {
+            let hint = crate::rootless::root_hint(root);
+            return Err(e).with_context(|| format!("creating {}{hint}", dir.display()));
+        }
     }
     match lock(&dir) {
         Ok(l) => Ok(l),

@@ -7,10 +7,17 @@
 //! | intermediate | `InitPid`      | join path only: the intermediate (which setns'd into the   | pid (i32)      |
 //! |              |                | namespaces given by path) cloned init; it then exits        |                |
 //! | parent       | `Go`           | after writing uid/gid maps and placing init in its cgroup   | -              |
+//! | parent       | `GoBeforeCgroup` | instead of `Go` when init could not be cloned into its    | -              |
+//! |              |                | cgroup (v1, hybrid): init starts its setup while the parent |                |
+//! |              |                | moves it (cgroup.procs waits an RCU grace period), and waits|                |
+//! |              |                | for `CgroupJoined` before its first cgroup-dependent step   |                |
+//! | parent       | `CgroupJoined` | init is in its cgroup in every hierarchy                    | -              |
 //! | init         | `Hooks`        | mounts made, before pivot_root, only if the config has      | -              |
 //! |              |                | prestart or createRuntime hooks: init waits for `HooksDone` |                |
 //! | parent       | `HooksDone`    | prestart and createRuntime hooks succeeded (on a failure    | -              |
 //! |              |                | the parent kills init instead)                              |                |
+//! | init         | `PtyMaster`    | process.terminal: after pivot_root (and any `Hooks`); the   | the pty master |
+//! |              |                | parent forwards it to --console-socket or keeps it to relay | (SCM_RIGHTS)   |
 //! | init / exec  | `SeccompFd`    | the filter uses SCMP_ACT_NOTIFY and is loaded: the parent   | fd number (i32)|
 //! |              |                | takes the listener fd with pidfd_getfd and sends it to the  |                |
 //! |              |                | agent at listenerPath; the child waits for `SeccompDone`    |                |
@@ -20,10 +27,15 @@
 //! | init         | `Error`        | a setup step failed; init exits right after                 | message (utf8) |
 //!
 //! The parent treats EOF before `Ready` as "init died during setup" and reports init's exit.
+//! A message that carries an fd is read with [`read_with_fd`]; [`read`] refuses one.
 
 use anyhow::{bail, Context, Result};
-use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
-use std::os::fd::{AsRawFd, OwnedFd};
+use nix::sys::socket::{
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
+    SockFlag, SockType,
+};
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 const TAG_INIT_PID: u8 = 1;
 const TAG_GO: u8 = 2;
@@ -32,18 +44,25 @@ const TAG_ERROR: u8 = 4;
 const TAG_HOOKS: u8 = 5;
 const TAG_HOOKS_DONE: u8 = 6;
 const TAG_SECCOMP_FD: u8 = 7;
+const TAG_GO_BEFORE_CGROUP: u8 = 10;
+const TAG_CGROUP_JOINED: u8 = 11;
 const TAG_SECCOMP_DONE: u8 = 8;
+const TAG_PTY_MASTER: u8 = 9;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Msg {
     InitPid(i32),
     Go,
+    GoBeforeCgroup,
+    CgroupJoined,
     Ready,
     Error(String),
     Hooks,
     HooksDone,
     SeccompFd(i32),
     SeccompDone,
+    /// Comes with the pty master as SCM_RIGHTS ([`write_with_fd`], [`read_with_fd`]).
+    PtyMaster,
 }
 
 /// A connected pair: (parent end, child end).
@@ -65,6 +84,8 @@ fn encode(msg: &Msg) -> Vec<u8> {
             v
         }
         Msg::Go => vec![TAG_GO],
+        Msg::GoBeforeCgroup => vec![TAG_GO_BEFORE_CGROUP],
+        Msg::CgroupJoined => vec![TAG_CGROUP_JOINED],
         Msg::Ready => vec![TAG_READY],
         Msg::Hooks => vec![TAG_HOOKS],
         Msg::HooksDone => vec![TAG_HOOKS_DONE],
@@ -79,6 +100,7 @@ fn encode(msg: &Msg) -> Vec<u8> {
             v.extend_from_slice(s.as_bytes());
             v
         }
+        Msg::PtyMaster => vec![TAG_PTY_MASTER],
     }
 }
 
@@ -88,6 +110,8 @@ fn decode(buf: &[u8]) -> Result<Msg> {
             rest.try_into().unwrap_or_default(),
         ))),
         Some((&TAG_GO, [])) => Ok(Msg::Go),
+        Some((&TAG_GO_BEFORE_CGROUP, [])) => Ok(Msg::GoBeforeCgroup),
+        Some((&TAG_CGROUP_JOINED, [])) => Ok(Msg::CgroupJoined),
         Some((&TAG_READY, [])) => Ok(Msg::Ready),
         Some((&TAG_HOOKS, [])) => Ok(Msg::Hooks),
         Some((&TAG_HOOKS_DONE, [])) => Ok(Msg::HooksDone),
@@ -96,31 +120,89 @@ fn decode(buf: &[u8]) -> Result<Msg> {
         ))),
         Some((&TAG_SECCOMP_DONE, [])) => Ok(Msg::SeccompDone),
         Some((&TAG_ERROR, rest)) => Ok(Msg::Error(String::from_utf8_lossy(rest).into_owned())),
+        Some((&TAG_PTY_MASTER, [])) => Ok(Msg::PtyMaster),
         _ => bail!("sync: malformed message {buf:?}"),
     }
 }
 
 pub fn write(fd: &OwnedFd, msg: &Msg) -> Result<()> {
-    let data = encode(msg);
+    send_with_fds(fd.as_fd(), &encode(msg), &[]).context("sync: sending a message")
+}
+
+/// Sends `msg` with `passed` attached as SCM_RIGHTS.
+pub fn write_with_fd(fd: &OwnedFd, msg: &Msg, passed: BorrowedFd) -> Result<()> {
+    send_with_fds(fd.as_fd(), &encode(msg), &[passed.as_raw_fd()])
+        .with_context(|| format!("sync: sending {msg:?} with an fd"))
+}
+
+/// Reads one message; `None` at EOF (the other end closed: exec or death). A message that
+/// carries an fd is an error here (the fd is closed): see [`read_with_fd`].
+pub fn read(fd: &OwnedFd) -> Result<Option<Msg>> {
+    match read_with_fd(fd)? {
+        Some((msg, Some(_))) => bail!("sync: unexpected fd with {msg:?}"),
+        Some((msg, None)) => Ok(Some(msg)),
+        None => Ok(None),
+    }
+}
+
+/// Reads one message and the fd that came with it, if any (close-on-exec).
+pub fn read_with_fd(fd: &OwnedFd) -> Result<Option<(Msg, Option<OwnedFd>)>> {
+    let mut buf = [0u8; 8192];
+    let (n, mut fds) = recv_with_fds(fd.as_fd(), &mut buf).context("sync: reading a message")?;
+    if n == 0 && fds.is_empty() {
+        return Ok(None);
+    }
+    if fds.len() > 1 {
+        bail!("sync: {} fds in one message", fds.len());
+    }
+    Ok(Some((decode(&buf[..n])?, fds.pop())))
+}
+
+/// sendmsg of `data` with `fds` as one SCM_RIGHTS control message (none if `fds` is empty),
+/// retried on EINTR. Also used for the --console-socket protocol (`terminal`).
+pub fn send_with_fds(sock: BorrowedFd, data: &[u8], fds: &[RawFd]) -> nix::Result<()> {
+    let iov = [IoSlice::new(data)];
+    let rights = [ControlMessage::ScmRights(fds)];
+    let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &rights };
     loop {
-        match send(fd.as_raw_fd(), &data, MsgFlags::MSG_NOSIGNAL) {
-            Ok(_) => return Ok(()),
+        match sendmsg::<()>(sock.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            Ok(n) if n == data.len() => return Ok(()),
+            // A SOCK_STREAM peer could take part of it; the protocols here are one short write.
+            Ok(_) => return Err(nix::errno::Errno::EMSGSIZE),
             Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(e).context("sync: sending a message"),
+            Err(e) => return Err(e),
         }
     }
 }
 
-/// Reads one message; `None` at EOF (the other end closed: exec or death).
-pub fn read(fd: &OwnedFd) -> Result<Option<Msg>> {
-    let mut buf = [0u8; 8192];
+/// Most fds accepted in one message; more than the one any message carries, so that a peer
+/// sending extra fds cannot make the kernel truncate (and leak) them.
+const MAX_FDS: usize = 4;
+
+/// recvmsg into `buf`, returning the byte count and the fds received (close-on-exec), retried
+/// on EINTR. (0, []) means EOF.
+pub fn recv_with_fds(sock: BorrowedFd, buf: &mut [u8]) -> nix::Result<(usize, Vec<OwnedFd>)> {
+    let mut space = nix::cmsg_space!([RawFd; MAX_FDS]);
     loop {
-        match recv(fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
-            Ok(0) => return Ok(None),
-            Ok(n) => return decode(&buf[..n]).map(Some),
+        let mut iov = [IoSliceMut::new(buf)];
+        let msg = match recvmsg::<()>(
+            sock.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Ok(m) => m,
             Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(e).context("sync: reading a message"),
+            Err(e) => return Err(e),
+        };
+        let mut fds = Vec::new();
+        for c in msg.cmsgs()? {
+            if let ControlMessageOwned::ScmRights(raw) = c {
+                // SAFETY: the kernel just installed these fds in this process for us alone.
+                fds.extend(raw.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));
+            }
         }
+        return Ok((msg.bytes, fds));
     }
 }
 
@@ -134,6 +216,8 @@ mod tests {
         for m in [
             Msg::InitPid(4242),
             Msg::Go,
+            Msg::GoBeforeCgroup,
+            Msg::CgroupJoined,
             Msg::Ready,
             Msg::Hooks,
             Msg::HooksDone,
@@ -146,5 +230,33 @@ mod tests {
         }
         drop(a);
         assert_eq!(read(&b).unwrap(), None);
+    }
+
+    #[test]
+    fn message_with_fd() {
+        let (a, b) = pair().unwrap();
+        let (r, w) = nix::unistd::pipe().unwrap();
+        write_with_fd(&a, &Msg::PtyMaster, w.as_fd()).unwrap();
+        drop(w);
+        let (msg, got) = read_with_fd(&b).unwrap().unwrap();
+        assert_eq!(msg, Msg::PtyMaster);
+        let got = got.expect("an fd came with the message");
+        let flags = nix::fcntl::fcntl(&got, nix::fcntl::FcntlArg::F_GETFD).unwrap();
+        assert_ne!(
+            flags & libc::FD_CLOEXEC,
+            0,
+            "received fds are close-on-exec"
+        );
+        nix::unistd::write(&got, b"x").unwrap();
+        let mut one = [0u8; 1];
+        assert_eq!(nix::unistd::read(&r, &mut one).unwrap(), 1);
+        // `read` refuses a message that carries an fd.
+        write_with_fd(&a, &Msg::PtyMaster, got.as_fd()).unwrap();
+        assert!(read(&b).is_err());
+        write(&a, &Msg::Ready).unwrap();
+        assert!(matches!(
+            read_with_fd(&b).unwrap(),
+            Some((Msg::Ready, None))
+        ));
     }
 }

@@ -11,6 +11,7 @@ mod freezer;
 mod mounts;
 mod oom;
 mod path;
+mod rootless;
 mod stats;
 mod v1;
 mod v2;
@@ -32,6 +33,7 @@ use std::time::Duration;
 
 pub use mounts::Mode;
 pub use oom::OomEvents;
+pub use rootless::create_rootless;
 pub use stats::Stats;
 pub use validate::validate;
 
@@ -56,6 +58,11 @@ pub struct Cgroup {
 /// rules, before any process is in it. Refuses a cgroup that already holds processes or
 /// is frozen. On error, removes every directory it made.
 pub fn create(linux: Option<&Linux>, id: &str) -> Result<Cgroup> {
+    create_with(linux, id, false)
+}
+
+/// `create`; with `rootless`, device rules that cannot be applied are a warning (rootless.rs).
+fn create_with(linux: Option<&Linux>, id: &str, rootless: bool) -> Result<Cgroup> {
     validate(linux)?;
     let layout = mounts::detect()?;
     let resources = linux.and_then(|l| l.resources().as_ref());
@@ -91,7 +98,7 @@ pub fn create(linux: Option<&Linux>, id: &str) -> Result<Cgroup> {
     cg.check_unused()?;
 
     let mut made = Vec::new();
-    match build(&mut cg, &layout, resources, &mut made) {
+    match build(&mut cg, &layout, resources, &mut made, rootless) {
         Ok(()) => Ok(cg),
         Err(e) => {
             for d in made.iter().rev() {
@@ -107,6 +114,7 @@ fn build(
     layout: &mounts::Layout,
     resources: Option<&LinuxResources>,
     made: &mut Vec<PathBuf>,
+    rootless: bool,
 ) -> Result<()> {
     for h in &layout.v1 {
         let dir = &cg.v1[&h.controllers[0]];
@@ -136,7 +144,7 @@ fn build(
     let empty = LinuxResources::default();
     let r = resources.unwrap_or(&empty);
     warn_kernel_memory(r);
-    match layout.mode {
+    let devices = match layout.mode {
         Mode::V2 => {
             let fd = cg.dir_fd.as_ref().expect("opened above");
             v2::set(cg.v2.as_deref().expect("v2"), r, false)?;
@@ -146,6 +154,13 @@ fn build(
             v1::set(cg, r, false)?;
             v1::set_devices(cg, r)
         }
+    };
+    match devices {
+        Err(e) if rootless => {
+            rootless::devices_not_applied(&e);
+            Ok(())
+        }
+        other => other,
     }
 }
 

@@ -22,21 +22,19 @@ pub struct Args {
     /// Pass this many extra fds (3, 4, ...) to the container process
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: u32,
-    /// Unix socket to send the pty master to (not supported yet: terminals)
+    /// Unix socket to send the pty master to, when process.terminal is true
     #[arg(long)]
     pub console_socket: Option<PathBuf>,
+    /// Unix socket to send a pidfd of the container's init to
+    #[arg(long)]
+    pub pidfd_socket: Option<PathBuf>,
     /// Container id
     pub id: String,
 }
 
 impl Args {
-    pub fn opts<'a>(&'a self, g: &'a Global) -> Result<CreateOpts<'a>> {
-        if let Some(s) = &self.console_socket {
-            anyhow::bail!(
-                "--console-socket {}: terminals are not supported yet",
-                s.display()
-            );
-        }
+    /// `detach`: berth returns once the container is created or started (`create`, `run -d`).
+    pub fn opts<'a>(&'a self, g: &'a Global, detach: bool) -> Result<CreateOpts<'a>> {
         Ok(CreateOpts {
             root: &g.root,
             id: &self.id,
@@ -45,11 +43,14 @@ impl Args {
             no_pivot: self.no_pivot,
             no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds,
+            console_socket: self.console_socket.as_deref(),
+            pidfd_socket: self.pidfd_socket.as_deref(),
+            detach,
         })
     }
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    container::create(&a.opts(g)?)?;
+    container::create(&a.opts(g, true)?)?;
     Ok(0)
 }

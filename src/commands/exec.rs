@@ -47,6 +47,9 @@ pub struct Args {
     /// Unix socket to send the pty master to
     #[arg(long)]
     pub console_socket: Option<PathBuf>,
+    /// Unix socket to send a pidfd of the process to
+    #[arg(long)]
+    pub pidfd_socket: Option<PathBuf>,
     /// Pass this many extra fds (3, 4, ...) to the process
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: u32,
@@ -67,9 +70,6 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    if a.tty || a.console_socket.is_some() {
-        bail!("exec: --tty and --console-socket: terminals are not supported yet");
-    }
     let process = build_process(g, &a)?;
     exec::exec(ExecOpts {
         root: &g.root,
@@ -80,6 +80,9 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         preserve_fds: a.preserve_fds,
         ignore_paused: a.ignore_paused,
         cgroup: &a.cgroup,
+        console_socket: a.console_socket.as_deref(),
+        pidfd_socket: a.pidfd_socket.as_deref(),
+        no_subreaper: a.no_subreaper,
     })
 }
 
@@ -92,8 +95,12 @@ fn build_process(g: &Global, a: &Args) -> Result<Process> {
         }
         let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let mut de = serde_json::Deserializer::from_slice(&text);
-        return serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| anyhow!("{}: {}: {}", path.display(), e.path(), e.inner()));
+        let mut p: Process = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| anyhow!("{}: {}: {}", path.display(), e.path(), e.inner()))?;
+        if a.tty {
+            p.set_terminal(Some(true));
+        }
+        return Ok(p);
     }
     if a.command.is_empty() {
         bail!("exec: a command is required (or --process)");
@@ -106,7 +113,7 @@ fn build_process(g: &Global, a: &Args) -> Result<Process> {
         .clone()
         .ok_or_else(|| anyhow!("config.json: process: missing"))?;
     p.set_args(Some(a.command.clone()));
-    p.set_terminal(Some(false));
+    p.set_terminal(Some(a.tty));
     if let Some(cwd) = &a.cwd {
         p.set_cwd(cwd.clone());
     }

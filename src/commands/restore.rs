@@ -20,7 +20,7 @@ pub struct Args {
     /// Write the restored init's pid to this file
     #[arg(long)]
     pub pid_file: Option<PathBuf>,
-    /// Unix socket to send the pty master to (not supported yet: terminals)
+    /// Unix socket to send the pty master to (not supported by restore yet)
     #[arg(long)]
     pub console_socket: Option<PathBuf>,
     /// Do not use pivot_root (not supported: CRIU always restores the root with pivot_root)
@@ -36,7 +36,7 @@ pub struct Args {
 pub fn run(g: &Global, a: Args) -> Result<i32> {
     if let Some(s) = &a.console_socket {
         bail!(
-            "--console-socket {}: terminals are not supported yet",
+            "--console-socket {}: terminals are not supported by restore yet",
             s.display()
         );
     }

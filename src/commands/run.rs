@@ -22,10 +22,13 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    let opts = a.create.opts(g)?;
+    let opts = a.create.opts(g, a.detach)?;
     if a.detach {
         container::create(&opts)?;
-        start_or_clean(g, &a.create.id)?;
+        // With NOTIFY_SOCKET, `run -d` returns once the container said READY=, as runc's does.
+        if let Some(started) = start_or_clean(g, &a.create.id)? {
+            started.forward_ready()?;
+        }
         return Ok(0);
     }
     if !a.no_subreaper {
@@ -35,8 +38,21 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let sfd = reaper::take_signals()?;
 
     let created = container::create(&opts)?;
-    start_or_clean(g, &a.create.id)?;
-    let code = reaper::wait(&sfd, created.pid, &created.pidfd, created.is_child)?;
+    if let Some(started) = start_or_clean(g, &a.create.id)? {
+        // The wait below forwards signals; READY= is passed on beside it.
+        std::thread::spawn(move || {
+            if let Err(e) = started.forward_ready() {
+                crate::logging::warn(&format!("NOTIFY_SOCKET: {e:#}"));
+            }
+        });
+    }
+    let code = reaper::wait_or_relay(
+        &sfd,
+        created.pid,
+        &created.pidfd,
+        created.is_child,
+        created.pty_master.as_ref(),
+    )?;
     if !a.keep {
         let lock = state::open(&g.root, &a.create.id)?;
         if let Some(st) = lock.load()? {
@@ -46,10 +62,12 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     Ok(code)
 }
 
-fn start_or_clean(g: &Global, id: &str) -> Result<()> {
-    if let Err(e) = container::start(&g.root, id) {
-        let _ = container::delete(&g.root, id, true);
-        return Err(e);
+fn start_or_clean(g: &Global, id: &str) -> Result<Option<container::Started>> {
+    match container::start(&g.root, id) {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            let _ = container::delete(&g.root, id, true);
+            Err(e)
+        }
     }
-    Ok(())
 }

@@ -10,6 +10,9 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    crate::container::start(&g.root, &a.id)?;
+    // With NOTIFY_SOCKET, `start` returns once the container said READY=, as runc's does.
+    if let Some(started) = crate::container::start(&g.root, &a.id)? {
+        started.forward_ready()?;
+    }
     Ok(0)
 }

@@ -23,6 +23,10 @@ pub fn checkpoint(root: &Path, id: &str, o: &criu::DumpOpts) -> Result<()> {
         );
     }
     let spec = config::parse(&st.bundle.join("config.json"))?;
+    if has_terminal(&spec) {
+        // A checkpoint destroys the container, and restore could not give it its terminal.
+        bail!("cannot checkpoint container {id:?}: it has a terminal (process.terminal), which restore does not support yet");
+    }
     let target = criu::DumpTarget {
         pid: st.pid,
         rootfs: &st.rootfs,
@@ -47,6 +51,9 @@ pub fn restore(
 ) -> Result<Created> {
     config::validate_id(id)?;
     let bundle = config::load(bundle)?;
+    if has_terminal(&bundle.spec) {
+        bail!("config.json: process.terminal: restoring a container with a terminal is not supported yet (CRIU hands the new pty master over only in its RPC mode)");
+    }
     if let Some(h) = bundle.spec.hooks() {
         // runc runs these when CRIU has made the namespaces; berth has no hand in that moment.
         #[allow(deprecated)]
@@ -71,6 +78,13 @@ pub fn restore(
             Err(e)
         }
     }
+}
+
+fn has_terminal(spec: &oci_spec::runtime::Spec) -> bool {
+    spec.process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false)
 }
 
 fn restore_locked(
@@ -115,5 +129,6 @@ fn restore_locked(
         pid,
         pidfd,
         is_child: true,
+        pty_master: None,
     })
 }

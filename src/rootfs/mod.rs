@@ -6,17 +6,19 @@
 //! Files: `mount_options` (the option table and parser), `mounts` (one mount entry),
 //! `cgroup_mounts` (types cgroup/cgroup2), `copyup` (tmpcopyup), `devices`, `pivot`,
 //! `paths` (masked and read-only paths), `resolve` (paths inside the rootfs), `sys`
-//! (syscall wrappers), `validate`.
+//! (syscall wrappers), `validate`, `idmap` (id-mapped bind mounts, prepared by the parent).
 
 mod cgroup_mounts;
 mod copyup;
 mod devices;
+mod idmap;
 mod mount_options;
 mod mounts;
 mod paths;
 mod pivot;
 mod resolve;
-mod sys;
+// `terminal` mounts the pty on /dev/console with open_tree/move_mount.
+pub mod sys;
 mod validate;
 
 #[cfg(test)]
@@ -29,6 +31,7 @@ use oci_spec::runtime::Spec;
 use std::os::fd::AsFd;
 use std::path::Path;
 
+pub use idmap::{prepare as prepare_idmapped, supported as idmap_supported, IdMapped};
 pub use mount_options::MOUNT_OPTIONS;
 
 /// Checks the rootfs fields of a config (mounts, rootfsPropagation, devices, masked and
@@ -52,6 +55,11 @@ pub struct RootfsSetup<'a> {
     /// init is in its own mount namespace (new or joined). Without one nothing is mounted:
     /// validation rejects every field that would need it and init only chroots.
     pub mountns: bool,
+    /// Called before the first cgroup or cgroup2 mount: init waits there until it is in its
+    /// cgroup (see `sync::Msg::GoBeforeCgroup`).
+    pub cgroup_gate: &'a dyn Fn() -> Result<()>,
+    /// The id-mapped trees the parent made with [`prepare_idmapped`] before clone.
+    pub idmapped: &'a [IdMapped],
 }
 
 fn propagation(spec: &Spec) -> Option<libc::c_ulong> {
@@ -87,8 +95,12 @@ pub fn prepare(setup: &RootfsSetup) -> Result<()> {
         root: root.as_fd(),
         root_path: setup.rootfs,
         cgroupns: setup.cgroupns,
+        idmapped: setup.idmapped,
     };
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        if matches!(m.typ().as_deref(), Some("cgroup" | "cgroup2")) {
+            (setup.cgroup_gate)()?;
+        }
         mounts::mount_entry(&ctx, i, m)?;
     }
     if !dev_is_bind(spec) {

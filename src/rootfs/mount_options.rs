@@ -22,6 +22,8 @@ pub enum Effect {
     Recursive(u64, u64),
     /// Copy the covered directory's content into a new tmpfs.
     TmpCopyUp,
+    /// An id-mapped bind mount (`idmap`; `ridmap` when true: every mount of the tree).
+    IdMap(bool),
 }
 
 /// One row of the option table.
@@ -42,7 +44,7 @@ use libc::{
     MOUNT_ATTR_RDONLY as A_RDONLY, MOUNT_ATTR_RELATIME as A_RELATIME,
     MOUNT_ATTR_STRICTATIME as A_STRICTATIME, MOUNT_ATTR__ATIME as A_ATIME_MASK,
 };
-use Effect::{Clear, Nothing, Propagation, Recursive, Set, TmpCopyUp};
+use Effect::{Clear, IdMap, Nothing, Propagation, Recursive, Set, TmpCopyUp};
 
 /// Every option name berth understands. Anything else is a filesystem-specific option and
 /// goes to mount(2)'s data argument (config.md: "Runtimes SHOULD treat unknown options as
@@ -115,11 +117,9 @@ pub const MOUNT_OPTIONS: &[MountOption] = &[
     opt("rstrictatime", Recursive(A_STRICTATIME, A_ATIME_MASK)),
     opt("rnostrictatime", Recursive(A_RELATIME, A_ATIME_MASK)),
     opt("tmpcopyup", TmpCopyUp),
+    opt("idmap", IdMap(false)),
+    opt("ridmap", IdMap(true)),
 ];
-
-/// Options that config.md defines but berth does not implement; rejected by validation
-/// rather than passed to the filesystem (the spec says they must not reach mount(2)).
-pub const UNSUPPORTED: &[&str] = &["idmap", "ridmap"];
 
 pub fn lookup(name: &str) -> Option<&'static MountOption> {
     MOUNT_OPTIONS.iter().find(|o| o.name == name)
@@ -139,6 +139,8 @@ pub struct Parsed {
     pub rec_set: u64,
     pub rec_clr: u64,
     pub tmpcopyup: bool,
+    /// `idmap` (Some(false)) or `ridmap` (Some(true)); the later one wins.
+    pub idmap: Option<bool>,
     /// Filesystem-specific options, comma-separated, for mount(2)'s data argument.
     pub data: String,
     /// The filesystem-specific options one by one (for error messages).
@@ -171,6 +173,7 @@ pub fn parse<S: AsRef<str>>(options: &[S]) -> Parsed {
                 p.rec_clr = (p.rec_clr & !set) | clr;
             }
             Some(TmpCopyUp) => p.tmpcopyup = true,
+            Some(IdMap(recursive)) => p.idmap = Some(recursive),
             None => {
                 if !p.data.is_empty() {
                     p.data.push(',');
@@ -200,15 +203,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_name_is_unique_and_nothing_unsupported_is_listed() {
+    fn every_name_is_unique() {
         let mut names: Vec<&str> = MOUNT_OPTIONS.iter().map(|o| o.name).collect();
         names.sort();
         let before = names.len();
         names.dedup();
         assert_eq!(before, names.len());
-        for u in UNSUPPORTED {
-            assert!(lookup(u).is_none());
-        }
     }
 
     #[test]
@@ -222,6 +222,7 @@ mod tests {
             "diratime",
             "dirsync",
             "exec",
+            "idmap",
             "iversion",
             "lazytime",
             "loud",
@@ -244,6 +245,7 @@ mod tests {
             "rdiratime",
             "relatime",
             "remount",
+            "ridmap",
             "rexec",
             "rnoatime",
             "rnodiratime",
@@ -405,8 +407,11 @@ mod tests {
         assert_eq!(p.data, "size=65536k,mode=755");
         assert_eq!(p.unknown, vec!["size=65536k", "mode=755"]);
         assert!(p.tmpcopyup);
-        // idmap is never passed on silently: it is data here and rejected by validation.
-        assert_eq!(parse(&["idmap"]).unknown, vec!["idmap"]);
+        // idmap and ridmap never reach mount(2) (config.md).
+        let p = parse(&["rbind", "idmap", "ridmap"]);
+        assert!(p.data.is_empty() && p.unknown.is_empty());
+        assert_eq!(p.idmap, Some(true));
+        assert_eq!(parse(&["ridmap", "idmap"]).idmap, Some(false));
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct Ctx<'a> {
     /// The host path of the rootfs.
     pub root_path: &'a Path,
     pub cgroupns: bool,
+    /// Id-mapped trees the parent made (idmap.rs), by mount index.
+    pub idmapped: &'a [super::idmap::IdMapped],
 }
 
 /// Mount flags that describe the per-mount state a bind remount can set.
@@ -54,7 +56,7 @@ pub fn mount_entry(ctx: &Ctx, i: usize, m: &Mount) -> Result<()> {
     let what = format!("mounts[{i}] ({})", dest.display());
     if is_bind(m, &opts) {
         let src = m.source().as_deref().context("validated: bind source")?;
-        bind_entry(ctx, src, dest, &opts)
+        bind_entry(ctx, i, src, dest, &opts)
             .with_context(|| format!("{what}: bind-mounting {}", src.display()))
     } else if typ == "cgroup" || typ == "cgroup2" {
         cgroup_mounts::mount_cgroup(ctx, typ, dest, &opts)
@@ -64,7 +66,7 @@ pub fn mount_entry(ctx: &Ctx, i: usize, m: &Mount) -> Result<()> {
     }
 }
 
-fn bind_entry(ctx: &Ctx, src: &Path, dest: &Path, opts: &Parsed) -> Result<()> {
+fn bind_entry(ctx: &Ctx, i: usize, src: &Path, dest: &Path, opts: &Parsed) -> Result<()> {
     let meta = std::fs::metadata(src).with_context(|| format!("source {}", src.display()))?;
     let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
     let dest_fd = resolve::create_in_root(ctx.root, dest, kind)?;
@@ -77,7 +79,10 @@ fn bind_entry(ctx: &Ctx, src: &Path, dest: &Path, opts: &Parsed) -> Result<()> {
     .and_then(|fd| nix::sys::statfs::fstatfs(&fd))
     .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC);
     check_proc_destination(&inside, src_is_proc)?;
-    let mnt = bind(ctx, src, dest_fd, &inside, opts)?;
+    let mnt = match ctx.idmapped.iter().find(|t| t.index == i) {
+        Some(t) => super::idmap::attach(ctx, t, dest_fd, &inside, opts)?,
+        None => bind(ctx, src, dest_fd, &inside, opts)?,
+    };
     apply_after(mnt.as_fd(), opts)
 }
 
@@ -99,6 +104,12 @@ pub fn bind(
         None::<&str>,
     )
     .context("bind mount")?;
+    finish_bind(ctx, inside, opts)
+}
+
+/// After a bind mount was made at container path `inside`: reopens it and applies the
+/// per-mount flags with a remount. Returns an O_PATH fd of the mount.
+pub fn finish_bind(ctx: &Ctx, inside: &Path, opts: &Parsed) -> Result<OwnedFd> {
     let mnt = reopen(ctx, inside)?;
     if opts.flags & REMOUNT_MASK != 0 || opts.cleared != 0 {
         remount_bind(mnt.as_fd(), opts.flags & REMOUNT_MASK, opts.cleared)?;

@@ -77,6 +77,33 @@ pub fn mount_setattr(
     Errno::result(ret).map(drop)
 }
 
+/// mount_setattr(MOUNT_ATTR_IDMAP) on the detached mount `fd` (and, with `recursive`, all
+/// below it): ids are mapped through the user namespace `userns`.
+pub fn set_idmap(fd: BorrowedFd, recursive: bool, userns: BorrowedFd) -> nix::Result<()> {
+    let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    let attr = libc::mount_attr {
+        attr_set: libc::MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_raw_fd() as u64,
+    };
+    // SAFETY: valid fds, NUL-terminated path and a properly sized mount_attr the kernel reads.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            EMPTY.as_ptr(),
+            flags,
+            &attr as *const libc::mount_attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
 /// A new, detached mount of filesystem `fstype` with no options, with the given MOUNT_ATTR_*.
 pub fn fresh_mount(fstype: &str, attr: u64) -> nix::Result<OwnedFd> {
     let name = CString::new(fstype).map_err(|_| Errno::EINVAL)?;

@@ -186,6 +186,8 @@ fn prepare_and_finalize_build_the_configured_rootfs() {
             userns: false,
             cgroupns: false,
             mountns: true,
+            cgroup_gate: &|| Ok(()),
+            idmapped: &[],
         })?;
         crate::sysctl::apply(&s)?;
         finalize(&s)?;
@@ -436,6 +438,8 @@ fn no_pivot_moves_the_rootfs_and_hides_the_hosts_proc() {
             userns: false,
             cgroupns: false,
             mountns: true,
+            cgroup_gate: &|| Ok(()),
+            idmapped: &[],
         })?;
         finalize(&s)?;
         ensure!(
@@ -483,6 +487,8 @@ fn mask_refuses_a_dev_null_that_is_not_the_null_device() {
             userns: false,
             cgroupns: false,
             mountns: true,
+            cgroup_gate: &|| Ok(()),
+            idmapped: &[],
         };
         prepare(&setup)?;
         finalize(&s)
@@ -512,6 +518,8 @@ fn mounts_into_proc_are_refused() {
             userns: false,
             cgroupns: false,
             mountns: true,
+            cgroup_gate: &|| Ok(()),
+            idmapped: &[],
         };
         prepare(&setup)
     })
@@ -563,6 +571,8 @@ fn in_a_user_namespace_devices_are_bound_and_locked_flags_kept() {
             userns: true,
             cgroupns: false,
             mountns: true,
+            cgroup_gate: &|| Ok(()),
+            idmapped: &[],
         };
         prepare(&setup)?;
         finalize(&s)?;

@@ -6,7 +6,7 @@ use oci_spec::runtime::{LinuxDeviceType, LinuxNamespaceType, Spec};
 use std::path::{Component, Path};
 
 use super::devices::node_kind;
-use super::mount_options::{parse, rootfs_propagation, UNSUPPORTED};
+use super::mount_options::{parse, rootfs_propagation};
 use super::mounts::is_bind;
 
 /// Fields that need a mount namespace, checked when the container has none.
@@ -66,14 +66,9 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<()> {
         if is_root(dest) {
             bail!("{at}.destination: cannot mount over the container's root");
         }
-        if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
-            bail!("{at}.uidMappings: id-mapped mounts are not supported by berth");
-        }
         let options = m.options().as_deref().unwrap_or_default();
-        if let Some(o) = options.iter().find(|o| UNSUPPORTED.contains(&o.as_str())) {
-            bail!("{at}.options: {o:?} (id-mapped mounts) is not supported by berth");
-        }
         let opts = parse(options);
+        super::idmap::validate(spec, m, &opts, &at)?;
         let typ = m.typ().as_deref().unwrap_or("");
         if is_bind(m, &opts) {
             if let Some(o) = opts.unknown.first() {
@@ -224,10 +219,6 @@ mod tests {
         assert_eq!(
             err(r#","mounts":[{"destination":"/a","type":"proc","options":["tmpcopyup"]}]"#),
             r#"config.json: mounts[0].options: "tmpcopyup" needs type tmpfs, not "proc""#
-        );
-        assert_eq!(
-            err(r#","mounts":[{"destination":"/a","source":"/etc","options":["rbind","idmap"]}]"#),
-            r#"config.json: mounts[0].options: "idmap" (id-mapped mounts) is not supported by berth"#
         );
     }
 
