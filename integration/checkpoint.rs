@@ -174,6 +174,27 @@ fn restore_refusals_leave_nothing() {
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     root.assert_clean(Some(&b));
+
+    // Restore cannot hand a restored terminal to anyone yet.
+    let mut c = base_config(&["/bin/true"]);
+    c["process"]["terminal"] = json!(true);
+    let t = Bundle::new(&c);
+    let err = root.fails(&[
+        "restore",
+        "-d",
+        "--bundle",
+        t.dir.to_str().unwrap(),
+        "--image-path",
+        img_s,
+        &id,
+    ]);
+    assert!(
+        err.contains(
+            "process.terminal: restoring a container with a terminal is not supported yet"
+        ),
+        "{err}"
+    );
+    root.assert_clean(Some(&t));
 }
 
 /// The real round trip: a counter on a bind mount, checkpointed (which destroys the
