@@ -259,7 +259,7 @@ pub fn restore(c: &Common, t: &RestoreTarget) -> Result<i32> {
         mounts.push((cookie.clone(), mount_source(cookie, t.spec, t.bundle)?));
     }
     let (ns_fds, ns_args) = joined_namespaces_restore(t.spec)?;
-    let pidfile = t.criu_root.with_extension("pid");
+    let pidfile = PathBuf::from(format!("{}.pid", t.criu_root.display()));
     let _ = std::fs::remove_file(&pidfile);
     let cgroup_roots = cgroup_roots(t.cgroup)?;
 
