@@ -4,6 +4,7 @@ mod cgroups;
 mod checkpoint;
 mod common;
 mod errors;
+mod escapes;
 mod exec;
 mod hooks;
 mod lifecycle;

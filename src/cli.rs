@@ -82,7 +82,18 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let g = cli.global;
     logging::init(g.log.as_deref(), g.log_format, g.debug);
-    let result = if let Err(e) = crate::rootless::prepare_root(&g.root) {
+    // Commands that put a process into a container run from a sealed copy of berth
+    // (CVE-2019-5736); this re-executes, and returns only once running from it.
+    let enters_container = matches!(
+        cli.command,
+        Command::Create(_) | Command::Run(_) | Command::Exec(_)
+    );
+    let sealed = if enters_container {
+        crate::sealed_exe::ensure()
+    } else {
+        Ok(())
+    };
+    let result = if let Err(e) = sealed.and_then(|()| crate::rootless::prepare_root(&g.root)) {
         Err(e)
     } else if g.systemd_cgroup {
         Err(anyhow::anyhow!(

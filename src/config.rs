@@ -108,6 +108,7 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
         .as_ref()
         .ok_or_else(|| anyhow!("config.json: process: missing"))?;
     crate::process_attrs::validate(process).map_err(|e| anyhow!("config.json: {e:#}"))?;
+    crate::lsm::validate(spec).map_err(|e| anyhow!("config.json: {e:#}"))?;
     crate::terminal::validate(process).map_err(|e| anyhow!("config.json: {e:#}"))?;
     let linux = spec
         .linux()

@@ -64,6 +64,7 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         .pidfd_socket
         .map(crate::container::connect_pidfd_socket)
         .transpose()?;
+    crate::lsm::validate_process(&opts.process)?;
 
     let lock = state::open(opts.root, opts.id)?;
     let st = lock.load_existing()?;
@@ -218,6 +219,8 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
         Some(Msg::Go) => {}
         other => bail!("sync: expected Go from the parent, got {other:?}"),
     }
+    // Before joining the container's mount namespace: through the host's procfs.
+    let on_exec = crate::lsm::OnExec::prepare(c.process)?;
     if let Some(a) = c.process.exec_cpu_affinity() {
         process_attrs::apply_exec_cpu_affinity_final(a)?;
     }
@@ -241,7 +244,14 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
         // As runc's exec: a pty of the container's devpts, no /dev/console mount.
         crate::terminal::setup_in_init(c.process, false, sock)?;
     }
-    let prepared = init::prepare_process(c.process, c.listen_fds, c.preserve_fds, c.seccomp, sock)?;
+    let prepared = init::prepare_process(
+        c.process,
+        c.listen_fds,
+        c.preserve_fds,
+        c.seccomp,
+        sock,
+        on_exec,
+    )?;
     sync::write(sock, &Msg::Ready)?;
     Ok(prepared)
 }

@@ -78,6 +78,27 @@ pub fn cloexec_from(first: RawFd) -> Result<()> {
     }
 }
 
+/// Closes every fd >= `first`, right before execve: close-on-exec alone leaves them open
+/// while execve resolves the executable's path, and `/proc/self/fd/N/..` through one of
+/// berth's fds would reach the host (CVE-2024-21626). Never fails: it runs when nobody
+/// listens any more, and close-on-exec already covers what it could miss.
+pub fn close_from(first: RawFd) {
+    // SAFETY: close_range on fds this process owns; nothing uses them after this point.
+    let r = unsafe { libc::close_range(first as libc::c_uint, libc::c_uint::MAX, 0) };
+    if r != 0 {
+        if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+            let fds: Vec<RawFd> = dir
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .filter(|fd| *fd >= first)
+                .collect();
+            for fd in fds {
+                // SAFETY: as above; the listing's own fd is closed too, which is harmless.
+                unsafe { libc::close(fd) };
+            }
+        }
+    }
+}
+
 /// The fallback for kernels without close_range: walk /proc/self/fd.
 fn cloexec_from_proc(first: RawFd) -> Result<()> {
     let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")

@@ -32,8 +32,8 @@ pub fn features() -> Value {
                 "knownFlags": crate::seccomp::known_flags(),
                 "supportedFlags": crate::seccomp::supported_flags()
             },
-            "apparmor": { "enabled": false },
-            "selinux": { "enabled": false },
+            "apparmor": { "enabled": crate::lsm::apparmor_enabled() },
+            "selinux": { "enabled": crate::lsm::selinux_enabled() },
             "intelRdt": { "enabled": false },
             "mountExtensions": {
                 "idmap": { "enabled": crate::rootfs::idmap_supported() }

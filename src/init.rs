@@ -113,6 +113,8 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
         nix::sys::stat::Mode::empty(),
     )
     .context("opening /proc/self/fd")?;
+    // AppArmor profile, SELinux label: attr files opened now, through the host's procfs.
+    let on_exec = crate::lsm::OnExec::prepare(process)?;
 
     // In a user namespace (new, or joined by the intermediate) become its root, so that
     // what init creates is owned by a mapped id.
@@ -188,7 +190,14 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     }
     // execCPUAffinity is for exec'd processes only (spec); init gets its cgroup's CPUs.
     process_attrs::reset_cpu_affinity()?;
-    let prepared = prepare_process(process, ctx.listen_fds, ctx.preserve_fds, ctx.seccomp, sock)?;
+    let prepared = prepare_process(
+        process,
+        ctx.listen_fds,
+        ctx.preserve_fds,
+        ctx.seccomp,
+        sock,
+        on_exec,
+    )?;
 
     sync::write(sock, &Msg::Ready)?;
     *ready = true;
@@ -218,12 +227,22 @@ pub struct Prepared {
     envp: Vec<CString>,
     /// With noNewPrivileges the filter is loaded last, right before execve (as runc does).
     late_seccomp: Option<seccomp::Filter>,
+    /// AppArmor profile and SELinux label, written right before execve (and the filter).
+    on_exec: crate::lsm::OnExec,
+    /// The first fd not passed to the process: this and all above are closed before execve.
+    first_closed_fd: RawFd,
 }
 
 impl Prepared {
     /// Loads a late seccomp filter and execs; on failure reports on the process's stderr
     /// (nobody listens any more) and exits 127.
     pub fn exec(&self) -> ! {
+        if let Err(e) = self.on_exec.apply() {
+            eprintln!("berth: {e:#}");
+            // SAFETY: nothing of this process should run after a failed setup.
+            unsafe { libc::_exit(127) }
+        }
+        fds::close_from(self.first_closed_fd);
         if let Some(f) = &self.late_seccomp {
             if let Err(e) = seccomp::load(f) {
                 eprintln!("berth: {e:#}");
@@ -253,6 +272,7 @@ pub fn prepare_process(
     preserve_fds: u32,
     filter: Option<&seccomp::Filter>,
     sock: &OwnedFd,
+    on_exec: crate::lsm::OnExec,
 ) -> Result<Prepared> {
     if let Some(s) = process.scheduler() {
         process_attrs::apply_scheduler(s)?;
@@ -298,7 +318,8 @@ pub fn prepare_process(
     let exe = process_attrs::find_executable(&args[0], &env, cwd)?;
     let argv = to_cstrings(args, "process.args")?;
     let envp = to_cstrings(&env, "process.env")?;
-    fds::cloexec_from(fds::FIRST_PASSED_FD + (listen_fds + preserve_fds) as RawFd)?;
+    let first_closed_fd = fds::FIRST_PASSED_FD + (listen_fds + preserve_fds) as RawFd;
+    fds::cloexec_from(first_closed_fd)?;
     reset_signals();
     let mut late_seccomp = None;
     if let Some(f) = filter.filter(|_| nnp) {
@@ -313,6 +334,8 @@ pub fn prepare_process(
         argv,
         envp,
         late_seccomp,
+        on_exec,
+        first_closed_fd,
     })
 }
 

@@ -12,9 +12,10 @@
 //! - kernel mechanisms: `namespaces`, `userns`, `rootfs/*` (mounts, devices, masked and
 //!   readonly paths, pivot_root), `sysctl`, `capabilities`, `user`, `rlimits`, `fds`,
 //!   `process_attrs` (oom score, scheduler, io priority, personality),
-//!   `cgroups/*`, `seccomp/*`.
+//!   `cgroups/*`, `seccomp/*`, `lsm` (AppArmor profile, SELinux labels).
 //! - `features`: `berth features`, built from the same tables the parser uses.
 //! - `signals`: signal names and numbers.
+//! - `sealed_exe`: create, run and exec run from a sealed copy of berth (CVE-2019-5736).
 //! - `terminal`: process.terminal: the pty in init, --console-socket, the relay of `run`.
 //! - `criu`: checkpoint and restore through CRIU's command line.
 
@@ -32,6 +33,7 @@ mod features;
 mod hooks;
 mod init;
 mod logging;
+mod lsm;
 mod namespaces;
 mod notify_socket;
 mod process_attrs;
@@ -39,6 +41,7 @@ mod reaper;
 mod rlimits;
 mod rootfs;
 mod rootless;
+mod sealed_exe;
 mod seccomp;
 mod signals;
 mod state;

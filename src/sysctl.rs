@@ -1,6 +1,7 @@
 //! linux.sysctl (config-linux.md "Sysctl"): which keys a container may set (only those of a
 //! kernel namespace the container owns, with runc's rules), and writing them through the
-//! container's own /proc/sys after pivot_root, never following a symlink out of it.
+//! container's own /proc/sys after pivot_root, never following a symlink out of it nor
+//! crossing a mount.
 
 use anyhow::{bail, Context, Result};
 use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
@@ -122,7 +123,8 @@ pub fn validate(spec: &Spec) -> Result<()> {
 }
 
 /// Writes linux.sysctl through /proc/sys of the current root (after pivot_root, so the
-/// container's procfs); every key is opened beneath /proc/sys without following symlinks.
+/// container's procfs); every key is opened beneath /proc/sys without following symlinks
+/// or crossing mounts.
 pub fn apply(spec: &Spec) -> Result<()> {
     let Some(linux) = spec.linux() else {
         return Ok(());
@@ -137,22 +139,45 @@ pub fn apply(spec: &Spec) -> Result<()> {
         Mode::empty(),
     )
     .context("linux.sysctl: opening /")?;
-    let no_symlinks = OpenHow::new()
-        .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
-        .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
-    let proc_sys = openat2(&root, "proc/sys", no_symlinks)
-        .context("linux.sysctl: opening /proc/sys (is /proc mounted?)")?;
-    let statfs = nix::sys::statfs::fstatfs(&proc_sys).context("linux.sysctl: statfs /proc/sys")?;
-    if statfs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
-        bail!("linux.sysctl: /proc/sys is not on a procfs");
+    // The container's /proc must be the root of a procfs, and nothing may be mounted on the
+    // way to a key: a bind mount of another /proc file over it would take the write
+    // (CVE-2025-52881).
+    let within = ResolveFlag::RESOLVE_BENEATH
+        | ResolveFlag::RESOLVE_NO_SYMLINKS
+        | ResolveFlag::RESOLVE_NO_XDEV;
+    let dir = |flags| {
+        OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
+            .resolve(flags)
+    };
+    let proc = openat2(
+        &root,
+        "proc",
+        dir(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS),
+    )
+    .context("linux.sysctl: opening /proc (is it mounted?)")?;
+    let statfs = nix::sys::statfs::fstatfs(&proc).context("linux.sysctl: statfs /proc")?;
+    if statfs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC
+        || nix::sys::stat::fstat(&proc)
+            .context("linux.sysctl: stat /proc")?
+            .st_ino
+            != 1
+    {
+        bail!("linux.sysctl: /proc is not the root of a procfs");
     }
+    let proc_sys = openat2(&proc, "sys", dir(within))
+        .context("linux.sysctl: opening /proc/sys (something is mounted on it?)")?;
     for (key, value) in entries {
         let path = key_path(key).context("validated sysctl key")?;
         let how = OpenHow::new()
             .flags(OFlag::O_WRONLY | OFlag::O_CLOEXEC)
-            .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
-        let fd = openat2(&proc_sys, &path, how)
-            .with_context(|| format!("linux.sysctl: opening /proc/sys/{}", path.display()))?;
+            .resolve(within);
+        let fd = openat2(&proc_sys, &path, how).with_context(|| {
+            format!(
+                "linux.sysctl: opening /proc/sys/{} (something is mounted on it?)",
+                path.display()
+            )
+        })?;
         std::fs::File::from(fd)
             .write_all(value.as_bytes())
             .with_context(|| format!("linux.sysctl: writing {value:?} to {key:?}"))?;

@@ -96,6 +96,10 @@ pub fn prepare(setup: &RootfsSetup) -> Result<()> {
         root_path: setup.rootfs,
         cgroupns: setup.cgroupns,
         idmapped: setup.idmapped,
+        mount_label: spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.mount_label().as_deref()),
     };
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         if matches!(m.typ().as_deref(), Some("cgroup" | "cgroup2")) {
@@ -144,8 +148,9 @@ pub fn finalize(spec: &Spec) -> Result<()> {
         for p in linux.readonly_paths().iter().flatten() {
             paths::make_readonly(root.as_fd(), Path::new(p))?;
         }
+        let label = linux.mount_label().as_deref().filter(|l| !l.is_empty());
         for p in linux.masked_paths().iter().flatten() {
-            paths::mask(root.as_fd(), Path::new(p))?;
+            paths::mask(root.as_fd(), Path::new(p), label)?;
         }
     }
     if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {

@@ -24,6 +24,8 @@ pub struct Ctx<'a> {
     pub cgroupns: bool,
     /// Id-mapped trees the parent made (idmap.rs), by mount index.
     pub idmapped: &'a [super::idmap::IdMapped],
+    /// linux.mountLabel (validation leaves it only when SELinux is enabled).
+    pub mount_label: Option<&'a str>,
 }
 
 /// Mount flags that describe the per-mount state a bind remount can set.
@@ -171,7 +173,8 @@ fn fs_entry(ctx: &Ctx, m: &Mount, typ: &str, opts: &Parsed) -> Result<()> {
         .as_deref()
         .map(|s| s.to_path_buf())
         .unwrap_or_else(|| PathBuf::from(typ));
-    let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
+    let data = crate::lsm::with_mount_label(typ, &opts.data, ctx.mount_label);
+    let data = (!data.is_empty()).then_some(data.as_str());
     let target = fd_path(dest_fd.as_fd());
     let res = mount(
         Some(&source),

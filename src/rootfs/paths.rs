@@ -46,8 +46,9 @@ pub fn make_readonly(root: BorrowedFd, path: &Path) -> Result<()> {
         .with_context(what)
 }
 
-/// Masks `path`: a read-only empty tmpfs over a directory, /dev/null over anything else.
-pub fn mask(root: BorrowedFd, path: &Path) -> Result<()> {
+/// Masks `path`: a read-only empty tmpfs over a directory (labelled with linux.mountLabel,
+/// as runc does), /dev/null over anything else.
+pub fn mask(root: BorrowedFd, path: &Path, mount_label: Option<&str>) -> Result<()> {
     let what = || format!("linux.maskedPaths: {}", path.display());
     let Some(target) = open_target(root, path, OFlag::O_NOFOLLOW).with_context(what)? else {
         return Ok(());
@@ -60,7 +61,8 @@ pub fn mask(root: BorrowedFd, path: &Path) -> Result<()> {
                 | libc::MOUNT_ATTR_NOSUID
                 | libc::MOUNT_ATTR_NODEV
                 | libc::MOUNT_ATTR_NOEXEC;
-            sys::fresh_mount("tmpfs", attr)
+            let context = mount_label.map(|l| ("context", l));
+            sys::fresh_mount("tmpfs", context.as_slice(), attr)
                 .context("creating a read-only tmpfs")
                 .with_context(what)?
         }

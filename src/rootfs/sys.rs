@@ -104,12 +104,29 @@ pub fn set_idmap(fd: BorrowedFd, recursive: bool, userns: BorrowedFd) -> nix::Re
     Errno::result(ret).map(drop)
 }
 
-/// A new, detached mount of filesystem `fstype` with no options, with the given MOUNT_ATTR_*.
-pub fn fresh_mount(fstype: &str, attr: u64) -> nix::Result<OwnedFd> {
+/// A new, detached mount of filesystem `fstype` with the given string options (key, value),
+/// with the given MOUNT_ATTR_*.
+pub fn fresh_mount(fstype: &str, options: &[(&str, &str)], attr: u64) -> nix::Result<OwnedFd> {
     let name = CString::new(fstype).map_err(|_| Errno::EINVAL)?;
     // SAFETY: NUL-terminated name; returns a new fs context fd.
     let fs =
         owned(unsafe { libc::syscall(libc::SYS_fsopen, name.as_ptr(), libc::FSOPEN_CLOEXEC) })?;
+    for (key, value) in options {
+        let key = CString::new(*key).map_err(|_| Errno::EINVAL)?;
+        let value = CString::new(*value).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: NUL-terminated key and value; the kernel copies both.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                fs.as_raw_fd(),
+                libc::FSCONFIG_SET_STRING,
+                key.as_ptr(),
+                value.as_ptr(),
+                0,
+            )
+        };
+        Errno::result(ret)?;
+    }
     // SAFETY: FSCONFIG_CMD_CREATE takes no key or value.
     let ret = unsafe {
         libc::syscall(
