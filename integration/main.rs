@@ -1,6 +1,7 @@
 //! Integration tests: real containers, run as root. See integration/README.md.
 
 mod cgroups;
+mod checkpoint;
 mod common;
 mod errors;
 mod escapes;

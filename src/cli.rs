@@ -70,6 +70,11 @@ enum Command {
     Ps(commands::ps::Args),
     /// Print a container's statistics and OOM events as JSON
     Events(commands::events::Args),
+    // checkpoint and restore (CRIU)
+    /// Checkpoint a running container with CRIU
+    Checkpoint(Box<commands::checkpoint::Args>),
+    /// Restore a container from a checkpoint
+    Restore(Box<commands::restore::Args>),
 }
 
 /// Parses the command line, runs the command and turns an error into one log line and exit 1.
@@ -113,6 +118,8 @@ pub fn main() -> i32 {
             Command::Update(a) => commands::update::run(&g, *a),
             Command::Ps(a) => commands::ps::run(&g, a),
             Command::Events(a) => commands::events::run(&g, a),
+            Command::Checkpoint(a) => commands::checkpoint::run(&g, *a),
+            Command::Restore(a) => commands::restore::run(&g, *a),
         }
     };
     match result {

@@ -36,6 +36,10 @@ mod events;
 pub use cgroup_ops::{pause, pids, resume, update};
 pub use events::events;
 
+// checkpoint and restore (CRIU): see checkpoint.rs.
+mod checkpoint;
+pub use checkpoint::{checkpoint, restore};
+
 pub struct CreateOpts<'a> {
     pub root: &'a Path,
     pub id: &'a str,

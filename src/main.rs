@@ -17,6 +17,7 @@
 //! - `signals`: signal names and numbers.
 //! - `sealed_exe`: create, run and exec run from a sealed copy of berth (CVE-2019-5736).
 //! - `terminal`: process.terminal: the pty in init, --console-socket, the relay of `run`.
+//! - `criu`: checkpoint and restore through CRIU's command line.
 
 mod capabilities;
 mod cgroups;
@@ -25,6 +26,7 @@ mod clone;
 mod commands;
 mod config;
 mod container;
+mod criu;
 mod exec;
 mod fds;
 mod features;

@@ -1,0 +1,88 @@
+//! `berth checkpoint`: save a running container with CRIU (runc's flags). Without
+//! --leave-running or --pre-dump the container is stopped and destroyed afterwards, as in
+//! runc, so that `restore` can bring it back under the same id.
+
+use crate::cli::Global;
+use crate::criu::{CgroupsMode, Common, DumpOpts};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+
+/// The CRIU flags checkpoint and restore share.
+#[derive(clap::Args, Debug)]
+pub struct CriuArgs {
+    /// Directory of CRIU's image files (default: ./checkpoint)
+    #[arg(long)]
+    pub image_path: Option<PathBuf>,
+    /// Directory for CRIU's log and work files (default: the image path)
+    #[arg(long)]
+    pub work_path: Option<PathBuf>,
+    /// Allow open TCP connections
+    #[arg(long)]
+    pub tcp_established: bool,
+    /// Allow external unix sockets
+    #[arg(long)]
+    pub ext_unix_sk: bool,
+    /// Allow shell jobs (a process attached to a terminal's session)
+    #[arg(long)]
+    pub shell_job: bool,
+    /// Handle file locks
+    #[arg(long)]
+    pub file_locks: bool,
+    /// How CRIU treats the container's cgroups
+    #[arg(long, value_enum, default_value = "soft")]
+    pub manage_cgroups_mode: CgroupsMode,
+}
+
+impl CriuArgs {
+    /// The options, with the paths made absolute (CRIU changes into its work directory).
+    pub fn common(&self) -> Result<Common> {
+        let image = self
+            .image_path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("checkpoint"));
+        let image_path = std::path::absolute(&image)
+            .with_context(|| format!("--image-path {}", image.display()))?;
+        let work_path = self
+            .work_path
+            .as_ref()
+            .map(|w| std::path::absolute(w).with_context(|| format!("--work-path {}", w.display())))
+            .transpose()?;
+        Ok(Common {
+            image_path,
+            work_path,
+            tcp_established: self.tcp_established,
+            ext_unix_sk: self.ext_unix_sk,
+            shell_job: self.shell_job,
+            file_locks: self.file_locks,
+            manage_cgroups: self.manage_cgroups_mode,
+        })
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub criu: CriuArgs,
+    /// A previous pre-dump's image directory, relative to the image path
+    #[arg(long)]
+    pub parent_path: Option<PathBuf>,
+    /// Leave the container running after the checkpoint
+    #[arg(long)]
+    pub leave_running: bool,
+    /// Dump only the memory and leave the container running (for a later --parent-path)
+    #[arg(long)]
+    pub pre_dump: bool,
+    /// Container id
+    pub id: String,
+}
+
+pub fn run(g: &Global, a: Args) -> Result<i32> {
+    let opts = DumpOpts {
+        common: a.criu.common()?,
+        leave_running: a.leave_running,
+        pre_dump: a.pre_dump,
+        parent_path: a.parent_path,
+    };
+    crate::container::checkpoint(&g.root, &a.id, &opts)?;
+    Ok(0)
+}
