@@ -1,7 +1,7 @@
 //! checkpoint and restore. The command line and the refusals (no CRIU needed) run
 //! everywhere. A real checkpoint and restore needs a kernel where `criu check` passes; where
-//! it fails (this VM's 6.18 kernel with Debian's criu 3.17) that test prints
-//! "SKIPPED: criu check failed: ..." and returns: it has then verified nothing. The real
+//! it fails (this VM's 6.18 kernel with Debian's criu 3.17) that test is ignored, not
+//! counted as passed; run it with `--ignored` where criu works. The real
 //! round trips run in the pure cgroup v2 guest: integration/v2guest/payloads/checkpoint.sh.
 
 use crate::common::*;
@@ -198,12 +198,15 @@ fn restore_refusals_leave_nothing() {
 }
 
 /// The real round trip: a counter on a bind mount, checkpointed (which destroys the
-/// container) and restored under a new id, counts on.
+/// container) and restored under a new id, counts on. Ignored by default, so that a host
+/// where it cannot run does not count it as passed: `criu check` fails on this project's
+/// VM kernel, and the same round trip runs in the v2 guest (payloads/checkpoint.sh, part of
+/// `make test`). Run it with `cargo test -- --ignored` where `criu check` passes.
 #[test]
+#[ignore = "needs a kernel where `criu check` passes; covered by the v2 guest's checkpoint payload"]
 fn checkpoint_and_restore_a_counter() {
     if let Some(why) = criu_unusable() {
-        println!("SKIPPED: criu check failed: {why}");
-        return;
+        panic!("criu check failed: {why}");
     }
     let root = Root::new();
     let data = std::env::temp_dir().join(unique("ckpt-data"));
