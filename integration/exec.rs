@@ -205,3 +205,89 @@ fn exec_of_a_missing_program_is_a_clear_error() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     root.ok(&["delete", "-f", &id]);
 }
+
+#[test]
+fn exec_into_a_paused_container() {
+    let (root, _b, id) = running(|_| {});
+    root.ok(&["pause", &id]);
+    let (code, _, err) = exec_out(&root, &[&id, "/bin/true"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("paused") && err.contains("--ignore-paused"),
+        "{err}"
+    );
+    // With --ignore-paused the process joins the frozen cgroup, so it freezes with the rest
+    // (as with runc) and runs on resume.
+    let mut cmd = root.cmd();
+    cmd.args([
+        "exec",
+        "-d",
+        "--ignore-paused",
+        &id,
+        "/bin/sh",
+        "-c",
+        "echo resumed > /tmp/mark",
+    ]);
+    let exec = std::thread::spawn(move || output_via_files(&mut cmd));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!exec.is_finished(), "the process ran in a paused container");
+    root.ok(&["resume", &id]);
+    let out = exec.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, out, _) = exec_out(&root, &[&id, "/bin/cat", "/tmp/mark"]);
+        if out == "resumed\n" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the exec'd process never ran: {out}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    root.ok(&["delete", "-f", &id]);
+}
+
+#[test]
+fn exec_preserve_fds_and_listen_fds() {
+    use std::os::fd::AsRawFd;
+    let (root, b, id) = running(|_| {});
+    let f3 = b.dir.join("three");
+    std::fs::write(&f3, "passed\n").unwrap();
+    let file = std::fs::File::open(&f3).unwrap();
+    let raw = file.as_raw_fd();
+    let mut cmd = root.cmd();
+    cmd.args([
+        "exec",
+        "--preserve-fds",
+        "1",
+        &id,
+        "/bin/sh",
+        "-c",
+        "cat <&3; ls /proc/self/fd | sort -n | tr '\\n' ' '",
+    ]);
+    // SAFETY (test): dup2 in the child between fork and exec only.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            let high = libc::fcntl(raw, libc::F_DUPFD, 100);
+            if high < 0 || libc::dup2(high, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = output_via_files(&mut cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // fd 3 passed, nothing else beyond stdio (ls holds one more for the directory).
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "passed\n0 1 2 3 4 ");
+    root.ok(&["delete", "-f", &id]);
+}

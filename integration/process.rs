@@ -215,3 +215,39 @@ fn capability_berth_lacks_is_a_clear_error() {
     assert!(err.contains("CAP_SYS_RESOURCE"), "{err}");
     root.assert_clean(None);
 }
+
+#[test]
+fn a_new_session_keyring_unless_no_new_keyring() {
+    let root = Root::new();
+    let mut c = base_config(&["/bin/cat", "/proc/keys"]);
+    // /proc/keys is masked by default; unmask it to look.
+    c["linux"]["maskedPaths"] = json!([]);
+    let b = Bundle::new(&c);
+    let id = unique("keys");
+    let mut cmd = root.cmd();
+    cmd.args(["run", "--bundle", b.dir.to_str().unwrap(), &id]);
+    let out = output_via_files(&mut cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(keys.contains(&format!("_ses.{id}")), "{keys}");
+    let id2 = unique("nokeys");
+    let mut cmd = root.cmd();
+    cmd.args([
+        "run",
+        "--no-new-keyring",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        &id2,
+    ]);
+    let out = output_via_files(&mut cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&format!("_ses.{id2}")));
+}

@@ -102,6 +102,9 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
     if !state::init_alive(st.pid, st.init_start_time) {
         bail!("cannot exec in a stopped container {:?}", opts.id);
     }
+    // The namespaces are held open now; the lock must not be held while the process sets up:
+    // in a paused container (--ignore-paused) it freezes until `resume`, which needs the lock.
+    drop(lock);
     // pid and time namespaces: for the children of this process only.
     let (mut for_children, mut in_child): (Vec<_>, Vec<_>) = joined
         .into_iter()
@@ -185,7 +188,6 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         let _ = waitpid(Pid::from_raw(pid), None);
         return Err(e);
     }
-    drop(lock);
     if let Some(sock) = &pidfd_sock {
         crate::container::send_pidfd(sock, &pidfd, crate::container::PIDFD_EXEC)?;
     }

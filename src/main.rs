@@ -5,19 +5,24 @@
 //! - `logging`: `--log`, `--log-format text|json`, `--debug`.
 //! - `config`: loading and validating a bundle's config.json.
 //! - `state`: the on-disk state store, locking and status derivation.
-//! - `container`: the lifecycle (create, start, kill, delete) seen from the parent.
-//! - `sync`: the parent <-> init protocol over a socketpair.
+//! - `container/*`: the lifecycle (create, start, kill, delete, pause, update, events,
+//!   checkpoint) seen from the parent; `exec`: a new process in a running container.
+//! - `clone`: the one clone3 into the new namespaces; `sync`: the parent <-> child protocol.
 //! - `init`: the container's init, straight-line code run right after clone.
+//! - `reaper`: foreground waiting (`run`, `exec`), signal forwarding, exit statuses.
 //! - `hooks`: OCI hooks (validation, the state on stdin, running a list with its timeout).
 //! - kernel mechanisms: `namespaces`, `userns`, `rootfs/*` (mounts, devices, masked and
-//!   readonly paths, pivot_root), `sysctl`, `capabilities`, `user`, `rlimits`, `fds`,
-//!   `process_attrs` (oom score, scheduler, io priority, personality),
-//!   `cgroups/*`, `seccomp/*`, `lsm` (AppArmor profile, SELinux labels).
+//!   readonly paths, pivot_root, idmapped mounts), `sysctl`, `capabilities`, `user`,
+//!   `rlimits`, `fds`, `process_attrs` (oom score, scheduler, io priority, personality),
+//!   `cgroups/*`, `seccomp/*`, `lsm` (AppArmor profile, SELinux labels), `terminal`
+//!   (the pty, --console-socket, the relay of `run -t`/`exec -t`).
+//! - `rootless`: berth run by an unprivileged user (state root, checks).
+//! - `notify_socket`: NOTIFY_SOCKET passed through to the container.
+//! - `trampoline`, `sealed_exe`: the container's process is never exec'd by berth's own
+//!   image (CVE-2019-5736).
+//! - `criu`: checkpoint and restore through CRIU's command line.
 //! - `features`: `berth features`, built from the same tables the parser uses.
 //! - `signals`: signal names and numbers.
-//! - `sealed_exe`: create, run and exec run from a sealed copy of berth (CVE-2019-5736).
-//! - `terminal`: process.terminal: the pty in init, --console-socket, the relay of `run`.
-//! - `criu`: checkpoint and restore through CRIU's command line.
 
 mod capabilities;
 mod cgroups;

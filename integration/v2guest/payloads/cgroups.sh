@@ -134,7 +134,9 @@ case "$out" in *fork*) ok pids-limit-fork-fails ;; *) not_ok pids-limit-fork-fai
 # --- OOM kill: exit 137 and an OOM event ---------------------------------------------------
 make_bundle $W/oom /bin/sh -c 'while [ ! -e /tmp/go ]; do sleep 0.05; done; exec dd if=/dev/zero of=/dev/null bs=128M count=1'
 sed -i 's|"resources": {|"resources": { "memory": { "limit": 33554432, "swap": 33554432 },|' $W/oom/config.json
-berth --root $R run --bundle $W/oom oom >$W/oom.out 2>&1 &
+# --keep: the cgroup stays until `delete`, as for a manager's detached container, so that
+# `events` can read the OOM kill after init is gone (run would remove it at once).
+berth --root $R run --keep --bundle $W/oom oom >$W/oom.out 2>&1 &
 runpid=$!
 i=0
 while [ "$(state_of oom)" != running ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -148,6 +150,7 @@ expect oom-exit-137 137 $?
 wait $evpid
 expect events-exits-0 0 $?
 if grep -qx '{"type":"oom","id":"oom"}' $W/events.out; then ok oom-event; else not_ok oom-event "$(tail -c 300 $W/events.out)"; fi
+berth --root $R delete oom
 
 # --- a bad value leaves no cgroup ----------------------------------------------------------
 make_bundle $W/bad /bin/true
