@@ -228,49 +228,8 @@ fn open_beneath<P: ?Sized + nix::NixPath>(
 mod tests {
     use super::*;
     use nix::mount::{mount, MsFlags};
-    use nix::sched::{unshare, CloneFlags};
-    use nix::sys::wait::{waitpid, WaitStatus};
-    use nix::unistd::{fork, ForkResult};
-    use std::io::Read;
-    use std::os::fd::AsRawFd;
 
-    /// Runs `f` in a forked child in a private mount namespace; Err carries its message.
-    fn in_child(f: impl FnOnce() -> Result<()>) -> Result<(), String> {
-        let (r, w) = nix::unistd::pipe().unwrap();
-        // SAFETY: the child runs only this test's code and leaves with _exit; it reports
-        // through write(2) on the pipe, taking no stdio lock.
-        match unsafe { fork() }.unwrap() {
-            ForkResult::Child => {
-                drop(r);
-                let res = (|| {
-                    unshare(CloneFlags::CLONE_NEWNS)?;
-                    let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
-                    mount(None::<&str>, "/", None::<&str>, private, None::<&str>)?;
-                    f()
-                })();
-                let code = match res {
-                    Ok(()) => 0,
-                    Err(e) => {
-                        let msg = format!("{e:#}");
-                        // SAFETY: a valid buffer written to our end of the pipe.
-                        unsafe { libc::write(w.as_raw_fd(), msg.as_ptr().cast(), msg.len()) };
-                        1
-                    }
-                };
-                // SAFETY: leaving the forked child without the test harness's cleanup.
-                unsafe { libc::_exit(code) }
-            }
-            ForkResult::Parent { child } => {
-                drop(w);
-                let mut msg = String::new();
-                std::fs::File::from(r).read_to_string(&mut msg).unwrap();
-                match waitpid(child, None).unwrap() {
-                    WaitStatus::Exited(_, 0) => Ok(()),
-                    other => Err(format!("child {other:?}: {msg}")),
-                }
-            }
-        }
-    }
+    use crate::rootfs::tests::in_child;
 
     fn process(json: &str) -> Process {
         serde_json::from_str(json).unwrap()

@@ -22,7 +22,7 @@ pub mod sys;
 mod validate;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use anyhow::{Context, Result};
 use nix::fcntl::{open, OFlag};

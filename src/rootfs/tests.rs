@@ -46,7 +46,7 @@ impl Drop for TempDir {
 
 /// Runs `f` in a forked child with new mount, ipc and uts namespaces and "/" made rprivate.
 /// The child reports through its exit code; an error's text comes back through a pipe.
-fn in_child(f: impl FnOnce() -> Result<()>) -> Result<(), String> {
+pub(crate) fn in_child(f: impl FnOnce() -> Result<()>) -> Result<(), String> {
     let (r, w) = nix::unistd::pipe().unwrap();
     // SAFETY: the child only runs this test's code and leaves with _exit; glibc's malloc is
     // fork-safe, and the child writes errors with write(2), taking no Rust stdio lock.
