@@ -43,8 +43,12 @@ demo: deps build
 	$(BERTH) run --bundle $(DEMO_DIR) berth-demo-$$$$
 
 # The whole test suite: unit tests, CLI tests and real containers (as root), plus lints.
+# Unit tests fork children that set up namespaces and mounts: one test thread, so no other
+# thread holds a lock at fork time. CLI and integration tests only spawn berth: in parallel.
+# The benchmark is not a test (`make bench`).
 test: deps lint
-	$(CARGO) test --all-targets -- --test-threads=4
+	$(CARGO) test --bins -- --test-threads=1
+	$(CARGO) test --test cli --test integration -- --test-threads=4
 	$(MAKE) test-v2
 
 lint:
