@@ -9,7 +9,7 @@ STATIC := RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --t
 BERTH := $(or $(CARGO_TARGET_DIR),target)/$(TRIPLE)/release/berth
 DEMO_DIR ?= /tmp/berth-demo
 
-.PHONY: build install demo deps test unit integration lint bench clean
+.PHONY: build install demo deps test unit integration lint bench clean debian-rootfs print-berth
 
 # Pure cgroup v2 tests in a qemu guest (integration/v2guest/README.md): test-v2, v2guest-kernel.
 include integration/v2guest/guest.mk
@@ -24,7 +24,7 @@ install: build
 # compare against in the benchmark; newuidmap/newgidmap (uidmap) for rootless containers.
 deps:
 	@missing=""; \
-	for p in busybox-static runc crun uidmap; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in busybox-static runc crun uidmap debootstrap; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -46,7 +46,19 @@ demo: deps build
 # Unit tests fork children that set up namespaces and mounts: one test thread, so no other
 # thread holds a lock at fork time. CLI and integration tests only spawn berth: in parallel.
 # The benchmark is not a test (`make bench`).
-test: deps lint
+# A Debian userland (debootstrap minbase, ~25 s once; cached) for the default seccomp
+# profile's test, built atomically from the mirror apt uses here.
+DEBIAN_ROOTFS := integration/.work/debian-rootfs
+DEBIAN_MIRROR ?= $(or $(shell sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1),$(shell awk '$$1 == "deb" {print $$2; exit}' /etc/apt/sources.list 2>/dev/null),http://deb.debian.org/debian)
+
+debian-rootfs: deps
+	@if [ ! -x $(DEBIAN_ROOTFS)/bin/bash ]; then \
+		rm -rf $(DEBIAN_ROOTFS).tmp && mkdir -p $(dir $(DEBIAN_ROOTFS)) && \
+		debootstrap --variant=minbase bookworm $(DEBIAN_ROOTFS).tmp $(DEBIAN_MIRROR) >/dev/null && \
+		mv $(DEBIAN_ROOTFS).tmp $(DEBIAN_ROOTFS); \
+	fi
+
+test: deps lint debian-rootfs
 	$(CARGO) test --bins -- --test-threads=1
 	$(CARGO) test --test cli --test integration -- --test-threads=4
 	$(MAKE) test-v2

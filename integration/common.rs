@@ -254,11 +254,13 @@ impl Root {
         serde_json::from_str(&self.ok(&["state", id])).expect("state is JSON")
     }
 
-    /// The ids of the containers under this root (directories, finished or not).
+    /// The ids of the containers under this root (directories, finished or not); berth's
+    /// compiled seccomp filter cache, kept on purpose, is not one.
     pub fn entries(&self) -> Vec<String> {
         match std::fs::read_dir(&self.dir) {
             Ok(d) => d
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n != "seccomp~cache")
                 .collect(),
             Err(_) => Vec::new(),
         }

@@ -3,6 +3,7 @@
 mod cgroups;
 mod checkpoint;
 mod common;
+mod debian;
 mod errors;
 mod escapes;
 mod exec;
