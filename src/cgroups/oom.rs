@@ -91,6 +91,24 @@ impl OomEvents {
     /// After POLLIN: the number of OOM events since the last call (0 if none, e.g. another
     /// memory.events change), or None once the cgroup is gone (v1 signals its removal on
     /// the same eventfd; v2 inotify reports IN_IGNORED).
+    /// v2 only, without waiting for a notification: kills counted in memory.events since
+    /// the last read (the notification is rate-limited and may come late or never once the
+    /// container is gone). v1 counts only through its eventfd: 0.
+    pub fn unnotified(&mut self) -> u64 {
+        match &mut self.kind {
+            Kind::V1 { .. } => 0,
+            Kind::V2 { dir, last } => {
+                let Ok(ev) = read_keyed(dir, "memory.events") else {
+                    return 0;
+                };
+                let now = keyed(&ev, "oom_kill");
+                let new = now.saturating_sub(*last);
+                *last = now;
+                new
+            }
+        }
+    }
+
     pub fn read(&mut self) -> Result<Option<u64>> {
         let mut buf = [0u8; 4096];
         // SAFETY: buf is a live, writable buffer of the length passed.

@@ -75,10 +75,15 @@ pub fn events(
             return Ok(());
         }
         if init_gone {
-            // A kill that took init may still be on its way (v1 eventfd) or not yet
-            // notified (v2 rate limit): wait briefly, then read the count once more anyway.
-            let _ = wait_for(&oom, pidfd.as_fd(), OOM_GRACE)?;
-            report_oom(&mut oom, id, out)?;
+            // A kill that took init may still be on its way (v1 eventfd) or not notified
+            // at all (v2 rate limit): wait briefly, then also count what memory.events says.
+            let (late, _) = wait_for(&oom, pidfd.as_fd(), OOM_GRACE)?;
+            if late {
+                report_oom(&mut oom, id, out)?;
+            }
+            for _ in 0..oom.unnotified() {
+                emit::<()>(out, "oom", id, None)?;
+            }
             return Ok(());
         }
         if Instant::now() >= next {
