@@ -132,6 +132,21 @@ pub fn add_userns(c: &mut Value, host_id: u32) {
     c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": host_id, "size": 65536}]);
 }
 
+/// berth's default seccomp profile, as `berth spec` writes it.
+pub fn default_seccomp_profile() -> Value {
+    let dir = work_dir().join(unique("spec"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new(BERTH)
+        .args(["spec", "--bundle", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let spec: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    spec["linux"]["seccomp"].clone()
+}
+
 pub fn default_caps() -> Vec<&'static str> {
     vec!["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 }

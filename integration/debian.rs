@@ -3,7 +3,7 @@
 //! what the profile must refuse is refused.
 
 use crate::common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::PathBuf;
 
 fn debian_rootfs() -> PathBuf {
@@ -14,20 +14,6 @@ fn debian_rootfs() -> PathBuf {
         dir.display()
     );
     dir
-}
-
-fn default_profile() -> Value {
-    let dir = std::env::temp_dir().join(unique("spec"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = std::process::Command::new(BERTH)
-        .args(["spec", "--bundle", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let spec: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
-    spec["linux"]["seccomp"].clone()
 }
 
 const WORKLOAD: &str = r#"
@@ -60,7 +46,7 @@ fn default_profile_runs_a_debian_userland_and_blocks_what_it_must() {
     std::fs::create_dir_all(&work).unwrap();
     let mut c = base_config(&["/bin/bash", "-c", WORKLOAD]);
     c["root"] = json!({"path": rootfs, "readonly": true});
-    c["linux"]["seccomp"] = default_profile();
+    c["linux"]["seccomp"] = default_seccomp_profile();
     c["process"]["capabilities"] = json!({
         "bounding": ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETUID", "CAP_SETGID", "CAP_AUDIT_WRITE", "CAP_KILL"],
         "effective": ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETUID", "CAP_SETGID", "CAP_AUDIT_WRITE", "CAP_KILL"],

@@ -110,27 +110,13 @@ fn exec_gets_the_containers_filter() {
     root.ok(&["delete", "-f", &id]);
 }
 
-fn default_profile() -> Value {
-    let dir = std::env::temp_dir().join(unique("spec"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = std::process::Command::new(BERTH)
-        .args(["spec", "--bundle", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let spec: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
-    spec["linux"]["seccomp"].clone()
-}
-
 #[test]
 fn default_profile_runs_a_shell_and_blocks_what_it_must() {
     let root = Root::new();
     let script = "echo ok; ls / >/dev/null && echo ls-ok; \
                   unshare -U true 2>/dev/null; echo unshare=$?; \
                   keyctl show 2>/dev/null; echo keyctl=$?";
-    let c = with_seccomp(script, default_profile());
+    let c = with_seccomp(script, default_seccomp_profile());
     let (code, out, err) = root.run(&c);
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
