@@ -157,14 +157,15 @@ fn restore_refusals_leave_nothing() {
     let id = unique("rs");
     let base = ["restore", "-d", "--bundle", bundle, "--image-path", img_s];
 
+    // A console socket without a terminal: refused before anything is made (runc's rule).
     let err = root.fails(&[&base[..], &["--console-socket", "/tmp/x.sock", &id]].concat());
     assert!(
-        err.contains("--console-socket /tmp/x.sock: terminals are not supported by restore yet"),
+        err.contains("cannot use console socket if berth will not detach or allocate tty"),
         "{err}"
     );
     let err = root.fails(&[&base[..], &["--no-pivot", &id]].concat());
     assert!(
-        err.contains("--no-pivot: not supported by restore"),
+        err.contains("no checkpoint made by berth checkpoint here"),
         "{err}"
     );
     let err = root.fails(&[&base[..], &[id.as_str()]].concat());
@@ -174,8 +175,12 @@ fn restore_refusals_leave_nothing() {
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     root.assert_clean(Some(&b));
+    assert!(
+        !root.dir.join(format!("criu-host~{id}")).exists(),
+        "--no-pivot's directory left behind"
+    );
 
-    // Restore cannot hand a restored terminal to anyone yet.
+    // A terminal, detached, needs a console socket to take it (as create and run -d).
     let mut c = base_config(&["/bin/true"]);
     c["process"]["terminal"] = json!(true);
     let t = Bundle::new(&c);
@@ -188,12 +193,7 @@ fn restore_refusals_leave_nothing() {
         img_s,
         &id,
     ]);
-    assert!(
-        err.contains(
-            "process.terminal: restoring a container with a terminal is not supported yet"
-        ),
-        "{err}"
-    );
+    assert!(err.contains("console socket"), "{err}");
     root.assert_clean(Some(&t));
 }
 

@@ -38,7 +38,7 @@ pub use events::events;
 
 // checkpoint and restore (CRIU): see checkpoint.rs.
 mod checkpoint;
-pub use checkpoint::{checkpoint, restore};
+pub use checkpoint::{checkpoint, restore, RestoreOpts};
 
 pub struct CreateOpts<'a> {
     pub root: &'a Path,

@@ -20,7 +20,7 @@
 //! - `notify_socket`: NOTIFY_SOCKET passed through to the container.
 //! - `trampoline`, `sealed_exe`: the container's process is never exec'd by berth's own
 //!   image (CVE-2019-5736).
-//! - `criu`: checkpoint and restore through CRIU's command line.
+//! - `criu`: checkpoint and restore through CRIU's RPC (`criu swrk`).
 //! - `features`: `berth features`, built from the same tables the parser uses.
 //! - `signals`: signal names and numbers.
 

@@ -188,6 +188,11 @@ fi
 o=$work/overlay
 mkdir -p "$o/v2guest/payloads"
 copy_bin "$o" "$berth_bin" /usr/local/bin/berth
+# Test tools built beside berth (integration/tools/), when they were.
+for t in recvtty; do
+    p=$(dirname "$berth_bin")/examples/$t
+    [[ -x "$p" ]] && copy_bin "$o" "$p" "/usr/local/bin/$t"
+done
 cp -a "$here/payloads/." "$o/v2guest/payloads/"
 token=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "$token" >"$o/v2guest/token"

@@ -4,7 +4,7 @@
 
 use crate::cli::Global;
 use crate::{container, reaper, state};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -20,10 +20,11 @@ pub struct Args {
     /// Write the restored init's pid to this file
     #[arg(long)]
     pub pid_file: Option<PathBuf>,
-    /// Unix socket to send the pty master to (not supported by restore yet)
+    /// Unix socket to send the restored terminal's pty master to (runc's protocol)
     #[arg(long)]
     pub console_socket: Option<PathBuf>,
-    /// Do not use pivot_root (not supported: CRIU always restores the root with pivot_root)
+    /// Do not pivot_root away from the host's root (needed when it is a ramdisk): CRIU runs
+    /// with a bind mount of it as its root
     #[arg(long)]
     pub no_pivot: bool,
     /// Do not make berth a child subreaper
@@ -34,27 +35,30 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    if let Some(s) = &a.console_socket {
-        bail!(
-            "--console-socket {}: terminals are not supported by restore yet",
-            s.display()
-        );
-    }
-    if a.no_pivot {
-        bail!("--no-pivot: not supported by restore: CRIU always enters the restored root with pivot_root");
-    }
     let common = a.criu.common()?;
-    let pid_file = a.pid_file.as_deref();
+    let opts = container::RestoreOpts {
+        criu: &common,
+        pid_file: a.pid_file.as_deref(),
+        console_socket: a.console_socket.as_deref(),
+        detach: a.detach,
+        no_pivot: a.no_pivot,
+    };
     if a.detach {
-        container::restore(&g.root, &a.id, &a.bundle, &common, pid_file)?;
+        container::restore(&g.root, &a.id, &a.bundle, &opts)?;
         return Ok(0);
     }
     if !a.no_subreaper {
         nix::sys::prctl::set_child_subreaper(true).context("becoming a child subreaper")?;
     }
     let sfd = reaper::take_signals()?;
-    let restored = container::restore(&g.root, &a.id, &a.bundle, &common, pid_file)?;
-    let code = reaper::wait(&sfd, restored.pid, &restored.pidfd, restored.is_child)?;
+    let restored = container::restore(&g.root, &a.id, &a.bundle, &opts)?;
+    let code = reaper::wait_or_relay(
+        &sfd,
+        restored.pid,
+        &restored.pidfd,
+        restored.is_child,
+        restored.pty_master.as_ref(),
+    )?;
     let lock = state::open(&g.root, &a.id)?;
     if let Some(st) = lock.load()? {
         container::destroy(lock, &st)?;

@@ -1,15 +1,19 @@
 //! checkpoint and restore as lifecycle operations (CRIU itself is driven by `criu`): runc's
 //! status rules, the container destroyed after a checkpoint that does not leave it running
 //! (as runc, so its id is free for the restore), and a restored container entered into the
-//! state store as a running one whose init is the restored process.
+//! state store as a running one whose init is the restored process. As runc, restore runs
+//! the prestart and createRuntime hooks when CRIU has made the restored tree's namespaces,
+//! and passes a terminal's new pty master to the console socket (or relays it).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::SystemTime;
 
 use super::{destroy, pidfd_open, write_pid_file, Created};
 use crate::state::{self, State, Status};
-use crate::{cgroups, config, criu, hooks, logging};
+use crate::{cgroups, config, criu, hooks, logging, terminal};
 
 /// Checkpoints a running (or paused) container into `o.common.image_path`.
 pub fn checkpoint(root: &Path, id: &str, o: &criu::DumpOpts) -> Result<()> {
@@ -23,10 +27,6 @@ pub fn checkpoint(root: &Path, id: &str, o: &criu::DumpOpts) -> Result<()> {
         );
     }
     let spec = config::parse(&st.bundle.join("config.json"))?;
-    if has_terminal(&spec) {
-        // A checkpoint destroys the container, and restore could not give it its terminal.
-        bail!("cannot checkpoint container {id:?}: it has a terminal (process.terminal), which restore does not support yet");
-    }
     let target = criu::DumpTarget {
         pid: st.pid,
         rootfs: &st.rootfs,
@@ -40,32 +40,44 @@ pub fn checkpoint(root: &Path, id: &str, o: &criu::DumpOpts) -> Result<()> {
     Ok(())
 }
 
+/// What `restore` takes besides the id and the bundle (runc's flags).
+pub struct RestoreOpts<'a> {
+    pub criu: &'a criu::Common,
+    pub pid_file: Option<&'a Path>,
+    pub console_socket: Option<&'a Path>,
+    /// Whether berth returns once the container runs (then only a console socket can take
+    /// a terminal).
+    pub detach: bool,
+    pub no_pivot: bool,
+}
+
 /// Makes container `id` from `bundle` with its init restored from a checkpoint. On any
 /// error nothing is left behind: no state directory, cgroup or process.
-pub fn restore(
-    root: &Path,
-    id: &str,
-    bundle: &Path,
-    c: &criu::Common,
-    pid_file: Option<&Path>,
-) -> Result<Created> {
+pub fn restore(root: &Path, id: &str, bundle: &Path, o: &RestoreOpts) -> Result<Created> {
     config::validate_id(id)?;
     let bundle = config::load(bundle)?;
-    if has_terminal(&bundle.spec) {
-        bail!("config.json: process.terminal: restoring a container with a terminal is not supported yet (CRIU hands the new pty master over only in its RPC mode)");
-    }
-    if let Some(h) = bundle.spec.hooks() {
-        // runc runs these when CRIU has made the namespaces; berth has no hand in that moment.
-        #[allow(deprecated)]
-        let early = h.prestart().as_ref().is_some_and(|v| !v.is_empty())
-            || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty());
-        if early {
-            bail!("config.json: hooks.prestart and hooks.createRuntime are not supported by restore yet");
-        }
-    }
+    let terminal = bundle
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    terminal::check_opts(terminal, o.detach, o.console_socket)?;
+    let console = o
+        .console_socket
+        .map(terminal::connect_console_socket)
+        .transpose()?;
     let lock = state::create_dir(root, id)?;
     let mut cgroup = None;
-    match restore_locked(root, id, &bundle, c, pid_file, &lock, &mut cgroup) {
+    let ctx = Restoring {
+        root,
+        id,
+        bundle: &bundle,
+        opts: o,
+        terminal,
+        console: console.as_ref(),
+    };
+    match restore_locked(&ctx, &lock, &mut cgroup) {
         Ok(r) => Ok(r),
         Err(e) => {
             if let Some(cg) = cgroup {
@@ -80,39 +92,67 @@ pub fn restore(
     }
 }
 
-fn has_terminal(spec: &oci_spec::runtime::Spec) -> bool {
-    spec.process()
-        .as_ref()
-        .and_then(|p| p.terminal())
-        .unwrap_or(false)
+struct Restoring<'a> {
+    root: &'a Path,
+    id: &'a str,
+    bundle: &'a config::Bundle,
+    opts: &'a RestoreOpts<'a>,
+    terminal: bool,
+    console: Option<&'a UnixStream>,
 }
 
 fn restore_locked(
-    root: &Path,
-    id: &str,
-    bundle: &config::Bundle,
-    c: &criu::Common,
-    pid_file: Option<&Path>,
+    r: &Restoring,
     lock: &state::Locked,
     made: &mut Option<cgroups::Cgroup>,
 ) -> Result<Created> {
-    let spec = &bundle.spec;
+    let (id, spec) = (r.id, &r.bundle.spec);
     let cg = made.insert(cgroups::create(spec.linux().as_ref(), id)?);
+    let no_pivot_dir = r.root.join(format!("criu-host~{id}"));
     let target = criu::RestoreTarget {
         spec,
-        bundle: &bundle.dir,
-        rootfs: &bundle.rootfs,
+        bundle: &r.bundle.dir,
+        rootfs: &r.bundle.rootfs,
         cgroup: cg,
-        criu_root: &root.join(format!("criu-root~{id}")),
+        criu_root: &r.root.join(format!("criu-root~{id}")),
+        no_pivot: r.opts.no_pivot.then_some(no_pivot_dir.as_path()),
     };
-    let pid = criu::restore(c, &target).with_context(|| format!("restoring container {id:?}"))?;
+    let mut pty_master = None;
+    let on_notify = |n: criu::rpc::Notification| -> Result<()> {
+        match n.script.as_str() {
+            // The restored tree's namespaces exist and it has not run yet: runc's moment
+            // for these hooks on restore.
+            "setup-namespaces" => hooks::create_runtime(spec, id, &r.bundle.dir, n.pid),
+            "orphan-pts-master" => {
+                let fd =
+                    n.fd.ok_or_else(|| anyhow!("CRIU's orphan-pts-master notification has no fd"))?;
+                if !r.terminal {
+                    bail!("the checkpoint has a terminal, but process.terminal is false");
+                }
+                match r.console {
+                    Some(c) => terminal::send_master(c, fd.as_fd()),
+                    None => {
+                        pty_master = Some(fd);
+                        Ok(())
+                    }
+                }
+            }
+            _ => Ok(()),
+        }
+    };
+    let pid = criu::restore(r.opts.criu, &target, on_notify)
+        .with_context(|| format!("restoring container {id:?}"))?;
+    if r.terminal && r.console.is_none() && pty_master.is_none() {
+        let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+        bail!("restoring container {id:?}: process.terminal is true, but the checkpoint has no terminal of the container's");
+    }
     let pidfd = pidfd_open(pid)?;
     let st = State {
         oci_version: spec.version().clone(),
         id: id.to_string(),
         pid,
-        bundle: bundle.dir.clone(),
-        rootfs: bundle.rootfs.clone(),
+        bundle: r.bundle.dir.clone(),
+        rootfs: r.bundle.rootfs.clone(),
         annotations: spec.annotations().clone().unwrap_or_default(),
         created: logging::rfc3339(SystemTime::now()),
         init_start_time: state::start_time(pid)?,
@@ -121,7 +161,7 @@ fn restore_locked(
     };
     lock.save(&st)?;
     logging::debug(&format!("restored container {id:?} with init pid {pid}"));
-    if let Some(p) = pid_file {
+    if let Some(p) = r.opts.pid_file {
         write_pid_file(p, pid)?;
     }
     *made = None;
@@ -129,6 +169,6 @@ fn restore_locked(
         pid,
         pidfd,
         is_child: true,
-        pty_master: None,
+        pty_master,
     })
 }

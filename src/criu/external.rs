@@ -9,6 +9,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 
+use super::rpc;
+
 /// Keys of namespaces joined by path, dumped as external and handed back on restore.
 const NETNS_KEY: &str = "berth-netns";
 const PIDNS_KEY: &str = "berth-pidns";
@@ -136,16 +138,18 @@ pub(super) fn stdio_key(
     }
     let st = std::fs::metadata(format!("/proc/{pid}/fd/{fd}"))
         .with_context(|| format!("stat of /proc/{pid}/fd/{fd}"))?;
-    if st.file_type().is_char_device() && is_terminal(st.rdev()) {
-        let key = format!("tty[{:x}:{:x}]", st.rdev(), st.dev());
-        return Ok(Some((key.clone(), Some(key))));
-    }
     let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}"))
         .with_context(|| format!("reading /proc/{pid}/fdinfo/{fd}"))?;
     let mnt_id =
         fdinfo_mnt_id(&info).ok_or_else(|| anyhow!("/proc/{pid}/fdinfo/{fd}: no mnt_id"))?;
+    // On one of the container's mounts (a file, or the terminal berth made in the
+    // container's devpts): CRIU dumps it itself.
     if mount_ids.contains(&mnt_id) {
         return Ok(None);
+    }
+    if st.file_type().is_char_device() && is_terminal(st.rdev()) {
+        let key = format!("tty[{:x}:{:x}]", st.rdev(), st.dev());
+        return Ok(Some((key.clone(), Some(key))));
     }
     let key = format!("file[{mnt_id:x}:{:x}]", st.ino());
     Ok(Some((key.clone(), Some(key))))
@@ -188,12 +192,21 @@ pub(super) fn joined_namespaces_external(spec: &Spec) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// For restore: the config's joined namespaces, as open fds for the network and pid ones
-/// (inherited by CRIU) and --join-ns for ipc, uts, user and time. Mount and cgroup
-/// namespaces cannot be joined by CRIU.
-pub(super) fn joined_namespaces_restore(spec: &Spec) -> Result<(Vec<OwnedFd>, Vec<String>)> {
-    let mut fds = Vec::new();
-    let mut args = Vec::new();
+/// For restore: the config's joined namespaces. The network and pid ones are opened here
+/// and inherited by CRIU under the keys dump gave them; ipc, uts, user and time are joined
+/// by CRIU itself. Mount and cgroup namespaces cannot be joined by CRIU.
+pub(super) struct Joined {
+    pub fds: Vec<OwnedFd>,
+    pub inherit: Vec<rpc::InheritFd>,
+    pub join: Vec<rpc::JoinNamespace>,
+}
+
+pub(super) fn joined_namespaces_restore(spec: &Spec) -> Result<Joined> {
+    let mut out = Joined {
+        fds: Vec::new(),
+        inherit: Vec::new(),
+        join: Vec::new(),
+    };
     for ns in spec
         .linux()
         .iter()
@@ -217,17 +230,21 @@ pub(super) fn joined_namespaces_restore(spec: &Spec) -> Result<(Vec<OwnedFd>, Ve
                     LinuxNamespaceType::User => "user",
                     _ => "time",
                 };
-                args.push("--join-ns".into());
-                args.push(format!("{name}:{}", path.display()));
+                out.join.push(rpc::JoinNamespace {
+                    ns: name.to_string(),
+                    ns_file: path.to_string_lossy().into_owned(),
+                });
                 continue;
             }
         };
         let f = std::fs::File::open(path)
             .with_context(|| format!("linux.namespaces: opening {}", path.display()))?;
         let fd = OwnedFd::from(f);
-        args.push("--inherit-fd".into());
-        args.push(format!("fd[{}]:{key}", fd.as_raw_fd()));
-        fds.push(fd);
+        out.inherit.push(rpc::InheritFd {
+            key: key.to_string(),
+            fd: fd.as_raw_fd(),
+        });
+        out.fds.push(fd);
     }
-    Ok((fds, args))
+    Ok(out)
 }

@@ -1,18 +1,17 @@
-//! Checkpoint and restore through CRIU's command line (`criu pre-dump|dump|restore`), with
-//! the options runc passes over CRIU's RPC: the container's root (--root), its cgroup
-//! (--manage-cgroups, --freeze-cgroup to stop it, --cgroup-root to restore into the new
-//! container's cgroup), the network namespace left empty (berth configures no network
-//! devices, as runc), config bind mounts, host devices and masked files as external mounts,
-//! namespaces joined by path as external ones, and the init's stdio handed over with
-//! --inherit-fd. What restore must give back is kept in `berth-checkpoint.json` next to
-//! CRIU's images; CRIU's own log (dump.log, pre-dump.log, restore.log) is in the work path,
-//! which defaults to the image path, and every error names it.
+//! Checkpoint and restore through CRIU's RPC (`criu swrk`, see `rpc`), with the options
+//! runc passes: the container's root, its cgroup (the cgroups mode, its freezer to stop it,
+//! cgroup roots to restore into the new container's cgroup), the network namespace left
+//! empty (berth configures no network devices, as runc), config bind mounts, host devices
+//! and masked files as external mounts, namespaces joined by path as external ones, init's
+//! stdio handed over as inherited fds, and a terminal's new pty master handed back. What
+//! restore must give back is kept in `berth-checkpoint.json` next to CRIU's images; CRIU's
+//! own log (dump.log, pre-dump.log, restore.log) is in the work path, which defaults to the
+//! image path, and every error names it.
 
 use anyhow::{anyhow, bail, Context, Result};
 use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use std::ffi::OsString;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -21,6 +20,7 @@ use std::process::{Command, Stdio};
 use crate::cgroups::Cgroup;
 
 mod external;
+pub mod rpc;
 #[cfg(test)]
 mod tests;
 
@@ -50,12 +50,12 @@ pub enum CgroupsMode {
 }
 
 impl CgroupsMode {
-    fn criu_name(self) -> &'static str {
+    fn rpc(self) -> rpc::CgMode {
         match self {
-            CgroupsMode::Soft => "soft",
-            CgroupsMode::Full => "full",
-            CgroupsMode::Strict => "strict",
-            CgroupsMode::Ignore => "ignore",
+            CgroupsMode::Soft => rpc::CgMode::Soft,
+            CgroupsMode::Full => rpc::CgMode::Full,
+            CgroupsMode::Strict => rpc::CgMode::Strict,
+            CgroupsMode::Ignore => rpc::CgMode::Ignore,
         }
     }
 }
@@ -103,7 +103,7 @@ pub struct DumpTarget<'a> {
     pub cgroup: Option<&'a Cgroup>,
 }
 
-/// Runs `criu dump` (or `pre-dump`) on the container's init and its whole process tree.
+/// Runs a CRIU dump (or pre-dump) of the container's init and its whole process tree.
 /// Without --leave-running or --pre-dump, CRIU kills the tree once it is dumped.
 pub fn dump(o: &DumpOpts, t: &DumpTarget) -> Result<()> {
     let c = &o.common;
@@ -126,7 +126,7 @@ pub fn dump(o: &DumpOpts, t: &DumpTarget) -> Result<()> {
         let ids: HashSet<i32> = mounts.iter().map(|m| m.mnt_id).collect();
         for fd in 0..3 {
             let (key, external) = stdio_key(t.pid, fd, &ids)?.unzip();
-            // fds 1 and 2 are often one file: one --external for it.
+            // fds 1 and 2 are often one file: one external for it.
             if let Some(e) = external.flatten().filter(|e| !externals.contains(e)) {
                 externals.push(e);
             }
@@ -135,20 +135,25 @@ pub fn dump(o: &DumpOpts, t: &DumpTarget) -> Result<()> {
     }
     externals.extend(joined_namespaces_external(t.spec)?);
 
-    let freeze = t.cgroup.and_then(freezer_dir);
     let log = if o.pre_dump {
         "pre-dump.log"
     } else {
         "dump.log"
     };
-    let args = dump_args(o, t.pid, t.rootfs, freeze, &externals, log);
+    let dirs = Dirs::open(c)?;
+    let freeze = t.cgroup.and_then(freezer_dir);
+    let opts = dump_opts(o, &dirs, t.pid, t.rootfs, freeze, externals, log);
+    let kind = if o.pre_dump {
+        rpc::ReqType::PreDump
+    } else {
+        rpc::ReqType::Dump
+    };
     let mut cmd = Command::new(CRIU);
-    cmd.args(&args).stdin(Stdio::null()).stdout(Stdio::null());
-    run(
-        cmd,
-        if o.pre_dump { "pre-dump" } else { "dump" },
-        &log_path(c, log),
-    )?;
+    cmd.stdin(Stdio::null()).stdout(Stdio::null());
+    let what = if o.pre_dump { "pre-dump" } else { "dump" };
+    rpc::call(cmd, &request(kind, opts), what, &log_path(c, log), |_| {
+        Ok(())
+    })?;
     if !o.pre_dump {
         let path = c.image_path.join(META_FILE);
         let data = serde_json::to_vec(&meta).context("encoding the checkpoint's metadata")?;
@@ -157,71 +162,85 @@ pub fn dump(o: &DumpOpts, t: &DumpTarget) -> Result<()> {
     Ok(())
 }
 
-fn dump_args(
+fn request(kind: rpc::ReqType, opts: rpc::Opts) -> rpc::Req {
+    rpc::Req {
+        r#type: kind as i32,
+        opts: Some(opts),
+        notify_success: None,
+    }
+}
+
+/// The image and work directories, open: CRIU's RPC takes them as fds of berth's.
+struct Dirs {
+    image: std::fs::File,
+    work: Option<std::fs::File>,
+}
+
+impl Dirs {
+    fn open(c: &Common) -> Result<Dirs> {
+        let open = |dir: &Path, flag: &str| {
+            std::fs::File::open(dir).with_context(|| format!("{flag}: opening {}", dir.display()))
+        };
+        Ok(Dirs {
+            image: open(&c.image_path, "--image-path")?,
+            work: c
+                .work_path
+                .as_deref()
+                .map(|w| open(w, "--work-path"))
+                .transpose()?,
+        })
+    }
+}
+
+fn dump_opts(
     o: &DumpOpts,
+    dirs: &Dirs,
     pid: i32,
     rootfs: &Path,
     freeze: Option<&Path>,
-    externals: &[String],
+    external: Vec<String>,
     log: &str,
-) -> Vec<OsString> {
-    let mut a: Vec<OsString> = vec![if o.pre_dump { "pre-dump" } else { "dump" }.into()];
-    a.push("--tree".into());
-    a.push(pid.to_string().into());
-    common_args(&mut a, &o.common, log);
-    a.push("--root".into());
-    a.push(rootfs.into());
-    if let Some(f) = freeze {
-        // The freezer stops the whole tree at once, new children included (and CRIU copes
-        // with a container that is already paused), where ptrace would chase forks.
-        a.push("--freeze-cgroup".into());
-        a.push(f.into());
-    }
-    if o.leave_running {
-        a.push("--leave-running".into());
-    }
-    if let Some(p) = &o.parent_path {
-        a.push("--prev-images-dir".into());
-        a.push(p.into());
-        a.push("--track-mem".into());
-    } else if o.pre_dump {
-        // Lets a later dump with --parent-path copy only what changed since.
-        a.push("--track-mem".into());
-    }
-    for e in externals {
-        a.push("--external".into());
-        a.push(e.into());
-    }
-    a
+) -> rpc::Opts {
+    let mut r = common_opts(&o.common, dirs, log);
+    r.pid = Some(pid);
+    r.root = Some(rootfs.to_string_lossy().into_owned());
+    // The freezer stops the whole tree at once, new children included (and CRIU copes with
+    // a container that is already paused), where ptrace would chase forks.
+    r.freeze_cgroup = freeze.map(|f| f.to_string_lossy().into_owned());
+    r.leave_running = Some(o.leave_running);
+    // A pre-dump tracks memory so that the next dump (with --parent-path) copies only what
+    // changed since.
+    r.track_mem = Some(o.pre_dump || o.parent_path.is_some());
+    r.parent_img = o
+        .parent_path
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned());
+    r.external = external;
+    r
 }
 
 /// The options dump and restore share.
-fn common_args(a: &mut Vec<OsString>, c: &Common, log: &str) {
-    a.push("--images-dir".into());
-    a.push(c.image_path.clone().into());
-    if let Some(w) = &c.work_path {
-        a.push("--work-dir".into());
-        a.push(w.into());
-    }
-    a.extend(["--log-file".into(), log.into(), "-v4".into()]);
-    a.push(format!("--manage-cgroups={}", c.manage_cgroups.criu_name()).into());
-    // berth sets up no network devices, so there is nothing of the namespace to keep (runc
-    // does the same); this also spares CRIU iptables, which the namespace would need.
-    a.extend(["--empty-ns".into(), "net".into()]);
-    if !in_path("iptables-restore") {
+fn common_opts(c: &Common, dirs: &Dirs, log: &str) -> rpc::Opts {
+    rpc::Opts {
+        images_dir_fd: dirs.image.as_raw_fd(),
+        work_dir_fd: dirs.work.as_ref().map(|w| w.as_raw_fd()),
+        log_file: Some(log.to_string()),
+        log_level: Some(4),
+        manage_cgroups_mode: Some(c.manage_cgroups.rpc() as i32),
+        // berth sets up no network devices, so there is nothing of the namespace to keep
+        // (runc does the same); this also spares CRIU iptables, which the namespace needs.
+        empty_ns: Some(libc::CLONE_NEWNET as u32),
         // CRIU locks the container's network with iptables-restore by default, which
         // Debian's criu does not depend on; it links libnftables, so lock with that.
-        a.extend(["--network-lock".into(), "nftables".into()]);
-    }
-    for (on, flag) in [
-        (c.tcp_established, "--tcp-established"),
-        (c.ext_unix_sk, "--ext-unix-sk"),
-        (c.shell_job, "--shell-job"),
-        (c.file_locks, "--file-locks"),
-    ] {
-        if on {
-            a.push(flag.into());
-        }
+        network_lock: (!in_path("iptables-restore")).then_some(rpc::NetworkLock::Nftables as i32),
+        tcp_established: Some(c.tcp_established),
+        ext_unix_sk: Some(c.ext_unix_sk),
+        shell_job: Some(c.shell_job),
+        file_locks: Some(c.file_locks),
+        // A container's own terminal has its master outside (with the console socket's
+        // owner): restore makes a new pair and hands the master over (runc does the same).
+        orphan_pts_master: Some(true),
+        ..Default::default()
     }
 }
 
@@ -235,12 +254,21 @@ pub struct RestoreTarget<'a> {
     pub cgroup: &'a Cgroup,
     /// A directory of berth's (not a container's) where the rootfs is bind-mounted for CRIU.
     pub criu_root: &'a Path,
+    /// --no-pivot: a directory of berth's where the host's root is bound for CRIU (see
+    /// [`host_root_as_bind`]).
+    pub no_pivot: Option<&'a Path>,
 }
 
-/// Runs `criu restore` for a new container and returns the restored init's pid. CRIU runs
-/// in the container's cgroup and restores the tree as its sibling (`--restore-sibling`), so
-/// init is this process's child. The stdio of init is this process's own stdio.
-pub fn restore(c: &Common, t: &RestoreTarget) -> Result<i32> {
+/// Restores a new container with CRIU and returns the restored init's pid. CRIU runs in
+/// the container's cgroup and restores the tree as its sibling, so init is this process's
+/// child. The stdio of init is this process's own stdio. `on_notify` gets CRIU's
+/// notifications: "setup-namespaces" with init's pid, "orphan-pts-master" with the new pty
+/// master of a container with a terminal.
+pub fn restore(
+    c: &Common,
+    t: &RestoreTarget,
+    on_notify: impl FnMut(rpc::Notification) -> Result<()>,
+) -> Result<i32> {
     let meta_path = c.image_path.join(META_FILE);
     let meta: Meta = match std::fs::read(&meta_path) {
         Ok(d) => serde_json::from_slice(&d)
@@ -254,41 +282,39 @@ pub fn restore(c: &Common, t: &RestoreTarget) -> Result<i32> {
     if let Some(w) = &c.work_path {
         make_dir(w, "--work-path")?;
     }
-    let mut mounts = Vec::new();
+    let mut external = Vec::new();
     for cookie in &meta.mounts {
-        mounts.push((cookie.clone(), mount_source(cookie, t.spec, t.bundle)?));
+        let source = mount_source(cookie, t.spec, t.bundle)?;
+        external.push(format!("mnt[{cookie}]:{}", source.display()));
     }
-    let (ns_fds, ns_args) = joined_namespaces_restore(t.spec)?;
-    let pidfile = PathBuf::from(format!("{}.pid", t.criu_root.display()));
-    let _ = std::fs::remove_file(&pidfile);
-    let cgroup_roots = cgroup_roots(t.cgroup)?;
-
+    let joined = joined_namespaces_restore(t.spec)?;
+    let _host_root_dir = match t.no_pivot {
+        Some(dir) => {
+            let d = TempDir::new(dir)?;
+            host_root_as_bind(dir)?;
+            Some(d)
+        }
+        None => None,
+    };
+    let dirs = Dirs::open(c)?;
     let root = RootMount::new(t.rootfs, t.criu_root)?;
-    let mut a: Vec<OsString> = vec!["restore".into()];
-    common_args(&mut a, c, "restore.log");
-    a.push("--root".into());
-    a.push(root.path.clone().into());
-    // Detached, and as a sibling: CRIU exits once the tree runs, and init is berth's child.
-    a.extend(["--restore-detached".into(), "--restore-sibling".into()]);
-    a.push("--pidfile".into());
-    a.push(pidfile.clone().into());
+
+    let mut r = common_opts(c, &dirs, "restore.log");
+    r.root = Some(root.path.to_string_lossy().into_owned());
+    // As a sibling: init is berth's child, and CRIU exits once the tree runs.
+    r.rst_sibling = Some(true);
     // A host device's node may differ (in path or owner) from the dumped one.
-    a.push("--evasive-devices".into());
-    for r in &cgroup_roots {
-        a.push("--cgroup-root".into());
-        a.push(r.into());
-    }
-    for (cookie, source) in &mounts {
-        a.push("--external".into());
-        a.push(format!("mnt[{cookie}]:{}", source.display()).into());
-    }
-    a.extend(inherit_args(&meta.stdio));
-    a.extend(ns_args.into_iter().map(OsString::from));
+    r.evasive_devices = Some(true);
+    r.notify_scripts = Some(true);
+    r.cg_root = cgroup_roots(t.cgroup)?;
+    r.external = external;
+    r.inherit_fd = inherit_fds(&meta.stdio);
+    r.inherit_fd.extend(joined.inherit);
+    r.join_ns = joined.join;
 
     let mut cmd = Command::new(CRIU);
-    cmd.args(&a);
     let cgroup = t.cgroup.clone();
-    let keep: Vec<RawFd> = ns_fds.iter().map(|f| f.as_raw_fd()).collect();
+    let keep: Vec<RawFd> = joined.fds.iter().map(|f| f.as_raw_fd()).collect();
     // SAFETY: runs in the forked child before exec; berth is single-threaded, so the
     // allocation in add_process cannot meet a lock held by another thread.
     unsafe {
@@ -296,16 +322,18 @@ pub fn restore(c: &Common, t: &RestoreTarget) -> Result<i32> {
             in_child_before_criu(&cgroup, &keep)
         });
     }
-    let result = run(cmd, "restore", &log_path(c, "restore.log"));
-    drop(ns_fds);
+    let resp = rpc::call(
+        cmd,
+        &request(rpc::ReqType::Restore, r),
+        "restore",
+        &log_path(c, "restore.log"),
+        on_notify,
+    )?;
     drop(root);
-    result?;
-    let text = std::fs::read_to_string(&pidfile)
-        .with_context(|| format!("reading CRIU's pid file {}", pidfile.display()))?;
-    let _ = std::fs::remove_file(&pidfile);
-    text.trim()
-        .parse()
-        .with_context(|| format!("CRIU's pid file {}: {text:?}", pidfile.display()))
+    resp.restore
+        .map(|r| r.pid)
+        .filter(|p| *p > 0)
+        .ok_or_else(|| anyhow!("criu restore: CRIU's answer has no pid"))
 }
 
 /// In CRIU's process before exec: join the container's cgroup (the restored tree starts in
@@ -329,17 +357,76 @@ fn in_child_before_criu(cgroup: &Cgroup, keep: &[RawFd]) -> std::io::Result<()> 
     Ok(())
 }
 
-fn inherit_args(stdio: &[Option<String>]) -> Vec<OsString> {
+/// --no-pivot for restore. CRIU always enters the restored mount namespace with pivot_root
+/// from its own root, which fails where that root cannot be pivoted away from (a ramdisk:
+/// the initial rootfs has no parent mount). So this berth process (and CRIU after it) moves
+/// to a mount namespace of its own whose root is a recursive bind of the host's root, moved
+/// over "/" and chrooted into, as runc's --no-pivot enters a container's root: the same
+/// tree at the same paths, but a mount with a parent, which pivot_root accepts. berth moves
+/// too because CRIU opens the image and work directories through berth's fds and mounts
+/// under them, which only works on mounts of its own namespace. `dir` is an empty
+/// directory of berth's; the namespace goes away with berth and CRIU.
+fn host_root_as_bind(dir: &Path) -> Result<()> {
+    use nix::mount::{mount, MsFlags};
+    let cwd = std::env::current_dir().context("--no-pivot: reading the current directory")?;
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+        .context("--no-pivot: making a mount namespace for CRIU")?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .context("--no-pivot: making / private")?;
+    mount(
+        Some("/"),
+        dir,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .with_context(|| format!("--no-pivot: binding / at {}", dir.display()))?;
+    nix::unistd::chdir(dir).with_context(|| format!("--no-pivot: entering {}", dir.display()))?;
+    mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
+        .context("--no-pivot: moving the bind of / over /")?;
+    nix::unistd::chroot(".").context("--no-pivot: chroot into the bind of /")?;
+    // The same path in the bind: relative paths (say --image-path) keep their meaning.
+    if nix::unistd::chdir(&cwd).is_err() {
+        nix::unistd::chdir("/").context("--no-pivot: chdir /")?;
+    }
+    Ok(())
+}
+
+fn inherit_fds(stdio: &[Option<String>]) -> Vec<rpc::InheritFd> {
     let mut seen = HashSet::new();
-    let mut a = Vec::new();
+    let mut out = Vec::new();
     for (fd, key) in stdio.iter().enumerate() {
         // fds that shared one file at dump time are one file in the image: the first wins.
         if let Some(k) = key.as_ref().filter(|k| seen.insert(k.as_str())) {
-            a.push("--inherit-fd".into());
-            a.push(format!("fd[{fd}]:{k}").into());
+            out.push(rpc::InheritFd {
+                key: k.clone(),
+                fd: fd as i32,
+            });
         }
     }
-    a
+    out
+}
+
+/// An empty directory of berth's, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(path: &Path) -> Result<TempDir> {
+        std::fs::create_dir(path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(TempDir(path.to_path_buf()))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
 }
 
 /// The rootfs bind-mounted at a directory of berth's: CRIU wants a mount point whose
@@ -383,37 +470,6 @@ impl Drop for RootMount {
         }
         let _ = std::fs::remove_dir(&self.path);
     }
-}
-
-/// Runs CRIU and turns a failure into one line: the exit status, CRIU's first error line,
-/// and where its whole log is.
-fn run(mut cmd: Command, what: &str, log: &Path) -> Result<()> {
-    crate::logging::debug(&format!(
-        "running {CRIU} {}",
-        cmd.get_args()
-            .map(|a| a.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join(" ")
-    ));
-    let status = match cmd.status() {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            bail!("criu {what}: the criu program is not installed (Debian: apt install criu)")
-        }
-        Err(e) => return Err(e).with_context(|| format!("running criu {what}")),
-    };
-    if status.success() {
-        return Ok(());
-    }
-    let first_error = std::fs::read_to_string(log)
-        .ok()
-        .and_then(|t| first_error_line(&t))
-        .map(|l| format!(": {l}"))
-        .unwrap_or_default();
-    bail!(
-        "criu {what} failed ({status}){first_error} (log: {})",
-        log.display()
-    )
 }
 
 /// CRIU's first error line about the work itself: errors logged before the "=====" banner
@@ -473,9 +529,9 @@ fn freezer_dir(cg: &Cgroup) -> Option<&Path> {
         .or(cg.v2.as_deref())
 }
 
-/// `--cgroup-root` values placing the restored tree in the new container's cgroup: on pure
-/// v2 one default root; on v1 one per hierarchy, named as /proc/self/cgroup names it.
-fn cgroup_roots(cg: &Cgroup) -> Result<Vec<String>> {
+/// Cgroup roots placing the restored tree in the new container's cgroup: on pure v2 one
+/// default root; on v1 one per hierarchy, named as /proc/self/cgroup names it.
+fn cgroup_roots(cg: &Cgroup) -> Result<Vec<rpc::CgroupRoot>> {
     let mut roots = Vec::new();
     if !cg.v1.is_empty() {
         let own =
@@ -487,12 +543,18 @@ fn cgroup_roots(cg: &Cgroup) -> Result<Vec<String>> {
             };
             let first = ctrls.split(',').next().unwrap_or_default();
             if let Some(dir) = cg.v1.get(first) {
-                roots.push(format!("{ctrls}:{}", hierarchy_path(dir)?));
+                roots.push(rpc::CgroupRoot {
+                    ctrl: Some(ctrls.to_string()),
+                    path: hierarchy_path(dir)?,
+                });
             }
         }
     }
     if let Some(dir) = &cg.v2 {
-        roots.push(hierarchy_path(dir)?);
+        roots.push(rpc::CgroupRoot {
+            ctrl: None,
+            path: hierarchy_path(dir)?,
+        });
     }
     Ok(roots)
 }

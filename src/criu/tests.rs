@@ -1,84 +1,121 @@
-//! Unit tests of the CRIU command lines and of what is external to a container.
+//! Unit tests of the CRIU requests and of what is external to a container.
 
 use super::external::*;
 use super::*;
+use prost::Message;
 use std::collections::HashSet;
-use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-fn strings(a: &[OsString]) -> Vec<String> {
-    a.iter().map(|s| s.to_string_lossy().into_owned()).collect()
-}
 
 fn opts() -> DumpOpts {
     DumpOpts {
         common: Common {
-            image_path: "/img".into(),
+            image_path: "/".into(),
             ..Default::default()
         },
         ..Default::default()
     }
 }
 
+fn dirs() -> Dirs {
+    Dirs::open(&Common {
+        image_path: "/".into(),
+        work_path: Some("/tmp".into()),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
 #[test]
-fn dump_command_line() {
+fn dump_request() {
     let mut o = opts();
-    o.common.work_path = Some("/work".into());
     o.common.tcp_established = true;
     o.common.file_locks = true;
     o.common.manage_cgroups = CgroupsMode::Full;
     o.leave_running = true;
-    let ext = ["mnt[/data]:bind=/data".to_string()];
-    let a = strings(&dump_args(
+    let d = dirs();
+    let ext = vec!["mnt[/data]:bind=/data".to_string()];
+    let r = dump_opts(
         &o,
+        &d,
         42,
         Path::new("/b/rootfs"),
         Some(Path::new("/sys/fs/cgroup/c1")),
-        &ext,
+        ext.clone(),
         "dump.log",
-    ));
-    let lock = if in_path("iptables-restore") {
-        ""
-    } else {
-        "--network-lock nftables"
-    };
-    let want = format!(
-        "dump --tree 42 --images-dir /img --work-dir /work --log-file dump.log -v4 \
-                --manage-cgroups=full --empty-ns net {lock} --tcp-established --file-locks \
-                --root /b/rootfs --freeze-cgroup /sys/fs/cgroup/c1 --leave-running \
-                --external mnt[/data]:bind=/data"
+    );
+    assert_eq!(r.images_dir_fd, d.image.as_raw_fd());
+    assert_eq!(r.work_dir_fd, Some(d.work.as_ref().unwrap().as_raw_fd()));
+    assert_eq!(r.pid, Some(42));
+    assert_eq!(r.root.as_deref(), Some("/b/rootfs"));
+    assert_eq!(r.freeze_cgroup.as_deref(), Some("/sys/fs/cgroup/c1"));
+    assert_eq!(r.log_file.as_deref(), Some("dump.log"));
+    assert_eq!(r.log_level, Some(4));
+    assert_eq!(r.manage_cgroups_mode, Some(rpc::CgMode::Full as i32));
+    assert_eq!(r.empty_ns, Some(libc::CLONE_NEWNET as u32));
+    assert_eq!(
+        r.network_lock.is_some(),
+        !in_path("iptables-restore"),
+        "nftables only without iptables"
     );
     assert_eq!(
-        a.join(" "),
-        want.split_whitespace().collect::<Vec<_>>().join(" ")
+        (r.tcp_established, r.file_locks, r.shell_job, r.ext_unix_sk),
+        (Some(true), Some(true), Some(false), Some(false))
     );
+    assert_eq!(r.leave_running, Some(true));
+    assert_eq!(r.track_mem, Some(false));
+    assert_eq!(r.parent_img, None);
+    assert_eq!(r.orphan_pts_master, Some(true));
+    assert_eq!(r.external, ext);
 }
 
 #[test]
 fn pre_dump_and_parent() {
+    let d = dirs();
     let mut o = opts();
     o.pre_dump = true;
-    let a = strings(&dump_args(
-        &o,
-        7,
-        Path::new("/r"),
-        None,
-        &[],
-        "pre-dump.log",
-    ));
-    assert_eq!(a[0], "pre-dump");
-    assert!(a.contains(&"--track-mem".to_string()));
-    assert!(a.contains(&"--manage-cgroups=soft".to_string()));
-    assert!(!a.contains(&"--prev-images-dir".to_string()));
+    let r = dump_opts(&o, &d, 7, Path::new("/r"), None, vec![], "pre-dump.log");
+    assert_eq!(r.track_mem, Some(true));
+    assert_eq!(r.manage_cgroups_mode, Some(rpc::CgMode::Soft as i32));
+    assert_eq!(r.parent_img, None);
 
     let mut o = opts();
     o.parent_path = Some("../pre".into());
-    let a = strings(&dump_args(&o, 7, Path::new("/r"), None, &[], "dump.log"));
-    assert_eq!(a[0], "dump");
-    let i = a.iter().position(|s| s == "--prev-images-dir").unwrap();
-    assert_eq!(a[i + 1], "../pre");
-    assert!(a.contains(&"--track-mem".to_string()));
+    let r = dump_opts(&o, &d, 7, Path::new("/r"), None, vec![], "dump.log");
+    assert_eq!(r.parent_img.as_deref(), Some("../pre"));
+    assert_eq!(r.track_mem, Some(true));
+}
+
+/// The wire format pins the field numbers to CRIU's images/rpc.proto.
+#[test]
+fn rpc_field_numbers() {
+    let req = rpc::Req {
+        r#type: rpc::ReqType::Restore as i32,
+        opts: Some(rpc::Opts {
+            images_dir_fd: 5,
+            rst_sibling: Some(true),
+            network_lock: Some(rpc::NetworkLock::Nftables as i32),
+            ..Default::default()
+        }),
+        notify_success: None,
+    };
+    // type = 1 (varint 2); opts = 2 (8 bytes): images_dir_fd = 1 (5), rst_sibling = 26
+    // (true), network_lock = 64 (2).
+    let want = [
+        0x08, 0x02, 0x12, 0x08, 0x08, 0x05, 0xd0, 0x01, 0x01, 0x80, 0x04, 0x02,
+    ];
+    assert_eq!(req.encode_to_vec(), want);
+    // A notification as CRIU sends it: type NOTIFY, success, notify{script, pid}.
+    let mut wire = vec![0x08, 0x06, 0x10, 0x01, 0x2a];
+    let notify = [&[0x0a, 0x10][..], b"setup-namespaces", &[0x10, 0x2a]].concat();
+    wire.push(notify.len() as u8);
+    wire.extend(notify);
+    let r = rpc::Resp::decode(&wire[..]).unwrap();
+    assert_eq!(r.r#type, rpc::ReqType::Notify as i32);
+    assert!(r.success);
+    let n = r.notify.unwrap();
+    assert_eq!(n.script.as_deref(), Some("setup-namespaces"));
+    assert_eq!(n.pid, Some(42));
 }
 
 #[test]
@@ -106,17 +143,15 @@ fn inherit_fds_once_per_file() {
         Some("pipe:[99]".to_string()),
         Some("pipe:[99]".to_string()),
     ];
-    let a = strings(&inherit_args(&stdio));
+    let a: Vec<(String, i32)> = inherit_fds(&stdio)
+        .into_iter()
+        .map(|f| (f.key, f.fd))
+        .collect();
     assert_eq!(
         a,
-        [
-            "--inherit-fd",
-            "fd[0]:file[1f:2a]",
-            "--inherit-fd",
-            "fd[1]:pipe:[99]"
-        ]
+        [("file[1f:2a]".to_string(), 0), ("pipe:[99]".to_string(), 1)]
     );
-    assert!(inherit_args(&[None, None, None]).is_empty());
+    assert!(inherit_fds(&[None, None, None]).is_empty());
 }
 
 #[test]
@@ -188,15 +223,16 @@ fn terminals_by_major() {
 }
 
 #[test]
-fn cgroup_mode_names() {
+fn cgroup_mode_numbers() {
     assert_eq!(CgroupsMode::default(), CgroupsMode::Soft);
+    // rpc.proto's criu_cg_mode numbers.
     for (m, n) in [
-        (CgroupsMode::Soft, "soft"),
-        (CgroupsMode::Full, "full"),
-        (CgroupsMode::Strict, "strict"),
-        (CgroupsMode::Ignore, "ignore"),
+        (CgroupsMode::Soft, 3),
+        (CgroupsMode::Full, 4),
+        (CgroupsMode::Strict, 5),
+        (CgroupsMode::Ignore, 0),
     ] {
-        assert_eq!(m.criu_name(), n);
+        assert_eq!(m.rpc() as i32, n);
     }
 }
 

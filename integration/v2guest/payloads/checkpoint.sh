@@ -2,8 +2,9 @@
 # kernel): a container running a counter on a bind mount is checkpointed (and so
 # destroyed) and restored under a new id, where the counter goes on from where it was, in
 # the new container's cgroup, with its tmpfs content; then --leave-running, a pre-dump
-# followed by a dump with --parent-path, a restore that waits in the foreground, and the
-# errors for a stopped container and a broken image directory.
+# followed by a dump with --parent-path, a restore that waits in the foreground, the
+# errors for a stopped container and a broken image directory, a container with a terminal
+# (restore with --console-socket, and relayed), and the hooks restore runs.
 # v2guest-needs: criu tar
 # v2guest-modules: crc32c_generic unix_diag inet_diag tcp_diag udp_diag raw_diag af_packet_diag netlink_diag nf_tables autofs4 nf_conntrack_netlink
 . /v2guest/lib.sh
@@ -120,6 +121,78 @@ case "$out" in *"criu restore failed"*"$I/bad/restore.log"*) ok restore-error-na
 if [ ! -d $R/ck6 ] && [ ! -d /sys/fs/cgroup/ck6 ] && [ ! -d "$R/criu-root~ck6" ]; then ok restore-error-cleans; else not_ok restore-error-cleans "$(ls $R)"; fi
 if ! grep -q "criu-root" /proc/self/mountinfo; then ok no-mount-left; else not_ok no-mount-left "$(grep criu-root /proc/self/mountinfo)"; fi
 
+# A container with a terminal (process.terminal), its pty master with a console socket's
+# owner: restore gets a new pty pair from CRIU and hands the master to --console-socket,
+# or (without -d) relays it to its own stdio. The program echoes what it reads from its
+# terminal; recvtty writes "hello N" to the N-th master it receives.
+T=/tmp/ckpt-tty
+make_bundle $T /bin/sh -c 'i=0; while :; do i=$((i + 1)); echo $i >/run/count; echo "tick $i $(tty)"; if read -t 0.2 l; then echo "got:$l"; fi; done'
+sed -i -e 's|"terminal": false|"terminal": true|' \
+    -e "s|\"mounts\": \[|\"mounts\": [ { \"destination\": \"/run\", \"type\": \"bind\", \"source\": \"$D\", \"options\": [\"rbind\", \"rw\"] },|" $T/config.json
+recvtty /tmp/ckpt-console.sock $L/console.log &
+rt=$!
+sleep 0.2
+# wait_log PATTERN FILE: until FILE has a line matching PATTERN (at most 5 s).
+wait_log() {
+    _n=0
+    while ! grep -q "$1" "$2" 2>/dev/null && [ $_n -lt 50 ]; do sleep 0.1; _n=$((_n + 1)); done
+    grep -q "$1" "$2" 2>/dev/null
+}
+berth --root $R run -d --console-socket /tmp/ckpt-console.sock --bundle $T ct1 </dev/null >$L/ct1.log 2>&1 || not_ok tty-run "$(cat $L/ct1.log)"
+if wait_log 'got:hello 1' $L/console.log; then ok tty-run; else not_ok tty-run "$(tail -n 3 $L/console.log)"; fi
+if berth --root $R checkpoint --image-path $I/tty ct1 >$L/cpt.log 2>&1; then ok tty-checkpoint; else not_ok tty-checkpoint "$(cat $L/cpt.log)"; show_errors $I/tty/dump.log; fi
+a=$(count)
+if berth --root $R restore -d --console-socket /tmp/ckpt-console.sock --bundle $T --image-path $I/tty ct2 </dev/null >$L/ct2.log 2>&1; then ok tty-restore-console-socket; else not_ok tty-restore-console-socket "$(cat $L/ct2.log)"; show_errors $I/tty/restore.log; fi
+# The restored shell reads from the new master's slave: recvtty's second hello reaches it.
+if wait_log 'got:hello 2' $L/console.log; then ok tty-restored-reads-new-master; else not_ok tty-restored-reads-new-master "$(tail -n 3 $L/console.log)"; fi
+last=$(grep -o 'tick [0-9]*' $L/console.log | tail -n 1 | cut -d' ' -f2)
+if [ "${last:-0}" -gt "$a" ]; then ok tty-restored-counter-continues; else not_ok tty-restored-counter-continues "was $a, last tick ${last:-none}"; fi
+if grep -q 'tick [0-9]* /dev/pts/' $L/console.log; then ok tty-restored-on-a-pty; else not_ok tty-restored-on-a-pty "$(tail -n 2 $L/console.log)"; fi
+
+# The same checkpointed again and restored in the foreground: berth relays the terminal.
+berth --root $R checkpoint --image-path $I/tty2 ct2 >$L/cpt2.log 2>&1 || not_ok tty-checkpoint-again "$(cat $L/cpt2.log)"
+echo from-stdin >$L/tty-in
+berth --root $R restore --bundle $T --image-path $I/tty2 ct3 <$L/tty-in >$L/ct3.out 2>&1 &
+fg=$!
+if wait_log 'got:from-stdin' $L/ct3.out; then ok tty-restore-relay-input; else not_ok tty-restore-relay-input "$(tail -n 3 $L/ct3.out)"; fi
+if wait_log 'tick [0-9]* /dev/pts/' $L/ct3.out; then ok tty-restore-relay-output; else not_ok tty-restore-relay-output "$(tail -n 3 $L/ct3.out)"; fi
+berth --root $R kill ct3 KILL
+wait $fg
+rc=$?
+if [ $rc -eq 137 ]; then ok tty-restore-relay-exit-status; else not_ok tty-restore-relay-exit-status "rc=$rc"; fi
+# A terminal needs a console socket when restore detaches (as create and run -d).
+out=$(berth --root $R restore -d --bundle $T --image-path $I/tty2 ct4 2>&1 </dev/null)
+case "$out" in *console*socket*) ok tty-restore-detach-needs-socket ;; *) not_ok tty-restore-detach-needs-socket "$out" ;; esac
+kill $rt
+wait $rt 2>/dev/null
+
+# Hooks on restore (runc's moments): prestart and createRuntime once CRIU has made the
+# restored tree's namespaces, in berth's namespaces, with the restored init's pid.
+berth --root $R run -d --bundle $B ch1 </dev/null >$L/ch1.log 2>&1 || not_ok hooks-run "$(cat $L/ch1.log)"
+berth --root $R checkpoint --image-path $I/hooks ch1 >$L/cph.log 2>&1 || not_ok hooks-checkpoint "$(cat $L/cph.log)"
+H=/tmp/ckpt-hooks
+mkdir -p $H
+cp $B/config.json $H/config.json
+hook() { echo "{ \"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"cat >$L/$1.json; readlink /proc/self/ns/mnt >$L/$1.mnt\"] }"; }
+sed -i "s|\"process\": {|\"hooks\": { \"prestart\": [ $(hook prestart) ], \"createRuntime\": [ $(hook createRuntime) ] }, \"process\": {|" $H/config.json
+if berth --root $R restore -d --bundle $H --image-path $I/hooks ch2 </dev/null >$L/ch2.log 2>&1; then ok hooks-restore; else not_ok hooks-restore "$(cat $L/ch2.log)"; fi
+pid=$(pid_of ch2)
+for k in prestart createRuntime; do
+    st=$(cat $L/$k.json 2>/dev/null)
+    case "$st" in *"\"pid\":$pid"* | *"\"pid\": $pid"*) ok hooks-$k-pid ;; *) not_ok hooks-$k-pid "init $pid, state: $st" ;; esac
+    case "$st" in *'"id":"ch2"'* | *'"id": "ch2"'*) ok hooks-$k-id ;; *) not_ok hooks-$k-id "$st" ;; esac
+    if [ "$(cat $L/$k.mnt 2>/dev/null)" = "$(readlink /proc/self/ns/mnt)" ]; then ok hooks-$k-runtime-ns; else not_ok hooks-$k-runtime-ns "$(cat $L/$k.mnt 2>/dev/null)"; fi
+done
+berth --root $R delete --force ch2
+# A failing createRuntime hook fails the restore and leaves nothing.
+sed -i 's|cat >[^;]*/createRuntime.json;|exit 3;|' $H/config.json
+berth --root $R checkpoint --image-path $I/hooks2 ch2 >/dev/null 2>&1
+berth --root $R run -d --bundle $B ch3 </dev/null >$L/ch3.log 2>&1
+berth --root $R checkpoint --image-path $I/hooks2 ch3 >$L/cph2.log 2>&1 || not_ok hooks-checkpoint-2 "$(cat $L/cph2.log)"
+out=$(berth --root $R restore -d --bundle $H --image-path $I/hooks2 ch4 2>&1 </dev/null)
+case "$out" in *createRuntime*) ok hooks-failing-fails-restore ;; *) not_ok hooks-failing-fails-restore "$out" ;; esac
+if [ ! -d $R/ch4 ] && [ ! -d /sys/fs/cgroup/ch4 ]; then ok hooks-failing-leaves-nothing; else not_ok hooks-failing-leaves-nothing "$(ls $R)"; fi
+
 for id in $(ls $R 2>/dev/null); do berth --root $R delete --force $id; done
-rm -rf $B $B.2 $D $I $L $R
+rm -rf $B $B.2 $T $H $D $I $L $R
 finish
