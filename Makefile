@@ -5,11 +5,18 @@ CARGO ?= cargo
 # Release builds are static: no dynamic loader or relocations on each of berth's short runs
 # (measurably less memory per invocation in `make bench`). berth makes no NSS lookups.
 TRIPLE := $(shell rustc -vV | sed -n 's/^host: //p')
-STATIC := RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(TRIPLE)
+STATIC_FLAGS := -C target-feature=+crt-static
+# The functions a run executes, placed together at the start of the text by lld (rustc's
+# linker on x86_64 Linux), so that a run faults in little of the binary: bench/text-order.sh.
+ifeq ($(TRIPLE),x86_64-unknown-linux-gnu)
+STATIC_FLAGS += -C link-arg=-Wl,--symbol-ordering-file=$(CURDIR)/bench/text-order.txt \
+	-C link-arg=-Wl,--no-warn-symbol-ordering
+endif
+STATIC := RUSTFLAGS="$(STATIC_FLAGS)" $(CARGO) build --release --target $(TRIPLE)
 BERTH := $(or $(CARGO_TARGET_DIR),target)/$(TRIPLE)/release/berth
 DEMO_DIR ?= /tmp/berth-demo
 
-.PHONY: build install demo deps test unit integration lint bench clean debian-rootfs print-berth
+.PHONY: build install demo deps test unit integration lint bench text-order clean debian-rootfs print-berth
 
 # Pure cgroup v2 tests in a qemu guest (integration/v2guest/README.md): test-v2, v2guest-kernel.
 include integration/v2guest/guest.mk
@@ -18,7 +25,7 @@ build:
 	$(STATIC)
 
 install: build
-	install -D -m 0755 $(BERTH) $(DESTDIR)$(PREFIX)/bin/berth
+	install -D -s -m 0755 $(BERTH) $(DESTDIR)$(PREFIX)/bin/berth
 
 # What the tests and the demo need from Debian: a busybox for the rootfs; runc and crun to
 # compare against in the benchmark; newuidmap/newgidmap (uidmap) for rootless containers.
@@ -77,3 +84,9 @@ clean:
 
 print-berth:
 	@echo $(BERTH)
+
+# Regenerates bench/text-order.txt by tracing berth through the benchmark's operations (as
+# root); see bench/text-order.sh for when.
+text-order: deps build
+	$(CARGO) build --release --example hot-text
+	./bench/text-order.sh $(BERTH) $(or $(CARGO_TARGET_DIR),target)/release/examples/hot-text

@@ -28,6 +28,7 @@ fn main() {
     build_rootfs(&rootfs);
 
     let berth = build_berth();
+    report_text_order(&berth);
     let mut runtimes = vec![Runtime {
         name: "berth",
         bin: berth,
@@ -224,6 +225,33 @@ fn lifecycle_case(rt: &Runtime, bundle: &Path, id: &str) -> Sample {
 }
 
 /// The release binary as `make build` makes it (static; see the Makefile).
+/// How much of bench/text-order.txt (the hot functions the linker places first, see
+/// bench/text-order.sh) names functions of this build; a stale list shows as more memory.
+fn report_text_order(berth: &Path) {
+    let list =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/text-order.txt"))
+            .unwrap_or_default();
+    let Ok(nm) = Command::new("nm").arg("--defined-only").arg(berth).output() else {
+        return;
+    };
+    let names: std::collections::HashSet<&str> = std::str::from_utf8(&nm.stdout)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    let listed: Vec<&str> = list.lines().collect();
+    let found = listed.iter().filter(|n| names.contains(*n)).count();
+    println!(
+        "text order: {found} of {} hot functions found in the binary{}",
+        listed.len(),
+        if found * 10 < listed.len() * 9 {
+            " (stale: run `make text-order`)"
+        } else {
+            ""
+        }
+    );
+}
+
 fn build_berth() -> PathBuf {
     let status = Command::new("make")
         .args(["--quiet", "build"])
