@@ -71,3 +71,18 @@ make_bundle() {
     sed -e "s|@ARGS@|$_args|" -e "s|@ROOTFS@|$BUSYBOX_ROOTFS|" \
         /v2guest/bundle-config.json >"$_dir/config.json"
 }
+
+# For payloads that drive berth with `--root $R` (their berth root):
+# pid_of ID, status_of ID: the container's pid and status from `berth state`.
+pid_of() { berth --root "$R" state "$1" 2>/dev/null | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
+status_of() { berth --root "$R" state "$1" 2>/dev/null | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p'; }
+
+# For checkpoint payloads, whose container counts into $D/count (a bind mount):
+# count: the counter's value (0 before it starts); wait_count N: until it passes N (at
+# most 5 s); show_errors LOG: CRIU's error lines with what led to them, as comments.
+count() { cat "$D/count" 2>/dev/null || echo 0; }
+wait_count() {
+    _n=0
+    while [ "$(count)" -le "$1" ] && [ $_n -lt 50 ]; do sleep 0.1; _n=$((_n + 1)); done
+}
+show_errors() { grep -B3 Error "$1" 2>/dev/null | head -n 30 | while read -r l; do note "$l"; done; }

@@ -118,6 +118,7 @@ fn restore_locked(
         no_pivot: r.opts.no_pivot.then_some(no_pivot_dir.as_path()),
     };
     let mut pty_master = None;
+    let mut got_master = false;
     let on_notify = |n: criu::rpc::Notification| -> Result<()> {
         match n.script.as_str() {
             // The restored tree's namespaces exist and it has not run yet: runc's moment
@@ -129,6 +130,7 @@ fn restore_locked(
                 if !r.terminal {
                     bail!("the checkpoint has a terminal, but process.terminal is false");
                 }
+                got_master = true;
                 match r.console {
                     Some(c) => terminal::send_master(c, fd.as_fd()),
                     None => {
@@ -142,8 +144,8 @@ fn restore_locked(
     };
     let pid = criu::restore(r.opts.criu, &target, on_notify)
         .with_context(|| format!("restoring container {id:?}"))?;
-    if r.terminal && r.console.is_none() && pty_master.is_none() {
-        let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+    // (The caller kills what was restored: its cgroup is still `made`.)
+    if r.terminal && !got_master {
         bail!("restoring container {id:?}: process.terminal is true, but the checkpoint has no terminal of the container's");
     }
     let pidfd = pidfd_open(pid)?;

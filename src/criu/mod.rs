@@ -245,8 +245,7 @@ fn common_opts(c: &Common, dirs: &Dirs, log: &str) -> rpc::Opts {
 }
 
 /// The container being restored: its bundle, the new container's cgroup (already made with
-/// linux.resources applied), the rootfs bind-mounted where CRIU wants it, and where CRIU
-/// writes the restored init's pid.
+/// linux.resources applied), and where the rootfs is bind-mounted for CRIU.
 pub struct RestoreTarget<'a> {
     pub spec: &'a Spec,
     pub bundle: &'a Path,

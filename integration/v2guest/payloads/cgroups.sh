@@ -21,7 +21,6 @@ wait_for() {
 }
 
 state_of() { berth --root $R state "$1" 2>/dev/null | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p'; }
-pid_of() { berth --root $R state "$1" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
 cg_of() { echo "/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/$1/cgroup)"; }
 
 # expect NAME WANT GOT

@@ -28,16 +28,6 @@ ok criu-check
 make_bundle $B /bin/sh -c 'echo here >/tmp/marker; i=0; while :; do i=$((i + 1)); echo $i >/run/count; sleep 0.1; done'
 sed -i "s|\"mounts\": \[|\"mounts\": [ { \"destination\": \"/run\", \"type\": \"bind\", \"source\": \"$D\", \"options\": [\"rbind\", \"rw\"] },|" $B/config.json
 
-# show_errors LOG: CRIU's error lines with what led to them, as comments.
-show_errors() { grep -B3 Error "$1" 2>/dev/null | head -n 30 | while read -r l; do note "$l"; done; }
-count() { cat $D/count 2>/dev/null || echo 0; }
-pid_of() { berth --root $R state "$1" 2>/dev/null | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
-status_of() { berth --root $R state "$1" 2>/dev/null | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p'; }
-# wait_count N: until the counter passes N (at most 5 s).
-wait_count() {
-    _n=0
-    while [ "$(count)" -le "$1" ] && [ $_n -lt 50 ]; do sleep 0.1; _n=$((_n + 1)); done
-}
 # restore_d ID IMAGE: a detached restore; its output in $L/ID.log.
 restore_d() {
     berth --root $R restore -d --bundle $B --image-path "$2" "$1" </dev/null >$L/$1.log 2>&1

@@ -26,14 +26,6 @@ ok criu-check
 
 make_bundle $B /bin/sh -c 'i=0; while :; do i=$((i + 1)); echo $i >/run/count; sleep 0.1; done'
 sed -i "s|\"mounts\": \[|\"mounts\": [ { \"destination\": \"/run\", \"type\": \"bind\", \"source\": \"$D\", \"options\": [\"rbind\", \"rw\"] },|" $B/config.json
-count() { cat $D/count 2>/dev/null || echo 0; }
-pid_of() { berth --root $R state "$1" 2>/dev/null | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
-status_of() { berth --root $R state "$1" 2>/dev/null | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p'; }
-wait_count() {
-    _n=0
-    while [ "$(count)" -le "$1" ] && [ $_n -lt 50 ]; do sleep 0.1; _n=$((_n + 1)); done
-}
-show_errors() { grep -B3 Error "$1" 2>/dev/null | head -n 30 | while read -r l; do note "$l"; done; }
 
 out=$(berth --root $R run -d --bundle $B n0 2>&1 </dev/null)
 case "$out" in *pivot_root*) ok run-needs-no-pivot ;; *) not_ok run-needs-no-pivot "$out" ;; esac
