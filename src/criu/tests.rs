@@ -263,3 +263,27 @@ fn stdio_keys_of_a_child() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// A terminal on one of the container's mounts (the devpts berth mounts in it) is the
+/// container's own, which CRIU dumps; one from elsewhere (a host terminal) is external.
+#[test]
+fn stdio_key_of_a_terminal() {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut child = Command::new("/bin/sleep")
+        .arg("10")
+        .stdin(std::fs::File::from(pty.slave))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let (k, e) = stdio_key(pid, 0, &HashSet::new()).unwrap().unwrap();
+    assert!(
+        k.starts_with("tty[") && e.as_deref() == Some(k.as_str()),
+        "{k}"
+    );
+    let all: HashSet<i32> = mountinfo(pid).unwrap().iter().map(|m| m.mnt_id).collect();
+    assert_eq!(stdio_key(pid, 0, &all).unwrap(), None);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
