@@ -86,3 +86,14 @@ wait_count() {
     while [ "$(count)" -le "$1" ] && [ $_n -lt 50 ]; do sleep 0.1; _n=$((_n + 1)); done
 }
 show_errors() { grep -B3 Error "$1" 2>/dev/null | head -n 30 | while read -r l; do note "$l"; done; }
+
+# require_criu: ok when `criu check` passes on this kernel; otherwise not ok with CRIU's
+# first error, and the payload ends there.
+require_criu() {
+    _out=$(/usr/local/bin/criu check 2>&1)
+    if [ $? -ne 0 ]; then
+        not_ok criu-check "$(echo "$_out" | grep Error | head -n 1)"
+        finish
+    fi
+    ok criu-check
+}

@@ -366,34 +366,23 @@ fn in_child_before_criu(cgroup: &Cgroup, keep: &[RawFd]) -> std::io::Result<()> 
 /// under them, which only works on mounts of its own namespace. `dir` is an empty
 /// directory of berth's; the namespace goes away with berth and CRIU.
 fn host_root_as_bind(dir: &Path) -> Result<()> {
-    use nix::mount::{mount, MsFlags};
+    use crate::rootfs::pivot::{move_onto_root, set_propagation};
     let cwd = std::env::current_dir().context("--no-pivot: reading the current directory")?;
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
         .context("--no-pivot: making a mount namespace for CRIU")?;
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .context("--no-pivot: making / private")?;
-    mount(
+    set_propagation(Path::new("/"), libc::MS_REC | libc::MS_PRIVATE)
+        .context("--no-pivot: making / private")?;
+    nix::mount::mount(
         Some("/"),
         dir,
         None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
+        nix::mount::MsFlags::MS_BIND | nix::mount::MsFlags::MS_REC,
         None::<&str>,
     )
     .with_context(|| format!("--no-pivot: binding / at {}", dir.display()))?;
-    nix::unistd::chdir(dir).with_context(|| format!("--no-pivot: entering {}", dir.display()))?;
-    mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
-        .context("--no-pivot: moving the bind of / over /")?;
-    nix::unistd::chroot(".").context("--no-pivot: chroot into the bind of /")?;
+    move_onto_root(dir).context("--no-pivot")?;
     // The same path in the bind: relative paths (say --image-path) keep their meaning.
-    if nix::unistd::chdir(&cwd).is_err() {
-        nix::unistd::chdir("/").context("--no-pivot: chdir /")?;
-    }
+    let _ = nix::unistd::chdir(&cwd);
     Ok(())
 }
 

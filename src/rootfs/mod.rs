@@ -15,7 +15,7 @@ mod idmap;
 mod mount_options;
 mod mounts;
 mod paths;
-mod pivot;
+pub mod pivot;
 mod resolve;
 // `terminal` mounts the pty on /dev/console with open_tree/move_mount.
 pub mod sys;

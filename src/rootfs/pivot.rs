@@ -12,7 +12,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::{chdir, chroot, fchdir, pivot_root};
 use std::path::{Path, PathBuf};
 
-fn set_propagation(path: &Path, flags: libc::c_ulong) -> nix::Result<()> {
+pub fn set_propagation(path: &Path, flags: libc::c_ulong) -> nix::Result<()> {
     mount(
         None::<&str>,
         path,
@@ -107,10 +107,16 @@ pub fn move_root(rootfs: &Path) -> Result<()> {
             .with_context(|| format!("hiding the host's {}", p.display()))?;
         }
     }
-    chdir(rootfs).with_context(|| format!("changing into the rootfs {}", rootfs.display()))?;
+    move_onto_root(rootfs)
+}
+
+/// Moves the mount at `dir` onto "/" and chroots into it: runc's --no-pivot way into a root
+/// (also CRIU's way to a root it can pivot_root from, `criu::host_root_as_bind`).
+pub fn move_onto_root(dir: &Path) -> Result<()> {
+    chdir(dir).with_context(|| format!("changing into {}", dir.display()))?;
     mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
-        .context("moving the rootfs onto /")?;
-    chroot(".").context("chroot into the rootfs")?;
+        .with_context(|| format!("moving {} onto /", dir.display()))?;
+    chroot(".").with_context(|| format!("chroot into {}", dir.display()))?;
     chdir("/").context("changing into the new root")?;
     Ok(())
 }

@@ -17,12 +17,7 @@ L=/tmp/ckpt-logs
 rm -rf $D $I $L
 mkdir -p $D $I $L
 
-out=$(/usr/local/bin/criu check 2>&1)
-if [ $? -ne 0 ]; then
-    not_ok criu-check "$(echo "$out" | grep Error | head -n 1)"
-    finish
-fi
-ok criu-check
+require_criu
 
 # The counter writes to /run, a bind mount of $D, and leaves a marker in its tmpfs /tmp.
 make_bundle $B /bin/sh -c 'echo here >/tmp/marker; i=0; while :; do i=$((i + 1)); echo $i >/run/count; sleep 0.1; done'

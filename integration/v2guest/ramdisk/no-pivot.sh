@@ -17,12 +17,7 @@ mkdir -p $D $I $L
 
 root_type=$(awk '$2 == "/" { print $3; exit }' /proc/mounts)
 if [ "$root_type" = rootfs ]; then ok root-is-initramfs; else not_ok root-is-initramfs "/ is '$root_type'"; finish; fi
-out=$(/usr/local/bin/criu check 2>&1)
-if [ $? -ne 0 ]; then
-    not_ok criu-check "$(echo "$out" | grep Error | head -n 1)"
-    finish
-fi
-ok criu-check
+require_criu
 
 make_bundle $B /bin/sh -c 'i=0; while :; do i=$((i + 1)); echo $i >/run/count; sleep 0.1; done'
 sed -i "s|\"mounts\": \[|\"mounts\": [ { \"destination\": \"/run\", \"type\": \"bind\", \"source\": \"$D\", \"options\": [\"rbind\", \"rw\"] },|" $B/config.json
