@@ -183,26 +183,34 @@ impl Drop for Bundle {
     }
 }
 
-/// A private state root: every container made under it is force-deleted on drop.
+/// A private state root: every container made under it is force-deleted on drop. It drives
+/// berth, or another runtime with runc's command line (`Root::of`, for integration/compat).
 pub struct Root {
     pub dir: PathBuf,
+    pub bin: PathBuf,
 }
 
 impl Root {
     pub fn new() -> Root {
+        Root::of(Path::new(BERTH))
+    }
+
+    /// A root driven by the runtime binary `bin` (berth, or runc for a comparison).
+    pub fn of(bin: &Path) -> Root {
         Root {
             dir: PathBuf::from("/run").join(unique("berth-it")),
+            bin: bin.to_path_buf(),
         }
     }
 
     pub fn cmd(&self) -> Command {
-        let mut c = Command::new(BERTH);
+        let mut c = Command::new(&self.bin);
         c.arg("--root").arg(&self.dir);
         c.stdin(Stdio::null());
         c
     }
 
-    /// Runs berth with `args`, capturing its output in files rather than pipes: a created
+    /// Runs the runtime with `args`, capturing its output in files rather than pipes: a created
     /// container's init inherits berth's stdio, and a pipe would stay open as long as it lives.
     pub fn berth(&self, args: &[&str]) -> Output {
         let mut cmd = self.cmd();

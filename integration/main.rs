@@ -3,6 +3,7 @@
 mod cgroups;
 mod checkpoint;
 mod common;
+mod compat;
 mod debian;
 mod errors;
 mod escapes;

@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 
 use crate::namespaces;
 
+/// The version of the runtime spec berth implements: what `state`, `features` and `spec`
+/// report (runc 1.5.1's too).
+pub const SPEC_VERSION: &str = "1.3.0";
+
 /// A loaded, validated bundle.
 pub struct Bundle {
     /// Absolute bundle directory.

@@ -12,7 +12,7 @@ pub fn features() -> Value {
     let hooks: Vec<&str> = crate::hooks::KINDS.iter().map(|k| k.1).collect();
     json!({
         "ociVersionMin": "1.0.0",
-        "ociVersionMax": "1.2.1",
+        "ociVersionMax": crate::config::SPEC_VERSION,
         "hooks": hooks,
         "mountOptions": mount_options,
         "linux": {

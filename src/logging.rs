@@ -84,18 +84,20 @@ pub fn debug(msg: &str) {
     log("debug", msg);
 }
 
-/// RFC 3339 with nanoseconds in UTC, the format Go's time.Time marshals to (runc's `created`).
+/// RFC 3339 with nanoseconds in UTC, the format Go's time.Time marshals to (runc's
+/// `created`): RFC3339Nano, whose fraction drops trailing zeros (and the dot with them).
 pub fn rfc3339(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, day) = civil_from_days(days);
+    let frac = format!(".{:09}", d.subsec_nanos());
+    let frac = frac.trim_end_matches('0').trim_end_matches('.');
     format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
+        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}{frac}Z",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60,
-        d.subsec_nanos()
     )
 }
 
@@ -123,7 +125,9 @@ mod tests {
     fn formats_like_go() {
         let t = UNIX_EPOCH + Duration::new(1_700_000_000, 5);
         assert_eq!(rfc3339(t), "2023-11-14T22:13:20.000000005Z");
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let half = UNIX_EPOCH + Duration::new(0, 500_000_000);
+        assert_eq!(rfc3339(half), "1970-01-01T00:00:00.5Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert!(rfc3339(leap).starts_with("2000-02-29T00:00:00"));
     }

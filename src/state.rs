@@ -230,27 +230,45 @@ pub fn status(dir: &Path, state: &State) -> Status {
     Status::Running
 }
 
-/// The OCI state JSON as runc prints it for `state` and `list -f json`.
-pub fn oci_json(state: &State, status: Status, owner: &str) -> serde_json::Value {
-    let pid = if status == Status::Stopped {
-        0
-    } else {
-        state.pid
-    };
-    let mut v = serde_json::json!({
-        "ociVersion": state.oci_version,
-        "id": state.id,
-        "pid": pid,
-        "status": status.as_str(),
-        "bundle": state.bundle,
-        "rootfs": state.rootfs,
-        "created": state.created,
-        "owner": owner,
-    });
-    if !state.annotations.is_empty() {
-        v["annotations"] = serde_json::to_value(&state.annotations).unwrap_or_default();
+/// The OCI state as runc prints it for `state` and `list -f json`: runc's keys in runc's
+/// order (Go marshals struct fields in declaration order), and the spec version berth
+/// implements, not the bundle's (runc's `ociVersion` is its own too).
+#[derive(Serialize)]
+pub struct OciState<'a> {
+    #[serde(rename = "ociVersion")]
+    pub oci_version: &'static str,
+    pub id: &'a str,
+    pub pid: i32,
+    pub status: &'static str,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub created: &'a str,
+    pub owner: &'a str,
+    #[serde(skip_serializing_if = "HashMap::is_empty", serialize_with = "sorted")]
+    pub annotations: &'a HashMap<String, String>,
+}
+
+/// Go marshals a map with its keys sorted.
+fn sorted<S: serde::Serializer>(m: &&HashMap<String, String>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(m.iter().collect::<std::collections::BTreeMap<_, _>>())
+}
+
+pub fn oci_state<'a>(state: &'a State, status: Status, owner: &'a str) -> OciState<'a> {
+    OciState {
+        oci_version: crate::config::SPEC_VERSION,
+        id: &state.id,
+        pid: if status == Status::Stopped {
+            0
+        } else {
+            state.pid
+        },
+        status: status.as_str(),
+        bundle: &state.bundle,
+        rootfs: &state.rootfs,
+        created: &state.created,
+        owner,
+        annotations: &state.annotations,
     }
-    v
 }
 
 /// The user name owning a container's directory, for `list` (runc prints the same).

@@ -21,7 +21,7 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    let mut rows = Vec::new();
+    let mut states = Vec::new();
     let entries = match std::fs::read_dir(&g.root) {
         Ok(e) => e
             .collect::<Result<Vec<_>, _>>()
@@ -40,12 +40,16 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
             continue;
         };
         let status = state::status(&dir, &st);
-        rows.push(state::oci_json(&st, status, &state::owner_name(&dir)));
+        states.push((st, status, state::owner_name(&dir)));
     }
-    rows.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    states.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    let rows: Vec<_> = states
+        .iter()
+        .map(|(st, status, owner)| state::oci_state(st, *status, owner))
+        .collect();
     if a.quiet {
         for r in &rows {
-            println!("{}", r["id"].as_str().unwrap_or_default());
+            println!("{}", r.id);
         }
         return Ok(0);
     }
@@ -56,7 +60,11 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     Ok(0)
 }
 
-fn print_table(rows: &[serde_json::Value]) {
+fn print_table(rows: &[state::OciState]) {
+    let rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap_or_default())
+        .collect();
     let head = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"];
     let cells: Vec<Vec<String>> = rows
         .iter()

@@ -15,7 +15,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         .ok_or_else(|| anyhow!("container {:?} is still being created", a.id))?;
     let status = state::status(&state::container_dir(&g.root, &a.id), &st);
     // runc's `state` leaves owner empty; `list` fills it in.
-    let json = state::oci_json(&st, status, "");
+    let json = state::oci_state(&st, status, "");
     println!("{}", serde_json::to_string_pretty(&json)?);
     Ok(0)
 }
