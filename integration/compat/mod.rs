@@ -200,6 +200,33 @@ impl Shape {
         }
     }
 
+    /// A copy without the keys at `paths` (dot-separated, `*` for any key): fields that Go
+    /// omits when their value is zero (`omitempty`), whose presence depends on the data
+    /// rather than on the runtime.
+    pub fn strip(&self, paths: &[&str]) -> Shape {
+        let mut out = self.clone();
+        for p in paths {
+            let parts: Vec<&str> = p.split('.').collect();
+            out.strip_one(&parts);
+        }
+        out
+    }
+
+    fn strip_one(&mut self, path: &[&str]) {
+        let Shape::Object(kv) = self else { return };
+        match path {
+            [] => {}
+            [last] => kv.retain(|(k, _)| *last != "*" && k != last),
+            [first, rest @ ..] => {
+                for (k, v) in kv.iter_mut() {
+                    if *first == "*" || k == first {
+                        v.strip_one(rest);
+                    }
+                }
+            }
+        }
+    }
+
     /// A copy without the given keys at the top level (values that legitimately differ in
     /// presence, e.g. an empty field one runtime omits and the other lists as listed in
     /// `differences`).

@@ -19,11 +19,21 @@ pub struct Stats {
     pub pids: Pids,
     pub blkio: Blkio,
     pub hugetlb: BTreeMap<String, Hugetlb>,
+    /// Intel RDT: berth has no resctrl support yet, so this stays empty, as runc's does
+    /// where resctrl is absent; the key is always there in runc's output.
+    pub intel_rdt: IntelRdt,
+    /// linux.netDevices' counters in runc: null without them (berth moves none).
+    pub network_interfaces: Option<Vec<()>>,
 }
+
+#[derive(Serialize, Debug, Default, Clone)]
+pub struct IntelRdt {}
 
 #[derive(Serialize, Debug, Default, Clone)]
 pub struct Cpu {
     pub usage: CpuUsage,
+    /// Omitted while all zero, as runc 1.5's JSON does.
+    #[serde(skip_serializing_if = "Throttling::is_zero")]
     pub throttling: Throttling,
 }
 
@@ -53,12 +63,28 @@ pub struct Throttling {
     pub throttled_time: u64,
 }
 
+impl Throttling {
+    fn is_zero(&self) -> bool {
+        self.periods == 0 && self.throttled_periods == 0 && self.throttled_time == 0
+    }
+}
+
+/// runc's field order; the flags are v1's cpuset files (0 on v2, which has none).
 #[derive(Serialize, Debug, Default, Clone)]
 pub struct CpuSet {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cpus: Vec<u32>,
+    pub cpu_exclusive: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mems: Vec<u32>,
+    pub mem_hardwall: u64,
+    pub mem_exclusive: u64,
+    pub memory_migrate: u64,
+    pub memory_spread_page: u64,
+    pub memory_spread_slab: u64,
+    pub memory_pressure: u64,
+    pub sched_load_balance: u64,
+    pub sched_relax_domain_level: i64,
 }
 
 #[derive(Serialize, Debug, Default, Clone)]
@@ -179,6 +205,23 @@ fn v1_stats(cg: &Cgroup, s: &mut Stats) -> Result<()> {
     if let Some(d) = cg.v1_dir("cpuset") {
         s.cpuset.cpus = cpuset(d, "cpuset.effective_cpus");
         s.cpuset.mems = cpuset(d, "cpuset.effective_mems");
+        let c = &mut s.cpuset;
+        for (field, file) in [
+            (&mut c.cpu_exclusive, "cpuset.cpu_exclusive"),
+            (&mut c.mem_hardwall, "cpuset.mem_hardwall"),
+            (&mut c.mem_exclusive, "cpuset.mem_exclusive"),
+            (&mut c.memory_migrate, "cpuset.memory_migrate"),
+            (&mut c.memory_spread_page, "cpuset.memory_spread_page"),
+            (&mut c.memory_spread_slab, "cpuset.memory_spread_slab"),
+            (&mut c.memory_pressure, "cpuset.memory_pressure"),
+            (&mut c.sched_load_balance, "cpuset.sched_load_balance"),
+        ] {
+            *field = read_u64_opt(d, file)?;
+        }
+        c.sched_relax_domain_level = read(d, "cpuset.sched_relax_domain_level")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
     }
     if let Some(d) = cg.v1_dir("memory") {
         let raw = read_keyed(d, "memory.stat")?;
@@ -409,7 +452,13 @@ mod tests {
         assert_eq!(v["memory"]["usage"]["limit"], 5);
         assert_eq!(v["memory"]["kernelTCP"]["failcnt"], 0);
         assert_eq!(v["pids"]["current"], 2);
-        assert!(v["cpu"]["throttling"].as_object().unwrap().is_empty());
+        assert!(v["cpu"].get("throttling").is_none(), "omitted while zero");
+        s.cpu.throttling.periods = 1;
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["cpu"]["throttling"]["periods"], 1);
         assert!(v["hugetlb"].as_object().unwrap().is_empty());
+        assert!(v["intel_rdt"].as_object().unwrap().is_empty());
+        assert!(v["network_interfaces"].is_null());
+        assert_eq!(v["cpuset"]["sched_relax_domain_level"], 0);
     }
 }
