@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 mod behaviour;
 
 /// One mounted cgroup hierarchy of the host.
-struct Hier {
-    mount: PathBuf,
-    v2: bool,
-    controllers: Vec<String>,
+pub struct Hier {
+    pub mount: PathBuf,
+    pub v2: bool,
+    pub controllers: Vec<String>,
 }
 
-fn hierarchies() -> Vec<Hier> {
+pub fn hierarchies() -> Vec<Hier> {
     let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let mut out: Vec<Hier> = Vec::new();
     for line in mi.lines() {
@@ -47,7 +47,7 @@ fn hierarchies() -> Vec<Hier> {
     out
 }
 
-fn pure_v2() -> bool {
+pub fn pure_v2() -> bool {
     hierarchies()
         .iter()
         .any(|h| h.v2 && h.mount == Path::new("/sys/fs/cgroup"))
@@ -55,7 +55,7 @@ fn pure_v2() -> bool {
 
 /// The host directory of `pid`'s cgroup holding `controller` (its v1 hierarchy, else the
 /// cgroup2 one; "" asks for the cgroup2 one).
-fn host_dir(pid: i64, controller: &str) -> PathBuf {
+pub fn host_dir(pid: i64, controller: &str) -> PathBuf {
     let hs = hierarchies();
     let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     let v1 = hs

@@ -10,12 +10,27 @@ pub struct Difference {
     pub reason: &'static str,
 }
 
-pub const INTENDED: &[Difference] = &[Difference {
-    case: "events --stats: hugetlb on a hybrid host",
-    berth: "reports hugetlb usage from the cgroup2 hierarchy where the controller sits there",
-    runc: "its v1 manager looks for hugetlb in v1 mounts only and reports an empty map",
-    reason: "berth places hugetlb limits in cgroup2 on such hosts, so it reports what it limits",
-}];
+pub const INTENDED: &[Difference] = &[
+    Difference {
+        case: "events --stats: hugetlb on a hybrid host",
+        berth: "reports hugetlb usage from the cgroup2 hierarchy where the controller sits there",
+        runc: "its v1 manager looks for hugetlb in v1 mounts only and reports an empty map",
+        reason:
+            "berth places hugetlb limits in cgroup2 on such hosts, so it reports what it limits",
+    },
+    Difference {
+        case: "memory.kernelTCP on cgroup v1",
+        berth: "writes memory.kmem.tcp.limit_in_bytes where the kernel has it (as crun)",
+        runc: "ignores it with the kernel memory warning",
+        reason: "the file still works on v1 kernels; a config that asks for the limit gets it",
+    },
+    Difference {
+        case: "device access letters outside rwm",
+        berth: "refuses the config, naming linux.resources.devices[N].access",
+        runc: "drops the unknown letters and applies the rest",
+        reason: "the spec allows only r, w and m; a typo must not silently widen or narrow access",
+    },
+];
 
 /// The row for `case`; a test that meets an unlisted difference fails here.
 #[track_caller]

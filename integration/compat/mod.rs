@@ -10,6 +10,7 @@
 
 #![allow(dead_code)] // each test module uses a different part of the harness
 
+mod cgroups;
 pub mod differences;
 mod output;
 

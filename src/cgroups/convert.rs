@@ -77,12 +77,14 @@ pub fn cpu_max(quota: Option<i64>, period: Option<u64>) -> Option<String> {
     Some(s)
 }
 
-/// pids.max: limit <= 0 is unlimited (OCI: -1), 0 means unset in runc's model.
+/// pids.max: a negative limit is unlimited (OCI: -1). 0 is a real limit (spec 1.3), which
+/// runc 1.5 writes as 1 (opencontainers/cgroups, for systemd's TasksMax): the same effect
+/// for a container, whose init is already in the cgroup, and runc's value is the contract.
 pub fn pids_max(limit: i64) -> String {
-    if limit > 0 {
-        limit.to_string()
-    } else {
-        "max".to_string()
+    match limit {
+        ..0 => "max".to_string(),
+        0 => "1".to_string(),
+        n => n.to_string(),
     }
 }
 
@@ -188,7 +190,7 @@ mod tests {
     fn limits() {
         assert_eq!(v2_limit(-1), "max");
         assert_eq!(v2_limit(4096), "4096");
-        assert_eq!(pids_max(0), "max");
+        assert_eq!(pids_max(0), "1");
         assert_eq!(pids_max(-1), "max");
         assert_eq!(pids_max(10), "10");
     }

@@ -118,13 +118,12 @@ fn build(
 ) -> Result<()> {
     for h in &layout.v1 {
         let dir = &cg.v1[&h.controllers[0]];
-        let first_new = made.len();
         mkdir_all(&h.mountpoint, dir, made)?;
         if h.controllers.iter().any(|c| c == "cpuset") {
-            // A new v1 cpuset is empty and takes no process until its cpus and mems are set.
-            for d in &made[first_new..] {
-                v1::inherit_cpuset(d)?;
-            }
+            // A v1 cpuset with empty cpus or mems takes no process (ENOSPC): a new one, or
+            // an existing ancestor left empty. Fill them top-down from the nearest ancestor
+            // that has them, as runc does.
+            v1::fill_empty_cpusets(&h.mountpoint, dir)?;
         }
     }
     if let (Some(h), Some(dir)) = (&layout.v2, cg.v2.clone()) {
@@ -164,15 +163,14 @@ fn build(
     }
 }
 
-/// Kernel memory limits are deprecated by the kernel; like runc, berth accepts and ignores
-/// them, saying so.
+/// memory.kernel is deprecated by the kernel; like runc, berth accepts and ignores it with
+/// runc's warning. (kernelTCP is written on v1 where the kernel has the file: `v1::set`.)
 fn warn_kernel_memory(r: &LinuxResources) {
     #[allow(deprecated)]
     let kernel = r.memory().as_ref().and_then(|m| m.kernel());
-    let tcp = r.memory().as_ref().and_then(|m| m.kernel_tcp());
-    if kernel.is_some() || tcp.is_some() {
+    if kernel.is_some() {
         crate::logging::warn(
-            "linux.resources.memory.kernel and kernelTCP are ignored: kernel memory limits are deprecated (as in runc)",
+            "Kernel memory settings are ignored and will be removed (linux.resources.memory.kernel)",
         );
     }
 }
@@ -277,7 +275,10 @@ impl Cgroup {
                 Ok(s) => {
                     let n = s.lines().filter(|l| !l.is_empty()).count();
                     if n > 0 {
-                        bail!("cgroup {} already holds {n} process(es); a container needs a cgroup of its own", d.display());
+                        bail!(
+                            "container's cgroup is not empty: {n} process(es) found in {}",
+                            d.display()
+                        );
                     }
                 }
                 Err(_) if !d.exists() => continue,
@@ -286,7 +287,10 @@ impl Cgroup {
         }
         // A host without any freezer cannot have frozen it.
         if self.dirs().iter().any(|d| d.exists()) && matches!(self.is_frozen(), Ok(true)) {
-            bail!("cgroup {} exists and is frozen", self.procs_dir().display());
+            bail!(
+                "container's cgroup unexpectedly frozen ({})",
+                self.procs_dir().display()
+            );
         }
         Ok(())
     }

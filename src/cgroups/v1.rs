@@ -152,6 +152,21 @@ fn memory(dir: &Path, m: &LinuxMemory, update: bool) -> Result<()> {
         (None, Some(s)) => write_swap(s)?,
         (None, None) => {}
     }
+    if let Some(v) = m.kernel_tcp() {
+        // As crun: the TCP buffer limit where this kernel still has it (runc ignores it).
+        if dir.join("memory.kmem.tcp.limit_in_bytes").exists() {
+            write(
+                dir,
+                "memory.kmem.tcp.limit_in_bytes",
+                &v.to_string(),
+                &format!("{f}.kernelTCP"),
+            )?;
+        } else {
+            crate::logging::warn(&format!(
+                "{f}.kernelTCP is ignored: this kernel has no memory.kmem.tcp.limit_in_bytes"
+            ));
+        }
+    }
     if let Some(v) = m.reservation().filter(|&v| v != 0) {
         write(
             dir,
@@ -210,23 +225,7 @@ fn cpu(cg: &Cgroup, c: &LinuxCpu) -> Result<()> {
             }
         }
         cfs(dir, c)?;
-        // rt_period first: the kernel checks runtime against the period.
-        if let Some(p) = c.realtime_period().filter(|&v| v != 0) {
-            write(
-                dir,
-                "cpu.rt_period_us",
-                &p.to_string(),
-                &format!("{f}.realtimePeriod"),
-            )?;
-        }
-        if let Some(rt) = c.realtime_runtime().filter(|&v| v != 0) {
-            write(
-                dir,
-                "cpu.rt_runtime_us",
-                &rt.to_string(),
-                &format!("{f}.realtimeRuntime"),
-            )?;
-        }
+        realtime(dir, c)?;
         if let Some(i) = c.idle().filter(|&i| i != 0) {
             write(dir, "cpu.idle", &i.to_string(), &format!("{f}.idle"))?;
         }
@@ -241,6 +240,46 @@ fn cpu(cg: &Cgroup, c: &LinuxCpu) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// cpu.rt_period_us and cpu.rt_runtime_us, in the order that never passes through an invalid
+/// pair (the kernel wants runtime <= period at every step): the runtime first when the
+/// current runtime would not fit the new period, else the period first.
+fn realtime(dir: &Path, c: &LinuxCpu) -> Result<()> {
+    let f = "linux.resources.cpu";
+    let period = c.realtime_period().filter(|&v| v != 0);
+    let runtime = c.realtime_runtime().filter(|&v| v != 0);
+    let write_period = |p: u64| {
+        write(
+            dir,
+            "cpu.rt_period_us",
+            &p.to_string(),
+            &format!("{f}.realtimePeriod"),
+        )
+    };
+    let write_runtime = |rt: i64| {
+        write(
+            dir,
+            "cpu.rt_runtime_us",
+            &rt.to_string(),
+            &format!("{f}.realtimeRuntime"),
+        )
+    };
+    match (period, runtime) {
+        (Some(p), Some(rt)) => {
+            let current: i64 = read(dir, "cpu.rt_runtime_us")?.trim().parse().unwrap_or(0);
+            if current > 0 && current as u64 > p {
+                write_runtime(rt)?;
+                write_period(p)
+            } else {
+                write_period(p)?;
+                write_runtime(rt)
+            }
+        }
+        (Some(p), None) => write_period(p),
+        (None, Some(rt)) => write_runtime(rt),
+        (None, None) => Ok(()),
+    }
 }
 
 /// Quota, period and burst. A period the kernel refuses next to the old quota (quota may
@@ -359,18 +398,24 @@ fn blkio(dir: &Path, b: &LinuxBlockIo) -> Result<()> {
     Ok(())
 }
 
-/// A new v1 cpuset cgroup starts with empty cpus and mems; copy the parent's, as runc does.
-pub fn inherit_cpuset(dir: &Path) -> Result<()> {
-    let parent = dir.parent().expect("a new cgroup has a parent");
-    for file in ["cpuset.cpus", "cpuset.mems"] {
-        if read(dir, file)?.trim().is_empty() {
-            let v = read(parent, file)?;
-            write(
-                dir,
-                file,
-                v.trim(),
-                "initialising a new cpuset cgroup from its parent",
-            )?;
+/// Every cpuset directory from below the mount point down to `dir` whose cpus or mems are
+/// empty gets its parent's, top-down, so each takes the nearest ancestor's values.
+pub fn fill_empty_cpusets(mountpoint: &Path, dir: &Path) -> Result<()> {
+    let rel = dir.strip_prefix(mountpoint).unwrap_or(dir);
+    let mut cur = mountpoint.to_path_buf();
+    for c in rel.components() {
+        let parent = cur.clone();
+        cur.push(c);
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            if read(&cur, file)?.trim().is_empty() {
+                let v = read(&parent, file)?;
+                write(
+                    &cur,
+                    file,
+                    v.trim(),
+                    "initialising an empty cpuset cgroup from its parent",
+                )?;
+            }
         }
     }
     Ok(())

@@ -146,6 +146,11 @@ pub fn unified(dir: &Path, u: &HashMap<String, String>) -> Result<()> {
 }
 
 fn memory(dir: &Path, m: &LinuxMemory, update: bool) -> Result<()> {
+    if m.kernel_tcp().is_some() {
+        crate::logging::warn(
+            "linux.resources.memory.kernelTCP is ignored: cgroup v2 has no TCP buffer limit",
+        );
+    }
     let f = "linux.resources.memory";
     let limit = m.limit().filter(|&v| v != 0);
     if let (Some(l), true) = (limit, update && m.check_before_update() == Some(true)) {

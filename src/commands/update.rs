@@ -203,10 +203,6 @@ fn apply_flags(mut r: LinuxResources, a: &Args) -> Result<LinuxResources> {
         p.set_limit(num("pids-limit", v)?);
         r.set_pids(Some(p));
     }
-    // A pids limit of 0 leaves the limit unchanged, as in runc (elsewhere 0 would mean "max").
-    if r.pids().is_some_and(|p| p.limit() == 0) {
-        r.set_pids(None);
-    }
     Ok(r)
 }
 
@@ -284,15 +280,13 @@ mod tests {
     }
 
     #[test]
-    fn zero_pids_limit_is_no_change_and_bad_numbers_name_the_flag() {
+    fn zero_pids_limit_is_a_limit_and_bad_numbers_name_the_flag() {
         let a = Args {
             pids_limit: Some("0".into()),
             ..Default::default()
         };
-        assert!(apply_flags(LinuxResources::default(), &a)
-            .unwrap()
-            .pids()
-            .is_none());
+        let r = apply_flags(LinuxResources::default(), &a).unwrap();
+        assert_eq!(r.pids().unwrap().limit(), 0);
         let a = Args {
             cpu_period: Some("-5".into()),
             ..Default::default()
