@@ -66,7 +66,8 @@ pub fn validate(linux: &Linux) -> Result<()> {
         if !seen.insert(ns.typ()) {
             bail!("config.json: linux.namespaces[{i}]: duplicate namespace {name:?}");
         }
-        if let Some(p) = ns.path() {
+        // An empty path asks for a new namespace, as runc reads it.
+        if let Some(p) = ns.path().as_ref().filter(|p| !p.as_os_str().is_empty()) {
             if !p.is_absolute() {
                 bail!(
                     "config.json: linux.namespaces[{i}].path: {:?} is not an absolute path",
@@ -112,8 +113,10 @@ pub fn new_flags(linux: &Linux) -> u64 {
         .fold(0u64, |acc, k| acc | k.2 as u64)
 }
 
-/// Namespaces joined by path, opened now (before any setns changes what a path means),
-/// user namespace first so that the others are joined with its privileges.
+/// Namespaces joined by path, opened now (before any setns changes what a path means), in
+/// the order they must be joined (runc's): first those the joined user namespace does not
+/// own (joining one needs privileges over its owner, which berth has only before it enters
+/// the user namespace), then the user namespace, then those it owns (with its privileges).
 pub fn open_joined(linux: &Linux) -> Result<Vec<(LinuxNamespaceType, OwnedFd)>> {
     let mut out = Vec::new();
     for ns in linux.namespaces().iter().flatten() {
@@ -122,8 +125,41 @@ pub fn open_joined(linux: &Linux) -> Result<Vec<(LinuxNamespaceType, OwnedFd)>> 
         };
         out.push((ns.typ(), open_ns(path, ns.typ())?));
     }
-    out.sort_by_key(|(t, _)| *t != LinuxNamespaceType::User);
-    Ok(out)
+    let user = out
+        .iter()
+        .find(|(t, _)| *t == LinuxNamespaceType::User)
+        .map(|(_, fd)| ns_id(fd.as_fd()))
+        .transpose()?;
+    let mut keyed = Vec::with_capacity(out.len());
+    for (t, fd) in out {
+        let rank = match user {
+            _ if t == LinuxNamespaceType::User => 1,
+            Some(user) if owner_id(fd.as_fd()).is_ok_and(|o| o != user) => 0,
+            _ => 2,
+        };
+        keyed.push((rank, t, fd));
+    }
+    keyed.sort_by_key(|(rank, _, _)| *rank);
+    Ok(keyed.into_iter().map(|(_, t, fd)| (t, fd)).collect())
+}
+
+/// A namespace's identity: the device and inode of its nsfs file.
+fn ns_id(fd: std::os::fd::BorrowedFd) -> Result<(u64, u64)> {
+    let st = nix::sys::stat::fstat(fd).context("fstat of a namespace")?;
+    Ok((st.st_dev, st.st_ino))
+}
+
+/// The identity of the user namespace that owns the namespace behind `fd` (NS_GET_USERNS).
+fn owner_id(fd: std::os::fd::BorrowedFd) -> Result<(u64, u64)> {
+    const NS_GET_USERNS: libc::c_ulong = 0xb701; // _IO(0xb7, 0x1), linux/nsfs.h
+                                                 // SAFETY: NS_GET_USERNS takes no argument and returns a new fd or -1.
+    let r = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&fd), NS_GET_USERNS) };
+    if r < 0 {
+        return Err(nix::errno::Errno::last()).context("NS_GET_USERNS");
+    }
+    // SAFETY: the kernel returned a new fd that nothing else owns.
+    let owner = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(r) };
+    ns_id(owner.as_fd())
 }
 
 fn open_ns(path: &Path, t: LinuxNamespaceType) -> Result<OwnedFd> {
@@ -194,6 +230,18 @@ mod tests {
         );
         assert!(has_new_or_joined(&l, LinuxNamespaceType::Network));
         assert!(!creates(&l, LinuxNamespaceType::Network));
+    }
+
+    #[test]
+    fn empty_path_is_a_new_namespace() {
+        let l = linux(r#"{"namespaces":[{"type":"network","path":""},{"type":"uts"}]}"#);
+        validate(&l).unwrap();
+        assert!(creates(&l, LinuxNamespaceType::Network));
+        assert_eq!(
+            new_flags(&l),
+            (libc::CLONE_NEWNET | libc::CLONE_NEWUTS) as u64
+        );
+        assert!(open_joined(&l).unwrap().is_empty());
     }
 
     #[test]

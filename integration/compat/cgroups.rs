@@ -172,7 +172,10 @@ fn busy_or_frozen_cgroup_is_refused_with_runcs_words() {
             std::fs::create_dir(d).unwrap();
         }
         // A v1 cpuset takes no process until its cpus and mems are set.
-        for d in dirs.iter().filter(|d| !pure_v2() && d.join("cpuset.cpus").exists()) {
+        for d in dirs
+            .iter()
+            .filter(|d| !pure_v2() && d.join("cpuset.cpus").exists())
+        {
             for f in ["cpuset.cpus", "cpuset.mems"] {
                 std::fs::write(d.join(f), read(d.parent().unwrap(), f)).unwrap();
             }

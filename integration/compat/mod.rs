@@ -12,6 +12,7 @@
 
 mod cgroups;
 pub mod differences;
+mod namespaces;
 mod output;
 
 use crate::common::{output_via_files, unique, Bundle, Root, BERTH};
