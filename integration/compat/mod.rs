@@ -15,6 +15,7 @@ mod commands;
 pub mod differences;
 mod namespaces;
 mod output;
+mod rootless;
 
 use crate::common::{output_via_files, unique, Bundle, Root, BERTH};
 use serde_json::Value;

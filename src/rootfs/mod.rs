@@ -110,7 +110,10 @@ pub fn prepare(setup: &RootfsSetup) -> Result<()> {
     if !dev_is_bind(spec) {
         let configured = spec.linux().as_ref().and_then(|l| l.devices().clone());
         let list = devices::list(configured.as_deref().unwrap_or_default());
-        devices::create_all(root.as_fd(), &list, setup.userns)?;
+        // No mknod outside the initial user namespace: in the container's own, or in the one
+        // berth itself runs in (rootless podman runs the runtime as root in its namespace).
+        let userns = setup.userns || crate::rootless::in_user_namespace();
+        devices::create_all(root.as_fd(), &list, userns)?;
         devices::create_symlinks(root.as_fd()).context("creating the /dev symlinks")?;
     }
     Ok(())
