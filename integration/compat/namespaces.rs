@@ -85,3 +85,32 @@ fn empty_namespace_path_is_a_new_namespace() {
     );
     assert_ne!(r.stdout.trim(), host.to_str().unwrap());
 }
+
+/// Sixteen id-mapped bind mounts under an RLIMIT_NOFILE of 20: runc opens each mount's
+/// source when it mounts it; berth must not hold one fd per mount when the limit applies.
+#[test]
+fn many_idmapped_mounts_under_a_low_nofile_limit() {
+    let src = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(crate::common::unique("idmap-src"));
+    let mut c = base_config(&["/bin/sh", "-c", "ls -d /tmp/m1 /tmp/m16 && ulimit -n"]);
+    add_userns(&mut c, 320_000);
+    c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "hard": 20, "soft": 20}]);
+    let map = json!([{"containerID": 0, "hostID": 0, "size": 65536}]);
+    for i in 1..=16 {
+        let d = src.join(format!("s{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": format!("/tmp/m{i}"), "type": "bind", "source": d,
+            "options": ["bind", "idmap"], "uidMappings": map, "gidMappings": map
+        }));
+    }
+    let bundle = Bundle::new(&c);
+    let dir = bundle.dir.to_str().unwrap();
+    let pair = Pair::new();
+    let (b, r) = pair.both(|root, id| Outcome::of(root, &["run", "--bundle", dir, id]));
+    std::fs::remove_dir_all(&src).unwrap();
+    assert_eq!(r.code, 0, "runc: {r:?}");
+    assert_eq!(b.code, 0, "berth: {b:?}");
+    assert_eq!(b.stdout, "/tmp/m1\n/tmp/m16\n20\n");
+    assert_eq!(b.stdout, r.stdout);
+}

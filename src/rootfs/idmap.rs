@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Mount, Spec};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use super::mount_options::{parse, Effect, Parsed, MOUNT_OPTIONS};
@@ -173,6 +173,11 @@ pub fn attach(
 ) -> Result<OwnedFd> {
     sys::move_mount(t.tree.as_fd(), dest_fd.as_fd())
         .context("move_mount of the id-mapped mount")?;
+    // Attached: the tree's fd is no longer needed. Closed now, so that a config with many
+    // id-mapped mounts does not hold one fd each when process.rlimits' RLIMIT_NOFILE applies.
+    // SAFETY: init has its own copy of the parent's fd table and never drops `t` (it execs
+    // or exits), so this is the only close of this fd number in this process.
+    unsafe { libc::close(t.tree.as_raw_fd()) };
     mounts::finish_bind(ctx, inside, opts)
 }
 
