@@ -8,6 +8,17 @@ fn berth(args: &[&str]) -> std::process::Output {
     Command::new(BERTH).args(args).output().unwrap()
 }
 
+/// The message of berth's error line (`time="…" level=error msg="…"`), unquoted.
+fn error_msg(out: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.contains(" level=error msg="))
+        .unwrap_or_else(|| panic!("no error line: {err}"));
+    let m = line.split_once(" msg=").unwrap().1;
+    serde_json::from_str(m).unwrap_or_else(|_| m.to_string())
+}
+
 #[test]
 fn help_lists_the_commands() {
     let out = berth(&["--help"]);
@@ -129,7 +140,7 @@ fn update_has_every_runc_flag_and_checks_values_before_the_container() {
     ] {
         let out = berth(&[&["--root", root][..], &args].concat());
         assert!(!out.status.success(), "{args:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = error_msg(&out);
         assert!(err.contains(needle), "{args:?}: {err}");
     }
     // A negative quota reaches the container lookup: the flag itself parses.
@@ -151,7 +162,7 @@ fn ps_and_events_arguments() {
         "-ef",
         "--forest",
     ]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("\"x\" does not exist"));
+    assert!(error_msg(&out).contains("\"x\" does not exist"));
     let out = berth(&["ps"]);
     assert!(!out.status.success());
     // events: Go-style durations, greater than zero.
@@ -173,5 +184,5 @@ fn ps_and_events_arguments() {
         "1m30s",
         "x",
     ]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("\"x\" does not exist"));
+    assert!(error_msg(&out).contains("\"x\" does not exist"));
 }
