@@ -186,3 +186,43 @@ fn ps_and_events_arguments() {
     ]);
     assert!(error_msg(&out).contains("\"x\" does not exist"));
 }
+
+#[test]
+fn version_prints_runcs_lines() {
+    for flag in ["-v", "--version"] {
+        let out = berth(&[flag]);
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        let keys: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split_once(": ").unwrap().0)
+            .collect();
+        assert!(text.starts_with("berth version "), "{text}");
+        assert_eq!(keys, ["commit", "spec", "rustc", "seccompiler"], "{text}");
+        assert!(text.contains("\nspec: 1.3.0\n"), "{text}");
+    }
+}
+
+#[test]
+fn spec_seccomp_flag() {
+    let dir = std::env::temp_dir().join(format!("berth-spec-seccomp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let out = berth(&["spec", "--seccomp", "bogus", "--bundle", d]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--seccomp"));
+    assert!(!dir.join("config.json").exists());
+    let out = berth(&["spec", "--seccomp", "default", "--bundle", d]);
+    assert!(out.status.success());
+    let c: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(c["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
+    assert_eq!(c["hostname"], "runc");
+    std::fs::remove_file(dir.join("config.json")).unwrap();
+    assert!(berth(&["spec", "--bundle", d]).status.success());
+    let c: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    assert!(c["linux"].get("seccomp").is_none(), "{c}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

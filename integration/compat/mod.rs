@@ -10,6 +10,7 @@
 
 #![allow(dead_code)] // each test module uses a different part of the harness
 
+mod cli;
 pub mod differences;
 mod output;
 
