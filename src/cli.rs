@@ -100,15 +100,68 @@ fn version() -> String {
 
 /// A command line clap refuses, with runc's exit codes: help is a success, an unknown
 /// command 3 (urfave/cli's "No help topic"), any other usage error 1.
-fn usage_error(e: clap::Error) -> i32 {
-    let _ = e.print();
-    match e.kind() {
+fn usage_exit_code(kind: ErrorKind) -> i32 {
+    match kind {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
         ErrorKind::InvalidSubcommand => 3,
         _ => 1,
     }
+}
+
+/// A usage error is logged like any other error, as one line in the chosen format to the
+/// chosen place (a manager reads it from its --log file), so the log flags are picked out
+/// of the command line by hand: clap could not parse it.
+fn usage_error(e: clap::Error) -> i32 {
+    let code = usage_exit_code(e.kind());
+    if code == 0 {
+        let _ = e.print();
+        return code;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (log, format) = log_flags(&args);
+    logging::init(log.as_deref().map(std::path::Path::new), format, false);
+    logging::fatal(&usage_message(&e.render().to_string()));
+    code
+}
+
+/// `--log FILE` and `--log-format json|text` (either `--flag value` or `--flag=value`), up
+/// to a `--`.
+fn log_flags(args: &[String]) -> (Option<String>, logging::Format) {
+    let (mut log, mut format) = (None, logging::Format::Text);
+    let mut it = args.iter().take_while(|a| *a != "--");
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_string())),
+            None => (a.as_str(), None),
+        };
+        let mut value = || inline.clone().or_else(|| it.next().cloned());
+        match flag {
+            "--log" => log = value(),
+            "--log-format" => {
+                format = match value().as_deref() {
+                    Some("json") => logging::Format::Json,
+                    _ => logging::Format::Text,
+                }
+            }
+            _ => {}
+        }
+    }
+    (log, format)
+}
+
+/// clap's rendered error as one line: the message up to the usage and tips, without its
+/// `error: ` prefix.
+fn usage_message(rendered: &str) -> String {
+    let text = rendered.strip_prefix("error: ").unwrap_or(rendered);
+    text.lines()
+        .take_while(|l| {
+            !l.is_empty() && !l.starts_with("Usage:") && !l.trim_start().starts_with("tip:")
+        })
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Parses the command line, runs the command and turns an error into one log line and exit 1
@@ -248,11 +301,36 @@ mod tests {
 
     #[test]
     fn usage_errors_exit_as_runc_does() {
-        let code = |argv: &[&str]| usage_error(Cli::try_parse_from(argv).unwrap_err());
+        let err = |argv: &[&str]| Cli::try_parse_from(argv).unwrap_err();
+        let code = |argv: &[&str]| usage_exit_code(err(argv).kind());
         assert_eq!(code(&["berth", "nosuch"]), 3);
         assert_eq!(code(&["berth", "list", "--nosuch"]), 1);
         assert_eq!(code(&["berth", "state"]), 1);
         assert_eq!(code(&["berth", "help", "list"]), 0);
         assert_eq!(code(&["berth", "list", "--help"]), 0);
+        let msg = |argv: &[&str]| usage_message(&err(argv).render().to_string());
+        assert_eq!(
+            msg(&["berth", "list", "--nosuch"]),
+            "unexpected argument '--nosuch' found"
+        );
+        assert_eq!(
+            msg(&["berth", "state"]),
+            "the following required arguments were not provided: <ID>"
+        );
+        assert_eq!(
+            msg(&["berth", "nosuch"]),
+            "unrecognized subcommand 'nosuch'"
+        );
+    }
+
+    #[test]
+    fn log_flags_are_found_without_clap() {
+        let v = |a: &[&str]| -> Vec<String> { a.iter().map(|s| s.to_string()).collect() };
+        let (log, format) = log_flags(&v(&["--log", "/l", "--log-format=json", "list", "--x"]));
+        assert_eq!(log.as_deref(), Some("/l"));
+        assert_eq!(format, logging::Format::Json);
+        let (log, format) = log_flags(&v(&["--log=/m", "exec", "--", "--log-format", "json"]));
+        assert_eq!(log.as_deref(), Some("/m"));
+        assert_eq!(format, logging::Format::Text);
     }
 }

@@ -151,6 +151,23 @@ fn help_and_usage_exit_codes() {
                 b.stdout.contains("Usage") || b.stdout.contains("USAGE"),
                 "{b:?}"
             );
+        } else if args[0] != "--nosuch" {
+            // A usage error is a log line like any other: json with --log-format json
+            // (runc applies it only once the global flags parse).
+            let json: Vec<&str> = ["--log-format", "json"]
+                .into_iter()
+                .chain(args.iter().copied())
+                .collect();
+            let (b, r) = (
+                Outcome::of(&pair.berth, &json),
+                Outcome::of(&pair.runc, &json),
+            );
+            assert_same_code(&format!("{json:?}"), &b, &r);
+            for o in [&b, &r] {
+                let lines: Vec<_> = o.stderr.lines().map(json_line).collect();
+                assert_eq!(lines.len(), 1, "{json:?}: {o:?}");
+                assert_eq!(lines[0].1, "error", "{o:?}");
+            }
         }
     }
 }
