@@ -121,7 +121,8 @@ fn usage_error(e: clap::Error) -> i32 {
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (log, format) = log_flags(&args);
-    logging::init(log.as_deref().map(std::path::Path::new), format, false);
+    // A log file that cannot be opened leaves the logger on stderr, where this error goes.
+    let _ = logging::init(log.as_deref().map(std::path::Path::new), format, false);
     logging::fatal(&usage_message(&e.render().to_string()));
     code
 }
@@ -181,7 +182,10 @@ pub fn main() -> i32 {
         let _ = Cli::command().print_help();
         return 0;
     };
-    logging::init(g.log.as_deref(), g.log_format, g.debug);
+    if let Err(e) = logging::init(g.log.as_deref(), g.log_format, g.debug) {
+        logging::fatal(&format!("{e:#}"));
+        return 1;
+    }
     let argv: Vec<String> = std::env::args().collect();
     logging::debug(&format!(
         "berth {} ({}): {}",

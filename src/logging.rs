@@ -27,23 +27,27 @@ struct Logger {
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 
-/// Sets up logging once per invocation. A log file that cannot be opened is reported and
-/// logging falls back to stderr, as runc does.
-pub fn init(path: Option<&Path>, format: Format, debug: bool) {
-    let file = path.and_then(
-        |p| match OpenOptions::new().create(true).append(true).open(p) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                eprintln!("berth: cannot open log file {}: {e}", p.display());
-                None
-            }
-        },
-    );
+/// Sets up logging once per invocation. A log file that cannot be opened is an error (as in
+/// runc: the command does not run); logging then goes to stderr, to report it.
+pub fn init(path: Option<&Path>, format: Format, debug: bool) -> anyhow::Result<()> {
+    let file = path.map(|p| {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .map_err(|e| anyhow::anyhow!("--log: opening {}: {e}", p.display()))
+    });
+    let (file, result) = match file {
+        Some(Ok(f)) => (Some(f), Ok(())),
+        Some(Err(e)) => (None, Err(e)),
+        None => (None, Ok(())),
+    };
     let _ = LOGGER.set(Logger {
         file,
         format,
         debug,
     });
+    result
 }
 
 /// One log line (with its newline) in `format`, stamped `time`.

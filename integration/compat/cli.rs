@@ -360,6 +360,23 @@ fn log_line_shapes() {
         );
         assert!(o.stderr.contains("does not exist"), "{name}: {o:?}");
     }
+    // A log file that cannot be opened: the command does not run; the error on stderr.
+    let flags = [
+        "--log",
+        "/nonexistent-berth-dir/log",
+        "--log-format",
+        "json",
+    ];
+    let list = ["list", "-q"];
+    let (b, _) = logged(berth, &flags, &list);
+    let (r, _) = logged(&runc, &flags, &list);
+    assert_same_code("unopenable --log", &b, &r);
+    assert_eq!(b.code, 1, "{b:?}");
+    for o in [&b, &r] {
+        let lines: Vec<_> = o.stderr.lines().map(json_line).collect();
+        assert_eq!(lines.len(), 1, "{o:?}");
+        assert!(o.error().contains("/nonexistent-berth-dir/log"), "{o:?}");
+    }
     // Text, with and without --log.
     for flags in [&[][..], &["--log", "{log}"][..]] {
         let (b, bf) = logged(berth, flags, &args);
