@@ -36,6 +36,8 @@ pub fn features() -> Json {
                         ("v2", leaf(json!(true))),
                         ("systemd", leaf(json!(false))),
                         ("systemdUser", leaf(json!(false))),
+                        // linux.resources.rdma is applied (rdma.max), v1 and v2.
+                        ("rdma", leaf(json!(true))),
                     ]),
                 ),
                 (

@@ -512,6 +512,12 @@ fn features_key_order() {
             "annotations"
         ]
     );
+    let cgroup = key_orders(&b)
+        .into_iter()
+        .find(|(p, _)| p == ".linux.cgroup")
+        .unwrap()
+        .1;
+    assert_eq!(cgroup, ["v1", "v2", "systemd", "systemdUser", "rdma"]);
     let indent = |s: &str| s.lines().nth(1).map(|l| l.len() - l.trim_start().len());
     assert_eq!(indent(&b), indent(&r), "indentation");
 }
