@@ -61,7 +61,16 @@ fn main() {
     let seccomp = {
         let dir = work.join("spec");
         std::fs::create_dir_all(&dir).unwrap();
-        timed(&runtimes[0], &["spec", "--bundle", dir.to_str().unwrap()]);
+        timed(
+            &runtimes[0],
+            &[
+                "spec",
+                "--seccomp",
+                "default",
+                "--bundle",
+                dir.to_str().unwrap(),
+            ],
+        );
         let spec: Value =
             serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
         let b = bundle(&work, "seccomp", &rootfs, None);

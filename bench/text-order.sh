@@ -31,7 +31,7 @@ cp /bin/busybox "$work/rootfs/bin/busybox"
 for a in true sh sleep; do ln -s busybox "$work/rootfs/bin/$a"; done
 bundle() { # NAME PYTHON-EDIT
     mkdir -p "$work/$1"
-    "$berth" spec --bundle "$work/$1"
+    "$berth" spec --seccomp default --bundle "$work/$1"
     python3 - "$work/$1/config.json" "$work/rootfs" "$2" <<'PY'
 import json, sys
 path, rootfs, edit = sys.argv[1:4]

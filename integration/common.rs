@@ -132,12 +132,42 @@ pub fn add_userns(c: &mut Value, host_id: u32) {
     c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": host_id, "size": 65536}]);
 }
 
-/// berth's default seccomp profile, as `berth spec` writes it.
+/// berth's stderr with each of its log lines (runc's logrus text shape,
+/// `time="…" level=error msg="…"`) reduced to the message, unquoted, so that a test matches
+/// the words; other lines stay as they are.
+pub fn messages(stderr: &str) -> String {
+    stderr
+        .lines()
+        .map(|l| {
+            let msg = l
+                .starts_with("time=\"")
+                .then(|| l.split_once(" msg="))
+                .flatten()
+                .map(|(_, m)| m);
+            match msg {
+                Some(m) if m.starts_with('"') => {
+                    serde_json::from_str::<String>(m).unwrap_or_else(|_| m.to_string())
+                }
+                Some(m) => m.to_string(),
+                None => l.to_string(),
+            }
+        })
+        .map(|l| l + "\n")
+        .collect()
+}
+
+/// berth's default seccomp profile, as `berth spec --seccomp default` writes it.
 pub fn default_seccomp_profile() -> Value {
     let dir = work_dir().join(unique("spec"));
     std::fs::create_dir_all(&dir).unwrap();
     let out = Command::new(BERTH)
-        .args(["spec", "--bundle", dir.to_str().unwrap()])
+        .args([
+            "spec",
+            "--seccomp",
+            "default",
+            "--bundle",
+            dir.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -230,7 +260,8 @@ impl Root {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Runs berth, asserts it failed, and returns its stderr.
+    /// Runs berth, asserts it failed, and returns its stderr with each log line reduced to
+    /// its message (`messages`).
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.berth(args);
         assert!(
@@ -238,7 +269,7 @@ impl Root {
             "berth {args:?} should have failed; stdout: {}",
             String::from_utf8_lossy(&out.stdout)
         );
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        messages(&String::from_utf8_lossy(&out.stderr))
     }
 
     /// `run` of `config` to completion: (exit code, stdout, stderr).

@@ -1,20 +1,27 @@
 //! The command line: runc's global flags and commands. Each command lives in `commands/`.
 
 use crate::{commands, logging};
-use clap::{Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 
+// Every flag may be repeated, the last value winning (`args_override_self`, for every
+// command), as with runc's flag parsing: podman 4.3 passes `--force --force` to delete.
 #[derive(Parser, Debug)]
 #[command(
     name = "berth",
-    version,
-    about = "berth: a daemonless OCI container runtime with runc's command line"
+    about = "berth: a daemonless OCI container runtime with runc's command line",
+    disable_version_flag = true,
+    args_override_self = true
 )]
 struct Cli {
+    /// Print the version
+    #[arg(short = 'v', long)]
+    version: bool,
     #[command(flatten)]
     global: Global,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 /// Flags that every command sees.
@@ -23,7 +30,7 @@ pub struct Global {
     /// Directory holding the containers' state (unprivileged: $XDG_RUNTIME_DIR/berth)
     #[arg(long, global = true, default_value_os_t = crate::rootless::default_root())]
     pub root: PathBuf,
-    /// Write log lines to this file as well as to stderr
+    /// Write log lines to this file instead of stderr (the fatal error still goes to stderr)
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,
     /// Log line format
@@ -77,23 +84,133 @@ enum Command {
     Restore(Box<commands::restore::Args>),
 }
 
-/// Parses the command line, runs the command and turns an error into one log line and exit 1.
+/// runc's `--version` lines, with berth's compiler and seccomp implementation in place of
+/// Go and libseccomp.
+fn version() -> String {
+    let rustc = env!("BERTH_RUSTC");
+    format!(
+        "berth version {}\ncommit: {}\nspec: {}\nrustc: {}\nseccompiler: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("BERTH_COMMIT"),
+        crate::config::SPEC_VERSION,
+        rustc.strip_prefix("rustc ").unwrap_or(rustc),
+        env!("BERTH_SECCOMPILER"),
+    )
+}
+
+/// A command line clap refuses, with runc's exit codes: help is a success, an unknown
+/// command 3 (urfave/cli's "No help topic"), any other usage error 1.
+fn usage_exit_code(kind: ErrorKind) -> i32 {
+    match kind {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+        ErrorKind::InvalidSubcommand => 3,
+        _ => 1,
+    }
+}
+
+/// A usage error is logged like any other error, as one line in the chosen format to the
+/// chosen place (a manager reads it from its --log file), so the log flags are picked out
+/// of the command line by hand: clap could not parse it.
+fn usage_error(e: clap::Error) -> i32 {
+    let code = usage_exit_code(e.kind());
+    if code == 0 {
+        let _ = e.print();
+        return code;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (log, format) = log_flags(&args);
+    // A log file that cannot be opened leaves the logger on stderr, where this error goes.
+    let _ = logging::init(log.as_deref().map(std::path::Path::new), format, false);
+    logging::fatal(&usage_message(&e.render().to_string()));
+    code
+}
+
+/// `--log FILE` and `--log-format json|text` (either `--flag value` or `--flag=value`), up
+/// to a `--`.
+fn log_flags(args: &[String]) -> (Option<String>, logging::Format) {
+    let (mut log, mut format) = (None, logging::Format::Text);
+    let mut it = args.iter().take_while(|a| *a != "--");
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_string())),
+            None => (a.as_str(), None),
+        };
+        let mut value = || inline.clone().or_else(|| it.next().cloned());
+        match flag {
+            "--log" => log = value(),
+            "--log-format" => {
+                format = match value().as_deref() {
+                    Some("json") => logging::Format::Json,
+                    _ => logging::Format::Text,
+                }
+            }
+            _ => {}
+        }
+    }
+    (log, format)
+}
+
+/// clap's rendered error as one line: the message up to the usage and tips, without its
+/// `error: ` prefix.
+fn usage_message(rendered: &str) -> String {
+    let text = rendered.strip_prefix("error: ").unwrap_or(rendered);
+    text.lines()
+        .take_while(|l| {
+            !l.is_empty() && !l.starts_with("Usage:") && !l.trim_start().starts_with("tip:")
+        })
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Parses the command line, runs the command and turns an error into one log line and exit 1
+/// (255 for exec).
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let g = cli.global;
-    logging::init(g.log.as_deref(), g.log_format, g.debug);
+    if cli.version {
+        print!("{}", version());
+        return 0;
+    }
+    let Some(command) = cli.command else {
+        // runc with no command prints its help and succeeds.
+        let _ = Cli::command().print_help();
+        return 0;
+    };
+    if let Err(e) = logging::init(g.log.as_deref(), g.log_format, g.debug) {
+        logging::fatal(&format!("{e:#}"));
+        return 1;
+    }
+    let argv: Vec<String> = std::env::args().collect();
+    logging::debug(&format!(
+        "berth {} ({}): {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("BERTH_COMMIT"),
+        argv.join(" ")
+    ));
     // Commands that put a process into a container exec it through a sealed trampoline
     // (CVE-2019-5736, `trampoline`); where there is none for the architecture they run from
     // a sealed copy of berth instead, which re-executes and returns once running from it.
     let enters_container = !cfg!(target_arch = "x86_64")
         && matches!(
-            cli.command,
+            command,
             Command::Create(_) | Command::Run(_) | Command::Exec(_)
         );
     let sealed = if enters_container {
         crate::sealed_exe::ensure()
     } else {
         Ok(())
+    };
+    // runc's exec exits 255 when it cannot start the process (1 is the process's own).
+    let failed = if matches!(command, Command::Exec(_)) {
+        255
+    } else {
+        1
     };
     let result = if let Err(e) = sealed.and_then(|()| crate::rootless::prepare_root(&g.root)) {
         Err(e)
@@ -102,7 +219,7 @@ pub fn main() -> i32 {
             "--systemd-cgroup: the systemd cgroup driver is not supported; berth manages cgroupfs directly"
         ))
     } else {
-        match cli.command {
+        match command {
             Command::Create(a) => commands::create::run(&g, a),
             Command::Start(a) => commands::start::run(&g, a),
             Command::State(a) => commands::state::run(&g, a),
@@ -125,8 +242,99 @@ pub fn main() -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            logging::error(&format!("{e:#}"));
-            1
+            logging::fatal(&format!("{e:#}"));
+            failed
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ArgAction;
+
+    /// Every boolean flag, global or of any command, parses when given twice (podman 4.3
+    /// passes `--force --force`), and so does an option given twice (the last value wins).
+    #[test]
+    fn every_flag_may_be_repeated() {
+        let cli = Cli::command();
+        let globals: Vec<String> = cli
+            .get_arguments()
+            .filter(|a| {
+                matches!(a.get_action(), ArgAction::SetTrue) && a.get_long() != Some("version")
+            })
+            .map(|a| format!("--{}", a.get_long().unwrap()))
+            .collect();
+        assert!(globals.contains(&"--debug".to_string()), "{globals:?}");
+        let mut checked = 0;
+        for sub in cli.get_subcommands() {
+            // Positionals get a placeholder each (an id, a command).
+            let positionals: Vec<&str> = sub
+                .get_positionals()
+                .filter(|a| a.is_required_set())
+                .map(|_| "x")
+                .collect();
+            for flag in sub
+                .get_arguments()
+                .filter(|a| matches!(a.get_action(), ArgAction::SetTrue) && !a.is_global_set())
+            {
+                let long = format!("--{}", flag.get_long().unwrap());
+                let mut argv = vec!["berth", sub.get_name(), &long, &long];
+                argv.extend(&positionals);
+                let parsed = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+                assert!(parsed.command.is_some());
+                checked += 1;
+            }
+            for g in &globals {
+                let mut argv = vec!["berth", g.as_str(), g.as_str(), sub.get_name(), g.as_str()];
+                argv.extend(&positionals);
+                Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+            }
+        }
+        assert!(checked >= 20, "only {checked} flags found");
+        let p = Cli::try_parse_from([
+            "berth", "--root", "/a", "--root", "/b", "delete", "--force", "--force", "x",
+        ])
+        .unwrap();
+        assert_eq!(p.global.root, PathBuf::from("/b"));
+        match p.command {
+            Some(Command::Delete(d)) => assert!(d.force),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn usage_errors_exit_as_runc_does() {
+        let err = |argv: &[&str]| Cli::try_parse_from(argv).unwrap_err();
+        let code = |argv: &[&str]| usage_exit_code(err(argv).kind());
+        assert_eq!(code(&["berth", "nosuch"]), 3);
+        assert_eq!(code(&["berth", "list", "--nosuch"]), 1);
+        assert_eq!(code(&["berth", "state"]), 1);
+        assert_eq!(code(&["berth", "help", "list"]), 0);
+        assert_eq!(code(&["berth", "list", "--help"]), 0);
+        let msg = |argv: &[&str]| usage_message(&err(argv).render().to_string());
+        assert_eq!(
+            msg(&["berth", "list", "--nosuch"]),
+            "unexpected argument '--nosuch' found"
+        );
+        assert_eq!(
+            msg(&["berth", "state"]),
+            "the following required arguments were not provided: <ID>"
+        );
+        assert_eq!(
+            msg(&["berth", "nosuch"]),
+            "unrecognized subcommand 'nosuch'"
+        );
+    }
+
+    #[test]
+    fn log_flags_are_found_without_clap() {
+        let v = |a: &[&str]| -> Vec<String> { a.iter().map(|s| s.to_string()).collect() };
+        let (log, format) = log_flags(&v(&["--log", "/l", "--log-format=json", "list", "--x"]));
+        assert_eq!(log.as_deref(), Some("/l"));
+        assert_eq!(format, logging::Format::Json);
+        let (log, format) = log_flags(&v(&["--log=/m", "exec", "--", "--log-format", "json"]));
+        assert_eq!(log.as_deref(), Some("/m"));
+        assert_eq!(format, logging::Format::Text);
     }
 }

@@ -1,9 +1,11 @@
-//! `--log FILE`, `--log-format text|json` and `--debug`.
+//! `--log FILE`, `--log-format text|json` and `--debug`, with runc's (logrus's) line shapes:
+//! text `time="2026-01-02T03:04:05Z" level=error msg="..."`, json
+//! `{"level":"error","msg":"...","time":"2026-01-02T03:04:05Z"}`.
 //!
-//! Container managers (containerd's shim, podman's conmon) pass `--log` with `--log-format json`
-//! and read the failure reason from the last `error` line, so the json shape follows runc's:
-//! `{"level":"error","msg":"...","time":"2026-01-02T03:04:05.123456789Z"}`.
-//! Errors and warnings also go to stderr for people running berth by hand.
+//! As in runc, the lines go to the log file when there is one and to stderr otherwise.
+//! Container managers (containerd's shim, podman's conmon) pass `--log FILE --log-format
+//! json` and read the failure reason from the file; the fatal error is then also written
+//! to stderr as a plain line (`fatal`).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -25,23 +27,66 @@ struct Logger {
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 
-/// Sets up logging once per invocation. A log file that cannot be opened is reported and
-/// logging falls back to stderr only, as runc does.
-pub fn init(path: Option<&Path>, format: Format, debug: bool) {
-    let file = path.and_then(
-        |p| match OpenOptions::new().create(true).append(true).open(p) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                eprintln!("berth: cannot open log file {}: {e}", p.display());
-                None
-            }
-        },
-    );
+/// Sets up logging once per invocation. A log file that cannot be opened is an error (as in
+/// runc: the command does not run); logging then goes to stderr, to report it.
+pub fn init(path: Option<&Path>, format: Format, debug: bool) -> anyhow::Result<()> {
+    let file = path.map(|p| {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .map_err(|e| anyhow::anyhow!("--log: opening {}: {e}", p.display()))
+    });
+    let (file, result) = match file {
+        Some(Ok(f)) => (Some(f), Ok(())),
+        Some(Err(e)) => (None, Err(e)),
+        None => (None, Ok(())),
+    };
     let _ = LOGGER.set(Logger {
         file,
         format,
         debug,
     });
+    result
+}
+
+/// One log line (with its newline) in `format`, stamped `time`.
+fn line(format: Format, level: &str, msg: &str, time: SystemTime) -> String {
+    let time = rfc3339_secs(time);
+    match format {
+        Format::Json => {
+            // serde_json orders the keys as logrus does (sorted).
+            let v = serde_json::json!({"level": level, "msg": msg, "time": time});
+            format!("{v}\n")
+        }
+        Format::Text => format!("time=\"{time}\" level={level} msg={}\n", logfmt_value(msg)),
+    }
+}
+
+/// A value in logrus's text format: bare when it is made of safe characters only (empty
+/// too), else quoted with Go's %q escapes.
+fn logfmt_value(s: &str) -> String {
+    let bare = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-._/@^+".contains(c));
+    if bare {
+        return s.to_string();
+    }
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            '\r' => q.push_str("\\r"),
+            '\t' => q.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\x7f' => q.push_str(&format!("\\x{:02x}", c as u32)),
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
 }
 
 fn log(level: &str, msg: &str) {
@@ -52,28 +97,30 @@ fn log(level: &str, msg: &str) {
     if level == "debug" && !logger.debug {
         return;
     }
-    if let Some(mut f) = logger.file.as_ref() {
-        let line = match logger.format {
-            Format::Json => {
-                let v = serde_json::json!({"level": level, "msg": msg, "time": rfc3339(SystemTime::now())});
-                format!("{v}\n")
-            }
-            Format::Text => format!(
-                "time=\"{}\" level={level} msg={:?}\n",
-                rfc3339(SystemTime::now()),
-                msg
-            ),
-        };
-        // One write per line so concurrent writers (several berth invocations) do not interleave.
-        let _ = f.write_all(line.as_bytes());
-    }
-    if level != "debug" || logger.file.is_none() {
-        eprintln!("berth: {level}: {msg}");
+    let text = line(logger.format, level, msg, SystemTime::now());
+    // One write per line so concurrent writers (several berth invocations) do not interleave.
+    match logger.file.as_ref() {
+        Some(mut f) => {
+            let _ = f.write_all(text.as_bytes());
+        }
+        None => {
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        }
     }
 }
 
 pub fn error(msg: &str) {
     log("error", msg);
+}
+
+/// The error that ends this invocation: logged, and also written plainly to stderr when
+/// the log goes to a file (runc's fatal), so that a person or a manager reading stderr
+/// sees the reason either way.
+pub fn fatal(msg: &str) {
+    error(msg);
+    if LOGGER.get().is_some_and(|l| l.file.is_some()) {
+        eprintln!("{msg}");
+    }
 }
 
 pub fn warn(msg: &str) {
@@ -82,6 +129,15 @@ pub fn warn(msg: &str) {
 
 pub fn debug(msg: &str) {
     log("debug", msg);
+}
+
+/// RFC 3339 in whole seconds, UTC: Go's time.RFC3339, logrus's default timestamp.
+fn rfc3339_secs(t: SystemTime) -> String {
+    let s = rfc3339(t);
+    match s.split_once('.') {
+        Some((secs, _)) => format!("{secs}Z"),
+        None => s,
+    }
 }
 
 /// RFC 3339 with nanoseconds in UTC, the format Go's time.Time marshals to (runc's
@@ -130,5 +186,26 @@ mod tests {
         assert_eq!(rfc3339(half), "1970-01-01T00:00:00.5Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert!(rfc3339(leap).starts_with("2000-02-29T00:00:00"));
+        assert_eq!(rfc3339_secs(t), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339_secs(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn lines_in_logrus_shapes() {
+        let t = UNIX_EPOCH + Duration::new(1_700_000_000, 5);
+        assert_eq!(
+            line(Format::Text, "error", "container \"x\" does not exist", t),
+            "time=\"2023-11-14T22:13:20Z\" level=error msg=\"container \\\"x\\\" does not exist\"\n"
+        );
+        assert_eq!(
+            line(Format::Text, "debug", "done", t),
+            "time=\"2023-11-14T22:13:20Z\" level=debug msg=done\n"
+        );
+        assert_eq!(
+            line(Format::Json, "warning", "a\tb", t),
+            "{\"level\":\"warning\",\"msg\":\"a\\tb\",\"time\":\"2023-11-14T22:13:20Z\"}\n"
+        );
+        assert_eq!(logfmt_value("a\nb\\\u{1}"), "\"a\\nb\\\\\\x01\"");
+        assert_eq!(logfmt_value(""), "");
     }
 }

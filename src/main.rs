@@ -3,6 +3,7 @@
 //! Module map (one module per concern, so a reader finds things by file name):
 //! - `cli`, `commands/*`: the command line, one small file per command.
 //! - `logging`: `--log`, `--log-format text|json`, `--debug`.
+//! - `json`: JSON objects in a given key order (output matching runc's, key for key).
 //! - `config`: loading and validating a bundle's config.json.
 //! - `state`: the on-disk state store, locking and status derivation.
 //! - `container/*`: the lifecycle (create, start, kill, delete, pause, update, events,
@@ -37,6 +38,7 @@ mod fds;
 mod features;
 mod hooks;
 mod init;
+mod json;
 mod logging;
 mod lsm;
 mod namespaces;

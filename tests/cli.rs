@@ -8,6 +8,17 @@ fn berth(args: &[&str]) -> std::process::Output {
     Command::new(BERTH).args(args).output().unwrap()
 }
 
+/// The message of berth's error line (`time="…" level=error msg="…"`), unquoted.
+fn error_msg(out: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.contains(" level=error msg="))
+        .unwrap_or_else(|| panic!("no error line: {err}"));
+    let m = line.split_once(" msg=").unwrap().1;
+    serde_json::from_str(m).unwrap_or_else(|_| m.to_string())
+}
+
 #[test]
 fn help_lists_the_commands() {
     let out = berth(&["--help"]);
@@ -129,7 +140,7 @@ fn update_has_every_runc_flag_and_checks_values_before_the_container() {
     ] {
         let out = berth(&[&["--root", root][..], &args].concat());
         assert!(!out.status.success(), "{args:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = error_msg(&out);
         assert!(err.contains(needle), "{args:?}: {err}");
     }
     // A negative quota reaches the container lookup: the flag itself parses.
@@ -151,7 +162,7 @@ fn ps_and_events_arguments() {
         "-ef",
         "--forest",
     ]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("\"x\" does not exist"));
+    assert!(error_msg(&out).contains("\"x\" does not exist"));
     let out = berth(&["ps"]);
     assert!(!out.status.success());
     // events: Go-style durations, greater than zero.
@@ -173,5 +184,45 @@ fn ps_and_events_arguments() {
         "1m30s",
         "x",
     ]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("\"x\" does not exist"));
+    assert!(error_msg(&out).contains("\"x\" does not exist"));
+}
+
+#[test]
+fn version_prints_runcs_lines() {
+    for flag in ["-v", "--version"] {
+        let out = berth(&[flag]);
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        let keys: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split_once(": ").unwrap().0)
+            .collect();
+        assert!(text.starts_with("berth version "), "{text}");
+        assert_eq!(keys, ["commit", "spec", "rustc", "seccompiler"], "{text}");
+        assert!(text.contains("\nspec: 1.3.0\n"), "{text}");
+    }
+}
+
+#[test]
+fn spec_seccomp_flag() {
+    let dir = std::env::temp_dir().join(format!("berth-spec-seccomp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let out = berth(&["spec", "--seccomp", "bogus", "--bundle", d]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--seccomp"));
+    assert!(!dir.join("config.json").exists());
+    let out = berth(&["spec", "--seccomp", "default", "--bundle", d]);
+    assert!(out.status.success());
+    let c: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(c["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
+    assert_eq!(c["hostname"], "runc");
+    std::fs::remove_file(dir.join("config.json")).unwrap();
+    assert!(berth(&["spec", "--bundle", d]).status.success());
+    let c: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    assert!(c["linux"].get("seccomp").is_none(), "{c}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

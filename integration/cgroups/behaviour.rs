@@ -292,6 +292,11 @@ fn update_changes_live_limits() {
             "blkio.bfq.weight"
         };
         assert!(read(&blk, f).ends_with("400"));
+    } else if !pure_v2() {
+        // No weight-aware scheduler (mq-deadline, no BFQ): a clear error, as runc's.
+        let err = root.fails(&["update", "--blkio-weight", "400", &d.id]);
+        assert!(err.contains("linux.resources.blockIO.weight"), "{err}");
+        assert!(err.contains("no such file"), "{err}");
     }
 
     // Refused values name the field and change nothing.

@@ -30,6 +30,25 @@ pub const INTENDED: &[Difference] = &[
         runc: "drops the unknown letters and applies the rest",
         reason: "the spec allows only r, w and m; a typo must not silently widen or narrow access",
     },
+    Difference {
+        case: "version: compiler and seccomp lines",
+        berth: "`rustc: …` and `seccompiler: …` after commit and spec",
+        runc: "`go: …` and `libseccomp: …` after commit and spec",
+        reason: "each names what it is built with; berth filters syscalls with seccompiler, not libseccomp",
+    },
+    Difference {
+        case: "debug log lines: file and func",
+        berth: "debug-mode log lines have level, msg and time only",
+        runc: "with --debug, logrus adds the Go source location (file, func) to each line",
+        reason: "Go source locations mean nothing for berth and no manager reads them",
+    },
+    Difference {
+        case: "a flag's short and long forms together",
+        berth: "`list -q --quiet` is the flag given twice, accepted like `--quiet --quiet`",
+        runc: "urfave/cli refuses it: \"Cannot use two forms of the same flag\", exit 1",
+        reason: "a repeated flag means the same whichever form it takes; refusing one mix \
+                 and not the other protects nothing",
+    },
 ];
 
 /// The row for `case`; a test that meets an unlisted difference fails here.

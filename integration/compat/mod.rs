@@ -11,6 +11,7 @@
 #![allow(dead_code)] // each test module uses a different part of the harness
 
 mod cgroups;
+mod cli;
 mod commands;
 pub mod differences;
 mod namespaces;

@@ -1,11 +1,13 @@
 //! The cgroup of a container that an unprivileged berth creates, as runc's cgroupfs driver
 //! does for rootless containers: the cgroup is used where it can be made (a hierarchy
 //! delegated to the user); where it cannot and the config asks for no limits, the container
-//! runs without a cgroup of its own, with a warning; limits without a cgroup are an error,
-//! and so is a linux.cgroupsPath that cannot be made. Device rules need privileges that an
-//! unprivileged user never has (v1 devices files, v2 BPF programs): not applying them is a
-//! warning (runc ignores them); the container's devices are bind mounts of the host's
-//! anyway, which it can open only as far as the user could.
+//! runs without a cgroup of its own; limits without a cgroup are an error, and so is a
+//! linux.cgroupsPath that cannot be made. Device rules need privileges that an
+//! unprivileged user never has (v1 devices files, v2 BPF programs): they are not applied
+//! (runc ignores them); the container's devices are bind mounts of the host's anyway,
+//! which it can open only as far as the user could. runc is silent about both, so berth
+//! says so only with --debug: a manager (podman) takes a runtime's first stderr line as the
+//! reason a command failed, and a notice there would hide the real error.
 
 use anyhow::{bail, Result};
 use oci_spec::runtime::{Linux, LinuxResources};
@@ -30,7 +32,7 @@ pub fn create_rootless(linux: Option<&Linux>, id: &str) -> Result<Option<Cgroup>
     if let Some(field) = limits_asked(linux.and_then(|l| l.resources().as_ref())) {
         bail!("{field}: cannot apply the limit: berth runs unprivileged (uid {uid}) and cannot create the container's cgroup (delegate a cgroup to the user, or drop the limits): {err:#}");
     }
-    crate::logging::warn(&format!(
+    crate::logging::debug(&format!(
         "berth runs unprivileged (uid {uid}) and the cgroup hierarchy is not delegated to it: the container runs without a cgroup of its own ({err:#})"
     ));
     Ok(None)
@@ -38,7 +40,7 @@ pub fn create_rootless(linux: Option<&Linux>, id: &str) -> Result<Option<Cgroup>
 
 /// Device rules that could not be applied (see the module doc).
 pub fn devices_not_applied(err: &anyhow::Error) {
-    crate::logging::warn(&format!(
+    crate::logging::debug(&format!(
         "linux.resources.devices: not applied, berth runs unprivileged: {err:#}"
     ));
 }

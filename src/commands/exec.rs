@@ -71,6 +71,12 @@ pub struct Args {
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
     let process = build_process(g, &a)?;
+    crate::logging::debug(&format!(
+        "exec in container {:?}: {:?}{}",
+        a.id,
+        process.args().as_deref().unwrap_or_default(),
+        if a.detach { " (detached)" } else { "" }
+    ));
     exec::exec(ExecOpts {
         root: &g.root,
         id: &a.id,

@@ -7,9 +7,10 @@ use anyhow::Result;
 pub struct Args {}
 
 pub fn run(_g: &Global, _a: Args) -> Result<i32> {
+    // runc prints four-space indentation.
     println!(
         "{}",
-        serde_json::to_string_pretty(&crate::features::features())?
+        crate::features::features().to_string_indented(b"    ")
     );
     Ok(0)
 }

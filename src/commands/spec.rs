@@ -1,9 +1,11 @@
-//! `berth spec`: write a config.json template to the bundle, as `runc spec` does (with
-//! `--rootless`, the changes of runc's ToRootless: a user namespace mapping the caller to
-//! root, the host's network namespace, /sys bind-mounted, no uid=/gid= mount options, and
-//! no cgroup resources).
+//! `berth spec`: write a config.json template to the bundle, exactly as `runc spec` does
+//! (runc 1.5.1's template, key order and layout included; with `--rootless`, the changes of
+//! runc's ToRootless: a user namespace mapping the caller to root, the host's network
+//! namespace, /sys bind-mounted, no uid=/gid= mount options, and no cgroup resources).
+//! `--seccomp default` adds berth's shipped default seccomp profile.
 
 use crate::cli::Global;
+use crate::json::Json;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -16,6 +18,15 @@ pub struct Args {
     /// A config for a container run by an unprivileged user
     #[arg(long)]
     pub rootless: bool,
+    /// Seccomp profile to include: none (as runc's template) or berth's default profile
+    #[arg(long, value_enum, default_value = "none")]
+    pub seccomp: Seccomp,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum Seccomp {
+    None,
+    Default,
 }
 
 pub fn run(_g: &Global, a: Args) -> Result<i32> {
@@ -24,8 +35,9 @@ pub fn run(_g: &Global, a: Args) -> Result<i32> {
         bail!("{}: file already exists; remove it first", path.display());
     }
     let mut spec = template();
-    spec["linux"]["seccomp"] = serde_json::to_value(crate::seccomp::default_profile())
-        .context("encoding the default seccomp profile")?;
+    if a.seccomp == Seccomp::Default {
+        add_seccomp(&mut spec)?;
+    }
     if a.rootless {
         make_rootless(
             &mut spec,
@@ -33,73 +45,115 @@ pub fn run(_g: &Global, a: Args) -> Result<i32> {
             nix::unistd::getegid().as_raw(),
         );
     }
-    let text = serde_json::to_string_pretty(&spec).context("encoding the spec")?;
-    std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+    // Like runc: tab-indented, no final newline.
+    std::fs::write(&path, spec.to_string_indented(b"\t"))
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(0)
 }
 
-const CAPS: [&str; 3] = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+/// runc 1.5.1's template (libcontainer/specconv.Example), in its key order.
+const TEMPLATE: &str = r#"{
+  "ociVersion": "1.3.0",
+  "process": {
+    "terminal": true,
+    "user": {"uid": 0, "gid": 0},
+    "args": ["sh"],
+    "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+    "cwd": "/",
+    "capabilities": {
+      "bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+      "effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+      "permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+    },
+    "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+    "noNewPrivileges": true
+  },
+  "root": {"path": "rootfs", "readonly": true},
+  "hostname": "runc",
+  "mounts": [
+    {"destination": "/proc", "type": "proc", "source": "proc"},
+    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+     "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+    {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+     "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+    {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+     "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+    {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+     "options": ["nosuid", "noexec", "nodev"]},
+    {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+     "options": ["nosuid", "noexec", "nodev", "ro"]},
+    {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+     "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
+  ],
+  "linux": {
+    "resources": {"devices": [{"allow": false, "access": "rwm"}]},
+    "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}],
+    "maskedPaths": [
+      "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+      "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"
+    ],
+    "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+  }
+}"#;
 
-pub fn template() -> Value {
-    json!({
-        "ociVersion": "1.2.0",
-        "process": {
-            "terminal": true,
-            "user": {"uid": 0, "gid": 0},
-            "args": ["sh"],
-            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
-            "cwd": "/",
-            "capabilities": {"bounding": CAPS, "effective": CAPS, "permitted": CAPS},
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
-            "noNewPrivileges": true
-        },
-        "root": {"path": "rootfs", "readonly": true},
-        "hostname": "berth",
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-            {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
-            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
-        ],
-        "linux": {
-            "resources": {"devices": [{"allow": false, "access": "rwm"}]},
-            "namespaces": [
-                {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}
-            ],
-            "maskedPaths": [
-                "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-                "/proc/scsi"
-            ],
-            "readonlyPaths": [
-                "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"
-            ]
-        }
-    })
+pub fn template() -> Json {
+    serde_json::from_str(TEMPLATE).expect("the spec template is JSON (checked by a unit test)")
 }
 
-fn make_rootless(spec: &mut Value, uid: u32, gid: u32) {
-    let linux = &mut spec["linux"];
-    linux["uidMappings"] = json!([{"containerID": 0, "hostID": uid, "size": 1}]);
-    linux["gidMappings"] = json!([{"containerID": 0, "hostID": gid, "size": 1}]);
-    if let Some(ns) = linux["namespaces"].as_array_mut() {
-        ns.retain(|n| n["type"] != "network" && n["type"] != "user");
-        ns.push(json!({"type": "user"}));
+/// linux.seccomp, where runc's Linux struct orders it: after the namespaces.
+fn add_seccomp(spec: &mut Json) -> Result<()> {
+    let text = serde_json::to_string(&crate::seccomp::default_profile())
+        .context("encoding the default seccomp profile")?;
+    let profile: Json =
+        serde_json::from_str(&text).context("encoding the default seccomp profile")?;
+    if let Some(linux) = spec.get_mut("linux") {
+        let at = linux.position("namespaces").map_or(usize::MAX, |i| i + 1);
+        linux.insert(at, "seccomp", profile);
     }
-    if let Some(obj) = linux.as_object_mut() {
-        obj.remove("resources");
+    Ok(())
+}
+
+fn leaf(v: Value) -> Json {
+    Json::Leaf(v)
+}
+
+fn make_rootless(spec: &mut Json, uid: u32, gid: u32) {
+    if let Some(linux) = spec.get_mut("linux") {
+        // uidMappings and gidMappings come first in runc's Linux struct.
+        linux.insert(
+            0,
+            "uidMappings",
+            leaf(json!([{"containerID": 0, "hostID": uid, "size": 1}])),
+        );
+        linux.insert(
+            1,
+            "gidMappings",
+            leaf(json!([{"containerID": 0, "hostID": gid, "size": 1}])),
+        );
+        linux.remove("resources");
+        if let Some(Json::Array(ns)) = linux.get_mut("namespaces") {
+            ns.retain(|n| {
+                !matches!(n, Json::Object(kv) if kv.iter().any(|(k, v)| k == "type"
+                    && matches!(v, Json::Leaf(t) if t == "network" || t == "user")))
+            });
+            ns.push(Json::object([("type", leaf(json!("user")))]));
+        }
     }
-    if let Some(mounts) = spec["mounts"].as_array_mut() {
+    if let Some(Json::Array(mounts)) = spec.get_mut("mounts") {
         for m in mounts.iter_mut() {
-            if m["destination"] == "/sys" {
-                *m = json!({"destination": "/sys", "type": "none", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
-            } else if let Some(opts) = m["options"].as_array_mut() {
+            if matches!(m.get_mut("destination"), Some(Json::Leaf(d)) if d == "/sys") {
+                *m = Json::object([
+                    ("destination", leaf(json!("/sys"))),
+                    ("type", leaf(json!("none"))),
+                    ("source", leaf(json!("/sys"))),
+                    (
+                        "options",
+                        leaf(json!(["rbind", "nosuid", "noexec", "nodev", "ro"])),
+                    ),
+                ]);
+            } else if let Some(Json::Array(opts)) = m.get_mut("options") {
                 opts.retain(|o| {
-                    let s = o.as_str().unwrap_or_default();
-                    !s.starts_with("gid=") && !s.starts_with("uid=")
+                    !matches!(o, Json::Leaf(Value::String(s)) if s.starts_with("gid=") || s.starts_with("uid="))
                 });
             }
         }
@@ -110,16 +164,34 @@ fn make_rootless(spec: &mut Value, uid: u32, gid: u32) {
 mod tests {
     use super::*;
 
+    fn value(j: &Json) -> Value {
+        serde_json::to_value(j).unwrap()
+    }
+
     #[test]
     fn template_parses_as_a_spec() {
-        let spec: oci_spec::runtime::Spec = serde_json::from_value(template()).unwrap();
-        assert_eq!(spec.hostname().as_deref(), Some("berth"));
+        let spec: oci_spec::runtime::Spec = serde_json::from_value(value(&template())).unwrap();
+        assert_eq!(spec.hostname().as_deref(), Some("runc"));
+        assert_eq!(spec.version(), crate::config::SPEC_VERSION);
+    }
+
+    #[test]
+    fn seccomp_goes_after_the_namespaces() {
+        let mut s = template();
+        add_seccomp(&mut s).unwrap();
+        let linux = s.get_mut("linux").unwrap();
+        assert_eq!(linux.position("seccomp"), Some(2));
+        let spec: oci_spec::runtime::Spec = serde_json::from_value(value(&s)).unwrap();
+        let seccomp = spec.linux().as_ref().unwrap().seccomp().as_ref().unwrap();
+        assert_eq!(seccomp, &crate::seccomp::default_profile());
     }
 
     #[test]
     fn rootless_maps_the_caller() {
         let mut s = template();
         make_rootless(&mut s, 1000, 1000);
+        assert_eq!(s.get_mut("linux").unwrap().position("gidMappings"), Some(1));
+        let s = value(&s);
         let spec: oci_spec::runtime::Spec = serde_json::from_value(s.clone()).unwrap();
         let ns = spec.linux().as_ref().unwrap().namespaces().clone().unwrap();
         assert!(ns
