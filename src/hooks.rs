@@ -579,9 +579,17 @@ mod tests {
             .parse()
             .unwrap();
         let _ = std::fs::remove_file(&marker);
-        // Killed with the group (a zombie until init reaps it, at worst).
-        let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
-        assert!(stat.is_empty() || stat.contains(") Z "), "{stat}");
+        // Killed with the group (a zombie until init reaps it, at worst); SIGKILL takes
+        // effect when the child next runs, so allow it a moment.
+        let dead = || {
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            stat.is_empty() || stat.contains(") Z ")
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while !dead() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(dead(), "the hook's child {child} outlived the hook");
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub fn run(_g: &Global, _a: Args) -> Result<i32> {
     // runc prints four-space indentation.
     println!(
         "{}",
-        crate::features::features().to_string_indented(b"    ")
+        crate::json::to_string_indented(&crate::features::features(), b"    ")
     );
     Ok(0)
 }

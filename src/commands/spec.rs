@@ -5,7 +5,6 @@
 //! `--seccomp default` adds berth's shipped default seccomp profile.
 
 use crate::cli::Global;
-use crate::json::Json;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -46,7 +45,7 @@ pub fn run(_g: &Global, a: Args) -> Result<i32> {
         );
     }
     // Like runc: tab-indented, no final newline.
-    std::fs::write(&path, spec.to_string_indented(b"\t"))
+    std::fs::write(&path, crate::json::to_string_indented(&spec, b"\t"))
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(0)
 }
@@ -96,66 +95,61 @@ const TEMPLATE: &str = r#"{
   }
 }"#;
 
-pub fn template() -> Json {
+pub fn template() -> Value {
     serde_json::from_str(TEMPLATE).expect("the spec template is JSON (checked by a unit test)")
 }
 
 /// linux.seccomp, where runc's Linux struct orders it: after the namespaces.
-fn add_seccomp(spec: &mut Json) -> Result<()> {
-    let text = serde_json::to_string(&crate::seccomp::default_profile())
+fn add_seccomp(spec: &mut Value) -> Result<()> {
+    let profile = serde_json::to_value(crate::seccomp::default_profile())
         .context("encoding the default seccomp profile")?;
-    let profile: Json =
-        serde_json::from_str(&text).context("encoding the default seccomp profile")?;
-    if let Some(linux) = spec.get_mut("linux") {
-        let at = linux.position("namespaces").map_or(usize::MAX, |i| i + 1);
-        linux.insert(at, "seccomp", profile);
+    if let Some(linux) = spec.get_mut("linux").and_then(Value::as_object_mut) {
+        let at = linux
+            .keys()
+            .position(|k| k == "namespaces")
+            .map_or(linux.len(), |i| i + 1);
+        linux.shift_insert(at, "seccomp".into(), profile);
     }
     Ok(())
 }
 
-fn leaf(v: Value) -> Json {
-    Json::Leaf(v)
-}
-
-fn make_rootless(spec: &mut Json, uid: u32, gid: u32) {
-    if let Some(linux) = spec.get_mut("linux") {
+fn make_rootless(spec: &mut Value, uid: u32, gid: u32) {
+    if let Some(linux) = spec.get_mut("linux").and_then(Value::as_object_mut) {
         // uidMappings and gidMappings come first in runc's Linux struct.
-        linux.insert(
+        linux.shift_insert(
             0,
-            "uidMappings",
-            leaf(json!([{"containerID": 0, "hostID": uid, "size": 1}])),
+            "uidMappings".into(),
+            json!([{"containerID": 0, "hostID": uid, "size": 1}]),
         );
-        linux.insert(
+        linux.shift_insert(
             1,
-            "gidMappings",
-            leaf(json!([{"containerID": 0, "hostID": gid, "size": 1}])),
+            "gidMappings".into(),
+            json!([{"containerID": 0, "hostID": gid, "size": 1}]),
         );
-        linux.remove("resources");
-        if let Some(Json::Array(ns)) = linux.get_mut("namespaces") {
-            ns.retain(|n| {
-                !matches!(n, Json::Object(kv) if kv.iter().any(|(k, v)| k == "type"
-                    && matches!(v, Json::Leaf(t) if t == "network" || t == "user")))
-            });
-            ns.push(Json::object([("type", leaf(json!("user")))]));
+        linux.shift_remove("resources");
+        if let Some(ns) = linux.get_mut("namespaces").and_then(Value::as_array_mut) {
+            ns.retain(|n| n["type"] != "network" && n["type"] != "user");
+            ns.push(json!({"type": "user"}));
         }
     }
-    if let Some(Json::Array(mounts)) = spec.get_mut("mounts") {
-        for m in mounts.iter_mut() {
-            if matches!(m.get_mut("destination"), Some(Json::Leaf(d)) if d == "/sys") {
-                *m = Json::object([
-                    ("destination", leaf(json!("/sys"))),
-                    ("type", leaf(json!("none"))),
-                    ("source", leaf(json!("/sys"))),
-                    (
-                        "options",
-                        leaf(json!(["rbind", "nosuid", "noexec", "nodev", "ro"])),
-                    ),
-                ]);
-            } else if let Some(Json::Array(opts)) = m.get_mut("options") {
-                opts.retain(|o| {
-                    !matches!(o, Json::Leaf(Value::String(s)) if s.starts_with("gid=") || s.starts_with("uid="))
-                });
-            }
+    for m in spec
+        .get_mut("mounts")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if m["destination"] == "/sys" {
+            *m = json!({
+                "destination": "/sys",
+                "type": "none",
+                "source": "/sys",
+                "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]
+            });
+        } else if let Some(opts) = m.get_mut("options").and_then(Value::as_array_mut) {
+            opts.retain(|o| {
+                !o.as_str()
+                    .is_some_and(|s| s.starts_with("gid=") || s.starts_with("uid="))
+            });
         }
     }
 }
@@ -164,13 +158,9 @@ fn make_rootless(spec: &mut Json, uid: u32, gid: u32) {
 mod tests {
     use super::*;
 
-    fn value(j: &Json) -> Value {
-        serde_json::to_value(j).unwrap()
-    }
-
     #[test]
     fn template_parses_as_a_spec() {
-        let spec: oci_spec::runtime::Spec = serde_json::from_value(value(&template())).unwrap();
+        let spec: oci_spec::runtime::Spec = serde_json::from_value(template()).unwrap();
         assert_eq!(spec.hostname().as_deref(), Some("runc"));
         assert_eq!(spec.version(), crate::config::SPEC_VERSION);
     }
@@ -179,9 +169,9 @@ mod tests {
     fn seccomp_goes_after_the_namespaces() {
         let mut s = template();
         add_seccomp(&mut s).unwrap();
-        let linux = s.get_mut("linux").unwrap();
-        assert_eq!(linux.position("seccomp"), Some(2));
-        let spec: oci_spec::runtime::Spec = serde_json::from_value(value(&s)).unwrap();
+        let keys: Vec<&String> = s["linux"].as_object().unwrap().keys().collect();
+        assert_eq!(keys[2], "seccomp");
+        let spec: oci_spec::runtime::Spec = serde_json::from_value(s.clone()).unwrap();
         let seccomp = spec.linux().as_ref().unwrap().seccomp().as_ref().unwrap();
         assert_eq!(seccomp, &crate::seccomp::default_profile());
     }
@@ -190,8 +180,9 @@ mod tests {
     fn rootless_maps_the_caller() {
         let mut s = template();
         make_rootless(&mut s, 1000, 1000);
-        assert_eq!(s.get_mut("linux").unwrap().position("gidMappings"), Some(1));
-        let s = value(&s);
+        let keys: Vec<&String> = s["linux"].as_object().unwrap().keys().collect();
+        assert_eq!(keys[1], "gidMappings");
+        let s = s.clone();
         let spec: oci_spec::runtime::Spec = serde_json::from_value(s.clone()).unwrap();
         let ns = spec.linux().as_ref().unwrap().namespaces().clone().unwrap();
         assert!(ns
