@@ -192,6 +192,14 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     }
     // execCPUAffinity is for exec'd processes only (spec); init gets its cgroup's CPUs.
     process_attrs::reset_cpu_affinity()?;
+    // While the container is `created` its init holds nothing of the caller's beyond stdio
+    // and the passed fds, and of berth's only what the rest of the way needs: the sync
+    // socket, the fifo (and the fd table to reopen it), the trampoline, the LSM attr files.
+    let first_closed_fd = fds::FIRST_PASSED_FD + (ctx.listen_fds + ctx.preserve_fds) as RawFd;
+    let mut keep = vec![ctx.sync, fd_dir.as_raw_fd(), ctx.fifo];
+    keep.extend(ctx.trampoline);
+    keep.extend(on_exec.fds());
+    fds::close_from(first_closed_fd, &keep);
     let mut prepared = prepare_process(
         process,
         ctx.listen_fds,
@@ -201,6 +209,9 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
         on_exec,
     )?;
     prepared.trampoline = ctx.trampoline;
+    // As runc's init: SIGTERM and SIGINT end a created container. As pid 1 of its namespace
+    // with the default disposition the kernel would drop them; execve resets the handlers.
+    exit_on_signals(&[libc::SIGTERM, libc::SIGINT])?;
 
     sync::write(sock, &Msg::Ready)?;
     *ready = true;
@@ -247,7 +258,7 @@ impl Prepared {
             // SAFETY: nothing of this process should run after a failed setup.
             unsafe { libc::_exit(127) }
         }
-        fds::close_from(self.first_closed_fd, self.trampoline);
+        fds::close_from(self.first_closed_fd, self.trampoline.as_slice());
         if let Some(f) = &self.late_seccomp {
             if let Err(e) = seccomp::load(f) {
                 eprintln!("berth: {e:#}");
@@ -259,7 +270,12 @@ impl Prepared {
             Some(t) => crate::trampoline::exec(t, &self.exe, &self.argv, &self.envp),
             None => nix::unistd::execve(&self.exe, &self.argv, &self.envp).unwrap_err(),
         };
-        eprintln!("berth: exec {}: {err}", self.exe.to_string_lossy());
+        // Go's wording, as runc's init prints it.
+        eprintln!(
+            "exec {}: {}",
+            self.exe.to_string_lossy(),
+            err.desc().to_lowercase()
+        );
         // SAFETY: nothing of this process should run after a failed exec.
         unsafe { libc::_exit(127) }
     }
@@ -291,6 +307,24 @@ pub fn prepare_process(
     rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
 
     let nnp = process.no_new_privileges().unwrap_or(false);
+    // Everything that can be is done before a filter loaded here: nothing berth does after
+    // loading it may depend on the profile allowing more than runc needs there.
+    // The cwd first as root (runc): a directory only root can reach still works; retried
+    // after the uid switch when root cannot reach it (a root-squashing mount).
+    let cwd = process.cwd();
+    let cwd_entered = nix::unistd::chdir(cwd).is_ok();
+    if cwd_entered {
+        verify_cwd(cwd)?;
+    }
+    let mut env = process_attrs::prepare_env(process.env().as_deref().unwrap_or_default())?;
+    user::set_home(&mut env, process.user().uid());
+    fds::listen_fds_env(listen_fds, &mut env);
+    let args = process.args().as_deref().unwrap_or_default();
+    let argv = to_cstrings(args, "process.args")?;
+    let envp = to_cstrings(&env, "process.env")?;
+    let first_closed_fd = fds::FIRST_PASSED_FD + (listen_fds + preserve_fds) as RawFd;
+    fds::cloexec_from(first_closed_fd)?;
+
     if !nnp {
         if let Some(f) = filter {
             load_seccomp(f, sock)?;
@@ -300,34 +334,17 @@ pub fn prepare_process(
     capabilities::drop_bounding(caps)?;
     user::switch(process.user())?;
     capabilities::apply(caps)?;
-
-    let cwd = process.cwd();
-    nix::unistd::chdir(cwd)
-        .with_context(|| format!("process.cwd: changing to {}", cwd.display()))?;
-    // A cwd such as /proc/self/fd/N could land on a directory outside the container through
-    // one of berth's own fds (CVE-2024-21626); the kernel then reports it unreachable.
-    match nix::unistd::getcwd() {
-        Ok(p) if p.is_absolute() => {}
-        _ => bail!(
-            "process.cwd: {} resolves outside the container",
-            cwd.display()
-        ),
+    if !cwd_entered {
+        nix::unistd::chdir(cwd)
+            .map_err(std::io::Error::from)
+            .with_context(|| format!("process.cwd: changing to {}", cwd.display()))?;
+        verify_cwd(cwd)?;
     }
     if nnp {
         process_attrs::set_no_new_privs()?;
     }
-
-    let mut env = process_attrs::prepare_env(process.env().as_deref().unwrap_or_default())?;
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", user::home_dir(process.user().uid())));
-    }
-    fds::listen_fds_env(listen_fds, &mut env);
-    let args = process.args().as_deref().unwrap_or_default();
+    // As runc, after the uid switch: the permission check is the user's.
     let exe = process_attrs::find_executable(&args[0], &env, cwd)?;
-    let argv = to_cstrings(args, "process.args")?;
-    let envp = to_cstrings(&env, "process.env")?;
-    let first_closed_fd = fds::FIRST_PASSED_FD + (listen_fds + preserve_fds) as RawFd;
-    fds::cloexec_from(first_closed_fd)?;
     reset_signals();
     let mut late_seccomp = None;
     if let Some(f) = filter.filter(|_| nnp) {
@@ -346,6 +363,18 @@ pub fn prepare_process(
         first_closed_fd,
         trampoline: None,
     })
+}
+
+/// A cwd such as /proc/self/fd/N could land on a directory outside the container through
+/// one of berth's own fds (CVE-2024-21626); the kernel then reports it unreachable.
+fn verify_cwd(cwd: &Path) -> Result<()> {
+    match nix::unistd::getcwd() {
+        Ok(p) if p.is_absolute() => Ok(()),
+        _ => bail!(
+            "process.cwd: {} resolves outside the container",
+            cwd.display()
+        ),
+    }
 }
 
 /// Loads the filter; a notify listener fd is handed to the parent (which takes it with
@@ -406,6 +435,29 @@ fn join_session_keyring(id: &str) -> Result<()> {
     // Possessor and user may do everything, others nothing (the kernel default also grants view to others).
     // SAFETY: keyctl on the key id the kernel just returned.
     unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_SETPERM, key, 0x3f3f_0000u32) };
+    Ok(())
+}
+
+extern "C" fn exit_on_signal(sig: libc::c_int) {
+    // SAFETY: _exit is async-signal-safe; nothing of berth's needs to run any more.
+    unsafe { libc::_exit(128 + sig) }
+}
+
+/// Installs a handler that ends the process on each of `signals`.
+fn exit_on_signals(signals: &[libc::c_int]) -> Result<()> {
+    for &sig in signals {
+        // SAFETY: the handler only calls _exit, which is async-signal-safe.
+        let r = unsafe {
+            libc::signal(
+                sig,
+                exit_on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            )
+        };
+        if r == libc::SIG_ERR {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("installing a handler for signal {sig}"));
+        }
+    }
     Ok(())
 }
 

@@ -99,6 +99,16 @@ fn fix_stdio_ownership(uid: u32) -> Result<()> {
     Ok(())
 }
 
+/// Gives `env` (deduplicated) a HOME when it has none or an empty one, as runc does: in
+/// place of the empty entry, else at the end.
+pub fn set_home(env: &mut Vec<String>, uid: u32) {
+    match env.iter().position(|e| e.starts_with("HOME=")) {
+        Some(i) if env[i].len() > "HOME=".len() => {}
+        Some(i) => env[i] = format!("HOME={}", home_dir(uid)),
+        None => env.push(format!("HOME={}", home_dir(uid))),
+    }
+}
+
 /// The HOME runc puts in the process env when `process.env` has none: the user's home
 /// directory from the container's /etc/passwd, or "/" when there is no entry. Call after
 /// pivot_root so /etc/passwd is the container's.

@@ -12,6 +12,7 @@
 
 pub mod differences;
 mod output;
+mod process;
 
 use crate::common::{output_via_files, unique, Bundle, Root, BERTH};
 use serde_json::Value;

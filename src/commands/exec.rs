@@ -94,8 +94,17 @@ fn build_process(g: &Global, a: &Args) -> Result<Process> {
             bail!("exec: give either --process or a command, not both");
         }
         let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut de = serde_json::Deserializer::from_slice(&text);
-        let mut p: Process = serde_path_to_error::deserialize(&mut de)
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        let dropped =
+            crate::config::normalize_process(&mut v).with_context(|| path.display().to_string())?;
+        crate::config::warn_dropped_capabilities(&dropped);
+        // As runc: a process without `user` runs as uid 0, gid 0.
+        if let Some(p) = v.as_object_mut() {
+            p.entry("user")
+                .or_insert_with(|| serde_json::json!({"uid": 0, "gid": 0}));
+        }
+        let mut p: Process = serde_path_to_error::deserialize(v)
             .map_err(|e| anyhow!("{}: {}: {}", path.display(), e.path(), e.inner()))?;
         if a.tty {
             p.set_terminal(Some(true));
