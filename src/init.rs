@@ -251,7 +251,7 @@ pub struct Prepared {
 
 impl Prepared {
     /// Loads a late seccomp filter and execs; on failure reports on the process's stderr
-    /// (nobody listens any more) and exits 127.
+    /// (nobody listens any more) and exits: 127 if setup failed, 255 if execve did (runc).
     pub fn exec(&self) -> ! {
         if let Err(e) = self.on_exec.apply() {
             eprintln!("berth: {e:#}");
@@ -277,7 +277,7 @@ impl Prepared {
             err.desc().to_lowercase()
         );
         // SAFETY: nothing of this process should run after a failed exec.
-        unsafe { libc::_exit(127) }
+        unsafe { libc::_exit(255) }
     }
 }
 

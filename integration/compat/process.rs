@@ -462,3 +462,64 @@ fn executable_errors_have_gos_wording() {
     pair.berth.ok(&["delete", "-f", &ids_b.1]);
     pair.runc.ok(&["delete", "-f", &ids_r.1]);
 }
+
+/// An execve that fails once the container is started (a script whose interpreter is
+/// missing, a file of no executable format): the process reports it on its stderr in Go's
+/// words and exits 255, as runc's init does; for `run` and for `exec`.
+#[test]
+fn failed_execve_after_start() {
+    let pair = Pair::new();
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique("badexe"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut c = base_config(&["/bin/sleep", "100"]);
+    for (name, text) in [("bad.sh", "#!/nope\necho hi\n"), ("noformat", "echo hi\n")] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": format!("/{name}"), "type": "bind", "source": p, "options": ["bind", "ro"]
+        }));
+    }
+    let cases = [
+        ("/bad.sh", "exec /bad.sh: no such file or directory\n"),
+        ("/noformat", "exec /noformat: exec format error\n"),
+    ];
+    for (arg0, want) in cases {
+        let mut once = c.clone();
+        once["process"]["args"] = json!([arg0]);
+        let (b, r) = run_both(&pair, &once);
+        assert_eq!(
+            (b.code, b.stderr.as_str()),
+            (255, want),
+            "run {arg0}: {b:?}"
+        );
+        assert_eq!(
+            (r.code, r.stderr.as_str()),
+            (255, want),
+            "run {arg0}: {r:?}"
+        );
+    }
+    let (b, r) = pair.both(|root, id| {
+        let _bundle = start_detached(root, id, &c);
+        let outs: Vec<Outcome> = cases
+            .iter()
+            .map(|(arg0, _)| Outcome::of(root, &["exec", id, arg0]))
+            .collect();
+        root.ok(&["delete", "-f", id]);
+        outs
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+    for ((arg0, want), (b, r)) in cases.iter().zip(b.iter().zip(&r)) {
+        assert_eq!(
+            (b.code, b.stderr.as_str()),
+            (255, *want),
+            "exec {arg0}: {b:?}"
+        );
+        assert_eq!(
+            (b.code, &b.stderr),
+            (r.code, &r.stderr),
+            "exec {arg0}: {r:?}"
+        );
+    }
+}
