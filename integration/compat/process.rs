@@ -195,6 +195,33 @@ fn unknown_capabilities_are_skipped() {
             "{o:?}"
         );
     }
+    // `exec --cap` too.
+    let pair = Pair::new();
+    let c = base_config(&["/bin/sleep", "100"]);
+    let (b, r) = pair.both(|root, id| {
+        let _bundle = start_detached(root, id, &c);
+        let args = [
+            "exec",
+            "--cap",
+            "CAP_FOO",
+            id,
+            "grep",
+            "CapEff",
+            "/proc/self/status",
+        ];
+        let out = Outcome::of(root, &args);
+        root.ok(&["delete", "-f", id]);
+        out
+    });
+    assert_eq!((b.code, r.code), (0, 0), "berth: {b:?}\nrunc:  {r:?}");
+    assert_eq!(b.stdout, r.stdout);
+    for o in [&b, &r] {
+        assert!(
+            o.stderr
+                .contains("ignoring unknown or unavailable capabilities: [CAP_FOO]"),
+            "{o:?}"
+        );
+    }
 }
 
 fn cpus_allowed(status: &str) -> String {

@@ -156,9 +156,15 @@ fn build_process(g: &Global, a: &Args) -> Result<Process> {
     }
     if !a.cap.is_empty() {
         let mut caps = p.capabilities().clone().unwrap_or_default();
+        let mut unknown = Vec::new();
         for name in &a.cap {
-            let c: Capability = serde_json::from_value(serde_json::Value::from(name.as_str()))
-                .map_err(|_| anyhow!("--cap {name:?}: unknown capability"))?;
+            // As runc: an unknown name is warned about and skipped.
+            let Ok(c) =
+                serde_json::from_value::<Capability>(serde_json::Value::from(name.as_str()))
+            else {
+                unknown.push(name.clone());
+                continue;
+            };
             let add = |set: &Option<oci_spec::runtime::Capabilities>| {
                 let mut s = set.clone().unwrap_or_default();
                 s.insert(c);
@@ -172,6 +178,8 @@ fn build_process(g: &Global, a: &Args) -> Result<Process> {
                 caps.set_ambient(add(caps.ambient()));
             }
         }
+        unknown.sort();
+        crate::config::warn_dropped_capabilities(&unknown);
         p.set_capabilities(Some(caps));
     }
     if a.no_new_privs {
