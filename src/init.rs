@@ -335,9 +335,14 @@ pub fn prepare_process(
     user::switch(process.user())?;
     capabilities::apply(caps)?;
     if !cwd_entered {
-        nix::unistd::chdir(cwd)
-            .map_err(std::io::Error::from)
-            .with_context(|| format!("process.cwd: changing to {}", cwd.display()))?;
+        nix::unistd::chdir(cwd).map_err(|e| {
+            // runc's words, with Go's error text (managers match "no such file or directory").
+            anyhow!(
+                "process.cwd: chdir to cwd ({:?}) set in config.json failed: {}",
+                cwd.display().to_string(),
+                e.desc().to_lowercase()
+            )
+        })?;
         verify_cwd(cwd)?;
     }
     if nnp {

@@ -550,3 +550,28 @@ fn failed_execve_after_start() {
         );
     }
 }
+
+/// A cwd that cannot be entered: runc's words, with Go's error text.
+#[test]
+fn exec_cwd_errors() {
+    let pair = Pair::new();
+    let c = base_config(&["/bin/sleep", "100"]);
+    let (b, r) = pair.both(|root, id| {
+        let _bundle = start_detached(root, id, &c);
+        let outs = [
+            Outcome::of(root, &["exec", "--cwd", "/nonexistent", id, "pwd"]),
+            Outcome::of(root, &["exec", "--cwd", "/etc/passwd", id, "pwd"]),
+        ];
+        root.ok(&["delete", "-f", id]);
+        outs
+    });
+    let wants = [
+        "chdir to cwd (\"/nonexistent\") set in config.json failed: no such file or directory",
+        "chdir to cwd (\"/etc/passwd\") set in config.json failed: not a directory",
+    ];
+    for ((b, r), want) in b.iter().zip(&r).zip(wants) {
+        assert!(b.code != 0 && r.code != 0, "berth: {b:?}\nrunc:  {r:?}");
+        assert_eq!(b.error(), format!("process.cwd: {want}"));
+        assert!(r.error().ends_with(want), "{r:?}");
+    }
+}
