@@ -13,11 +13,15 @@
 //!    createContainer hooks; pivot_root; process.terminal: pty, /dev/console, master to the
 //!    parent (`PtyMaster`), pty as stdio and controlling terminal
 //! 5. sysctl; readonly and masked paths; root.readonly
-//! 6. oom score, scheduler, io priority, personality, rlimits
-//! 7. seccomp now if noNewPrivileges is false (loading it needs CAP_SYS_ADMIN)
-//! 8. bounding set, uid/gid switch, capability sets; cwd; no_new_privs
-//! 9. fds >= 3 + preserve_fds close-on-exec; signal mask reset; executable resolved
-//! 10. `Ready` to the parent; block on the exec fifo until `start`; startContainer hooks
+//! 6. oom score, scheduler, io priority, personality, rlimits; fds not passed and not needed
+//!    any more closed
+//! 7. cwd entered (as root) and checked, env with HOME, fds >= 3 + preserve_fds
+//!    close-on-exec: all before a filter loaded at 8 could deny what they need
+//! 8. seccomp now if noNewPrivileges is false (loading it needs CAP_SYS_ADMIN)
+//! 9. bounding set, uid/gid switch, capability sets; cwd again if root could not enter it;
+//!    no_new_privs; executable resolved (as the user); signal state reset
+//! 10. SIGTERM/SIGINT end init; `Ready` to the parent; block on the exec fifo until `start`;
+//!     startContainer hooks
 //! 11. seccomp now if noNewPrivileges is true; execve
 
 use anyhow::{anyhow, bail, Context as _, Result};
@@ -281,15 +285,18 @@ impl Prepared {
     }
 }
 
-/// What every container process gets right before exec, init's and exec's alike, in runc's
-/// order: scheduler and io priority, rlimits, the bounding set, the uid/gid switch and the
-/// capability sets, the cwd (checked to be inside the container), no_new_privs, the
-/// environment, the executable, fds >= 3 + passed close-on-exec, and a clean signal state.
+/// What every container process gets right before exec, init's and exec's alike: scheduler
+/// and io priority, rlimits, the cwd (entered as root, checked to be inside the container),
+/// the environment, fds >= 3 + passed close-on-exec, the bounding set, the uid/gid switch
+/// and the capability sets, no_new_privs, the executable, and a clean signal state.
 ///
 /// The seccomp filter is loaded before the capabilities are dropped when noNewPrivileges is
-/// false (loading needs CAP_SYS_ADMIN then), else as late as possible: right before execve,
-/// or, when it uses SCMP_ACT_NOTIFY, at the end of this function so that the listener fd
-/// reaches the agent (through the parent, `sync::Msg::SeccompFd`) before the process runs.
+/// false (loading needs CAP_SYS_ADMIN then), after everything that can be done before it:
+/// what follows it makes only calls runc makes there too, with Go's fallbacks where a
+/// profile may lack one (faccessat2, close_range). Else it is loaded as late as possible:
+/// right before execve, or, when it uses SCMP_ACT_NOTIFY, at the end of this function so
+/// that the listener fd reaches the agent (through the parent, `sync::Msg::SeccompFd`)
+/// before the process runs.
 pub fn prepare_process(
     process: &Process,
     listen_fds: u32,
