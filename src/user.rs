@@ -157,6 +157,21 @@ mod tests {
         assert_eq!(home_from_passwd(passwd, 42), None);
     }
 
+    #[test]
+    fn set_home_fills_an_empty_or_missing_home_only() {
+        let env = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // uid 4242 has no passwd entry on any host this runs on: "/".
+        let mut e = env(&["A=1", "HOME=", "B=2"]);
+        set_home(&mut e, 4242);
+        assert_eq!(e, env(&["A=1", "HOME=/", "B=2"]));
+        let mut e = env(&["A=1"]);
+        set_home(&mut e, 4242);
+        assert_eq!(e, env(&["A=1", "HOME=/"]));
+        let mut e = env(&["HOME=/x"]);
+        set_home(&mut e, 4242);
+        assert_eq!(e, env(&["HOME=/x"]));
+    }
+
     /// Points stdin and stderr at /dev/null and stdout at a new pipe, so `switch` does not
     /// chown the test runner's own stdio; returns the pipe's read end.
     fn private_stdio() -> Result<std::os::fd::OwnedFd> {
