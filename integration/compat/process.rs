@@ -171,6 +171,30 @@ fn cwd_only_root_can_reach() {
     c["process"]["cwd"] = json!("/secret");
     c["process"]["user"] = json!({"uid": 65534, "gid": 65534});
     assert_eq!(same_output("cwd /secret", &c), "/secret\n65534\n");
+    // `exec --cwd --user`, and HOME for exec'd processes too.
+    let pair = Pair::new();
+    c["process"]["args"] = json!(["/bin/sleep", "100"]);
+    c["process"]["user"] = json!({"uid": 0, "gid": 0});
+    let (b, r) = pair.both(|root, id| {
+        let _bundle = start_detached(root, id, &c);
+        let args = [
+            "exec",
+            "--cwd",
+            "/secret",
+            "--user",
+            "65534:65534",
+            "--env",
+            "HOME=",
+        ];
+        let mut args = args.to_vec();
+        args.extend([id, "sh", "-c", "pwd; id -u; echo \"[$HOME]\""]);
+        let out = Outcome::of(root, &args);
+        root.ok(&["delete", "-f", id]);
+        out
+    });
+    assert_eq!((b.code, r.code), (0, 0), "berth: {b:?}\nrunc:  {r:?}");
+    assert_eq!(b.stdout, "/secret\n65534\n[/]\n");
+    assert_eq!(b.stdout, r.stdout);
 }
 
 /// Capability names unknown to the runtime or the kernel are warned about and skipped.
