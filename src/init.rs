@@ -450,9 +450,21 @@ fn join_session_keyring(id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Dies of `sig` as runc's init does: killed by it where the default action can reach this
+/// process, else (pid 1 of its pid namespace, which the kernel shields from its own signals)
+/// exiting with status 128 + sig.
 extern "C" fn exit_on_signal(sig: libc::c_int) {
-    // SAFETY: _exit is async-signal-safe; nothing of berth's needs to run any more.
-    unsafe { libc::_exit(128 + sig) }
+    // SAFETY: signal, sigprocmask, raise and _exit are async-signal-safe; the set is a local
+    // initialised by sigemptyset; nothing of berth's needs to run any more.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(sig);
+        libc::_exit(128 + sig)
+    }
 }
 
 /// Installs a handler that ends the process on each of `signals`.
@@ -489,4 +501,58 @@ pub fn reset_signals() {
         Some(&SigSet::empty()),
         None,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process_attrs::test_child;
+    use nix::sys::signal::Signal;
+    use nix::sys::wait::{waitpid, WaitStatus};
+
+    /// Forks a process that installs the handlers and signals itself; returns how it ended.
+    fn signalled_self(sig: Signal) -> Result<WaitStatus> {
+        // SAFETY: the child only makes async-signal-safe calls and never returns.
+        match unsafe { nix::unistd::fork() }? {
+            nix::unistd::ForkResult::Child => {
+                if exit_on_signals(&[libc::SIGTERM, libc::SIGINT]).is_ok() {
+                    // SAFETY: raise and sleep take integers only.
+                    unsafe {
+                        libc::raise(sig as libc::c_int);
+                        libc::sleep(5);
+                    }
+                }
+                // SAFETY: leaves the forked child.
+                unsafe { libc::_exit(99) }
+            }
+            nix::unistd::ForkResult::Parent { child } => Ok(waitpid(child, None)?),
+        }
+    }
+
+    #[test]
+    fn init_dies_on_term_and_int_as_runcs_does() {
+        test_child::run(|| {
+            // Outside a pid namespace of its own: killed by the signal.
+            for sig in [Signal::SIGTERM, Signal::SIGINT] {
+                let st = signalled_self(sig)?;
+                anyhow::ensure!(
+                    matches!(st, WaitStatus::Signaled(_, s, _) if s == sig),
+                    "{st:?}"
+                );
+            }
+            Ok(())
+        });
+        // As pid 1 of a pid namespace, which its own signals cannot kill: 128 + signal.
+        for (sig, code) in [(Signal::SIGTERM, 143), (Signal::SIGINT, 130)] {
+            test_child::run(|| {
+                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID)?;
+                let st = signalled_self(sig)?;
+                anyhow::ensure!(
+                    matches!(st, WaitStatus::Exited(_, c) if c == code),
+                    "{st:?}"
+                );
+                Ok(())
+            });
+        }
+    }
 }
