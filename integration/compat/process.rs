@@ -369,10 +369,15 @@ fn created_init_holds_no_fds_of_the_callers_or_the_state_dir() {
             std::os::fd::AsRawFd::as_raw_fd(&f3),
             std::os::fd::AsRawFd::as_raw_fd(&f4),
         );
-        // SAFETY: dup2 onto fds 3 and 4 of the child before exec (both without CLOEXEC).
+        // SAFETY: fcntl and dup2 in the child before exec; copies above 100 first, so that
+        // dup2 never meets its own fd (which would keep FD_CLOEXEC).
         unsafe {
             cmd.pre_exec(move || {
-                if libc::dup2(a, 3) < 0 || libc::dup2(b, 4) < 0 {
+                let (x, y) = (
+                    libc::fcntl(a, libc::F_DUPFD_CLOEXEC, 100),
+                    libc::fcntl(b, libc::F_DUPFD_CLOEXEC, 100),
+                );
+                if x < 0 || y < 0 || libc::dup2(x, 3) < 0 || libc::dup2(y, 4) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
