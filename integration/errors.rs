@@ -96,10 +96,14 @@ fn unknown_namespace_type() {
 }
 
 #[test]
-fn unknown_capability() {
+fn unknown_scheduler_flag() {
+    // (Unknown capabilities are skipped with a warning, as runc does: compat::process.)
     expect_create_error(
-        edited(|c| c["process"]["capabilities"]["bounding"] = json!(["CAP_KILL", "CAP_FLY"])),
-        "process.capabilities.bounding",
+        edited(|c| {
+            c["process"]["scheduler"] =
+                json!({"policy": "SCHED_OTHER", "flags": ["SCHED_FLAG_FLY"]})
+        }),
+        "process.scheduler.flags[0]: unknown flag \"SCHED_FLAG_FLY\"",
     );
 }
 

@@ -101,12 +101,9 @@ pub fn validate(caps: Option<&LinuxCapabilities>) -> Result<()> {
     for (_, set) in r.sets() {
         unknown.extend(set.iter().copied().filter(|c| !kernel_knows(*c)));
     }
-    if !unknown.is_empty() {
-        crate::logging::warn(&format!(
-            "process.capabilities: ignoring capabilities unknown to the running kernel: {}",
-            sorted_names(&unknown)
-        ));
-    }
+    let mut unknown: Vec<String> = unknown.iter().map(|c| c.to_string()).collect();
+    unknown.sort();
+    crate::config::warn_dropped_capabilities(&unknown);
     let not_permitted: CapsHashSet = known(&r.effective)
         .difference(&r.permitted)
         .copied()

@@ -5,6 +5,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use serde_json::Value;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -56,13 +57,18 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
         }
         Err(e) => return Err(e).with_context(|| format!("bundle {}", dir.display())),
     }
-    let spec = parse(&dir.join("config.json"))?;
+    let spec = parse_warning(&dir.join("config.json"), true)?;
     let rootfs = validate(&spec, &dir)?;
     Ok(Bundle { dir, rootfs, spec })
 }
 
 /// Parses config.json, naming the JSON path of the first bad value.
 pub fn parse(path: &Path) -> Result<Spec> {
+    parse_warning(path, false)
+}
+
+/// `parse`; with `warn`, also warns about what `normalize_process` dropped (once, at create).
+fn parse_warning(path: &Path, warn: bool) -> Result<Spec> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -70,8 +76,15 @@ pub fn parse(path: &Path) -> Result<Spec> {
         }
         Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
     };
-    let mut de = serde_json::Deserializer::from_reader(BufReader::new(file));
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let mut v: Value =
+        serde_json::from_reader(BufReader::new(file)).map_err(|e| anyhow!("config.json: {e}"))?;
+    if let Some(p) = v.get_mut("process") {
+        let dropped = normalize_process(p)?;
+        if warn {
+            warn_dropped_capabilities(&dropped);
+        }
+    }
+    serde_path_to_error::deserialize(v).map_err(|e| {
         let at = e.path().to_string();
         if at == "." {
             anyhow!("config.json: {}", e.inner())
@@ -79,6 +92,61 @@ pub fn parse(path: &Path) -> Result<Spec> {
             anyhow!("config.json: {at}: {}", e.inner())
         }
     })
+}
+
+/// The spec's names of `process.scheduler.flags` and oci-spec's (which spells two of them
+/// differently).
+const SCHED_FLAGS: [(&str, &str); 7] = [
+    ("SCHED_FLAG_RESET_ON_FORK", "SCHED_RESET_ON_FORK"),
+    ("SCHED_FLAG_RECLAIM", "SCHED_FLAG_RECLAIM"),
+    ("SCHED_FLAG_DL_OVERRUN", "SCHED_FLAG_D_L_OVERRUN"),
+    ("SCHED_FLAG_KEEP_POLICY", "SCHED_FLAG_KEEP_POLICY"),
+    ("SCHED_FLAG_KEEP_PARAMS", "SCHED_FLAG_KEEP_PARAMS"),
+    ("SCHED_FLAG_UTIL_CLAMP_MIN", "SCHED_FLAG_UTIL_CLAMP_MIN"),
+    ("SCHED_FLAG_UTIL_CLAMP_MAX", "SCHED_FLAG_UTIL_CLAMP_MAX"),
+];
+
+/// Makes a `process` object as runc reads it parseable by oci-spec, before it is parsed:
+/// capability names berth does not know are dropped (returned, for runc's warning), and the
+/// spec's scheduler flag names are translated. An unknown scheduler flag is an error.
+pub fn normalize_process(p: &mut Value) -> Result<Vec<String>> {
+    let mut dropped = Vec::new();
+    if let Some(Value::Object(sets)) = p.get_mut("capabilities") {
+        for set in sets.values_mut() {
+            if let Value::Array(names) = set {
+                names.retain(|n| {
+                    let known =
+                        serde_json::from_value::<oci_spec::runtime::Capability>(n.clone()).is_ok();
+                    if !known {
+                        dropped.push(n.as_str().map_or_else(|| n.to_string(), str::to_string));
+                    }
+                    known
+                });
+            }
+        }
+    }
+    if let Some(Value::Array(flags)) = p.pointer_mut("/scheduler/flags") {
+        for (i, f) in flags.iter_mut().enumerate() {
+            let name = f.as_str().unwrap_or_default();
+            match SCHED_FLAGS.iter().find(|(spec, _)| *spec == name) {
+                Some((_, ours)) => *f = Value::from(*ours),
+                None => bail!("process.scheduler.flags[{i}]: unknown flag {f}"),
+            }
+        }
+    }
+    dropped.sort();
+    dropped.dedup();
+    Ok(dropped)
+}
+
+/// runc's warning about capabilities it skips.
+pub fn warn_dropped_capabilities(dropped: &[String]) {
+    if !dropped.is_empty() {
+        crate::logging::warn(&format!(
+            "ignoring unknown or unavailable capabilities: [{}]",
+            dropped.join(" ")
+        ));
+    }
 }
 
 /// Validates the parts of the spec that the core runtime owns, then asks each mechanism
@@ -171,4 +239,38 @@ fn check_annotations(spec: &Spec) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn normalize_process_drops_unknown_caps_and_translates_sched_flags() {
+        let mut p = json!({
+            "capabilities": {"bounding": ["CAP_KILL", "CAP_FOO"], "effective": ["CAP_BAR", "CAP_FOO"]},
+            "scheduler": {"policy": "SCHED_OTHER", "flags": ["SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_DL_OVERRUN", "SCHED_FLAG_RECLAIM"]}
+        });
+        assert_eq!(normalize_process(&mut p).unwrap(), ["CAP_BAR", "CAP_FOO"]);
+        assert_eq!(p["capabilities"]["bounding"], json!(["CAP_KILL"]));
+        assert_eq!(p["capabilities"]["effective"], json!([]));
+        let s: oci_spec::runtime::Scheduler =
+            serde_json::from_value(p["scheduler"].clone()).unwrap();
+        use oci_spec::runtime::LinuxSchedulerFlag as F;
+        assert_eq!(
+            s.flags().as_deref().unwrap(),
+            [
+                F::SchedResetOnFork,
+                F::SchedFlagDLOverrun,
+                F::SchedFlagReclaim
+            ]
+        );
+        let mut p =
+            json!({"scheduler": {"policy": "SCHED_OTHER", "flags": ["SCHED_RESET_ON_FORK"]}});
+        assert_eq!(
+            normalize_process(&mut p).unwrap_err().to_string(),
+            "process.scheduler.flags[0]: unknown flag \"SCHED_RESET_ON_FORK\""
+        );
+    }
 }

@@ -46,6 +46,8 @@ struct Child<'a> {
     preserve_fds: u32,
     listen_fds: u32,
     seccomp: Option<&'a crate::seccomp::Filter>,
+    /// The container's linux.personality, for every process in it.
+    personality: Option<&'a oci_spec::runtime::LinuxPersonality>,
     /// The sealed exec trampoline (CVE-2019-5736).
     trampoline: Option<RawFd>,
 }
@@ -158,6 +160,7 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         preserve_fds: opts.preserve_fds,
         listen_fds,
         seccomp: filter.as_ref(),
+        personality: linux.personality().as_ref(),
     };
     let (pid, pidfd) = match clone(0, None)? {
         Forked::Child => run_child(&child),
@@ -227,8 +230,20 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
     }
     // Before joining the container's mount namespace: through the host's procfs.
     let on_exec = crate::lsm::OnExec::prepare(c.process)?;
-    if let Some(a) = c.process.exec_cpu_affinity() {
-        process_attrs::apply_exec_cpu_affinity_final(a)?;
+    // In the container's cgroup now. Like init, the process gets the cgroup's CPUs rather
+    // than its caller's (a caller pinned with taskset must not pin it), unless
+    // execCPUAffinity says otherwise: `final`, or, without one, the kernel's choice after
+    // `initial`.
+    match c.process.exec_cpu_affinity() {
+        Some(a)
+            if a.cpu_affinity_final()
+                .as_deref()
+                .is_some_and(|f| !f.trim().is_empty()) =>
+        {
+            process_attrs::apply_exec_cpu_affinity_final(a)?
+        }
+        Some(a) if a.initial().as_deref().is_some_and(|i| !i.trim().is_empty()) => {}
+        _ => process_attrs::reset_cpu_affinity()?,
     }
     for (t, fd) in c.joined {
         let flag = nix::sched::CloneFlags::from_bits_retain(namespaces::clone_flag(*t));
@@ -246,6 +261,9 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
             .context("becoming uid 0 in the user namespace")?;
     }
     nix::unistd::setsid().context("setsid")?;
+    if let Some(p) = c.personality {
+        process_attrs::apply_personality(p)?;
+    }
     if c.process.terminal().unwrap_or(false) {
         // As runc's exec: a pty of the container's devpts, no /dev/console mount.
         crate::terminal::setup_in_init(c.process, false, sock)?;

@@ -78,33 +78,42 @@ pub fn cloexec_from(first: RawFd) -> Result<()> {
     }
 }
 
-/// Closes every fd >= `first` but `keep` (the exec trampoline), right before execve: close-on-exec alone leaves them open
-/// while execve resolves the executable's path, and `/proc/self/fd/N/..` through one of
-/// berth's fds would reach the host (CVE-2024-21626). Never fails: it runs when nobody
-/// listens any more, and close-on-exec already covers what it could miss.
-pub fn close_from(first: RawFd, keep: Option<RawFd>) {
-    let ranges = match keep.filter(|k| *k >= first) {
-        Some(k) => vec![(first, k - 1), (k + 1, RawFd::MAX)],
-        None => vec![(first, RawFd::MAX)],
+/// Closes every fd >= `first` but those in `keep`: right before execve (close-on-exec alone
+/// leaves them open while execve resolves the executable's path, and `/proc/self/fd/N/..`
+/// through one of berth's fds would reach the host, CVE-2024-21626), and in a container's
+/// init before it waits for `start`. Where close_range is missing or denied (it may run
+/// after the container's seccomp filter is loaded), walks /proc/self/fd as Go does. Never
+/// fails: close-on-exec already covers what it could miss.
+pub fn close_from(first: RawFd, keep: &[RawFd]) {
+    let mut keep: Vec<RawFd> = keep.iter().copied().filter(|k| *k >= first).collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut ranges = Vec::new();
+    let mut lo = first;
+    for &k in &keep {
+        if lo < k {
+            ranges.push((lo, k - 1));
+        }
+        lo = k.saturating_add(1);
+    }
+    ranges.push((lo, RawFd::MAX));
+    let closed_all = ranges.iter().all(|&(lo, hi)| {
+        // SAFETY: close_range on fds this process owns and no longer uses.
+        unsafe { libc::close_range(lo as libc::c_uint, hi as libc::c_uint, 0) == 0 }
+    });
+    if closed_all {
+        return;
+    }
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
     };
-    for (lo, hi) in ranges {
-        if lo > hi {
-            continue;
-        }
-        // SAFETY: close_range on fds this process owns; nothing uses them after this point.
-        let r = unsafe { libc::close_range(lo as libc::c_uint, hi as libc::c_uint, 0) };
-        if r != 0 {
-            if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
-                let fds: Vec<RawFd> = dir
-                    .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                    .filter(|fd| (lo..=hi).contains(fd))
-                    .collect();
-                for fd in fds {
-                    // SAFETY: as above; the listing's own fd is closed too, which is harmless.
-                    unsafe { libc::close(fd) };
-                }
-            }
-        }
+    let fds: Vec<RawFd> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd >= first && keep.binary_search(fd).is_err())
+        .collect();
+    for fd in fds {
+        // SAFETY: as above; the listing's own fd, already closed, gives a harmless EBADF.
+        unsafe { libc::close(fd) };
     }
 }
 
@@ -188,6 +197,28 @@ mod tests {
             cloexec_from_proc(first)?;
             anyhow::ensure!(!is_cloexec(fds[0].as_raw_fd()));
             anyhow::ensure!(is_cloexec(fds[1].as_raw_fd()) && is_cloexec(fds[2].as_raw_fd()));
+            Ok(())
+        });
+    }
+
+    fn is_open(fd: RawFd) -> bool {
+        // SAFETY: reads the flags of an fd number.
+        unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
+    }
+
+    #[test]
+    fn close_from_keeps_only_what_it_is_told() {
+        test_child::run(|| {
+            use std::os::fd::IntoRawFd;
+            let fds: Vec<RawFd> = three_inheritable_fds()?
+                .into_iter()
+                .chain(three_inheritable_fds()?)
+                .map(|f| f.into_raw_fd())
+                .collect();
+            let first = fds[1];
+            close_from(first, &[fds[3], fds[5], fds[0]]);
+            let open: Vec<bool> = fds.iter().map(|fd| is_open(*fd)).collect();
+            anyhow::ensure!(open == [true, false, false, true, false, true], "{open:?}");
             Ok(())
         });
     }

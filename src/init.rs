@@ -13,11 +13,15 @@
 //!    createContainer hooks; pivot_root; process.terminal: pty, /dev/console, master to the
 //!    parent (`PtyMaster`), pty as stdio and controlling terminal
 //! 5. sysctl; readonly and masked paths; root.readonly
-//! 6. oom score, scheduler, io priority, personality, rlimits
-//! 7. seccomp now if noNewPrivileges is false (loading it needs CAP_SYS_ADMIN)
-//! 8. bounding set, uid/gid switch, capability sets; cwd; no_new_privs
-//! 9. fds >= 3 + preserve_fds close-on-exec; signal mask reset; executable resolved
-//! 10. `Ready` to the parent; block on the exec fifo until `start`; startContainer hooks
+//! 6. oom score, scheduler, io priority, personality, rlimits; fds not passed and not needed
+//!    any more closed
+//! 7. cwd entered (as root) and checked, env with HOME, fds >= 3 + preserve_fds
+//!    close-on-exec: all before a filter loaded at 8 could deny what they need
+//! 8. seccomp now if noNewPrivileges is false (loading it needs CAP_SYS_ADMIN)
+//! 9. bounding set, uid/gid switch, capability sets; cwd again if root could not enter it;
+//!    no_new_privs; executable resolved (as the user); signal state reset
+//! 10. SIGTERM/SIGINT end init; `Ready` to the parent; block on the exec fifo until `start`;
+//!     startContainer hooks
 //! 11. seccomp now if noNewPrivileges is true; execve
 
 use anyhow::{anyhow, bail, Context as _, Result};
@@ -192,6 +196,14 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     }
     // execCPUAffinity is for exec'd processes only (spec); init gets its cgroup's CPUs.
     process_attrs::reset_cpu_affinity()?;
+    // While the container is `created` its init holds nothing of the caller's beyond stdio
+    // and the passed fds, and of berth's only what the rest of the way needs: the sync
+    // socket, the fifo (and the fd table to reopen it), the trampoline, the LSM attr files.
+    let first_closed_fd = fds::FIRST_PASSED_FD + (ctx.listen_fds + ctx.preserve_fds) as RawFd;
+    let mut keep = vec![ctx.sync, fd_dir.as_raw_fd(), ctx.fifo];
+    keep.extend(ctx.trampoline);
+    keep.extend(on_exec.fds());
+    fds::close_from(first_closed_fd, &keep);
     let mut prepared = prepare_process(
         process,
         ctx.listen_fds,
@@ -201,6 +213,9 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
         on_exec,
     )?;
     prepared.trampoline = ctx.trampoline;
+    // As runc's init: SIGTERM and SIGINT end a created container. As pid 1 of its namespace
+    // with the default disposition the kernel would drop them; execve resets the handlers.
+    exit_on_signals(&[libc::SIGTERM, libc::SIGINT])?;
 
     sync::write(sock, &Msg::Ready)?;
     *ready = true;
@@ -240,14 +255,14 @@ pub struct Prepared {
 
 impl Prepared {
     /// Loads a late seccomp filter and execs; on failure reports on the process's stderr
-    /// (nobody listens any more) and exits 127.
+    /// (nobody listens any more) and exits: 127 if setup failed, 255 if execve did (runc).
     pub fn exec(&self) -> ! {
         if let Err(e) = self.on_exec.apply() {
             eprintln!("berth: {e:#}");
             // SAFETY: nothing of this process should run after a failed setup.
             unsafe { libc::_exit(127) }
         }
-        fds::close_from(self.first_closed_fd, self.trampoline);
+        fds::close_from(self.first_closed_fd, self.trampoline.as_slice());
         if let Some(f) = &self.late_seccomp {
             if let Err(e) = seccomp::load(f) {
                 eprintln!("berth: {e:#}");
@@ -259,21 +274,29 @@ impl Prepared {
             Some(t) => crate::trampoline::exec(t, &self.exe, &self.argv, &self.envp),
             None => nix::unistd::execve(&self.exe, &self.argv, &self.envp).unwrap_err(),
         };
-        eprintln!("berth: exec {}: {err}", self.exe.to_string_lossy());
+        // Go's wording, as runc's init prints it.
+        eprintln!(
+            "exec {}: {}",
+            self.exe.to_string_lossy(),
+            err.desc().to_lowercase()
+        );
         // SAFETY: nothing of this process should run after a failed exec.
-        unsafe { libc::_exit(127) }
+        unsafe { libc::_exit(255) }
     }
 }
 
-/// What every container process gets right before exec, init's and exec's alike, in runc's
-/// order: scheduler and io priority, rlimits, the bounding set, the uid/gid switch and the
-/// capability sets, the cwd (checked to be inside the container), no_new_privs, the
-/// environment, the executable, fds >= 3 + passed close-on-exec, and a clean signal state.
+/// What every container process gets right before exec, init's and exec's alike: scheduler
+/// and io priority, rlimits, the cwd (entered as root, checked to be inside the container),
+/// the environment, fds >= 3 + passed close-on-exec, the bounding set, the uid/gid switch
+/// and the capability sets, no_new_privs, the executable, and a clean signal state.
 ///
 /// The seccomp filter is loaded before the capabilities are dropped when noNewPrivileges is
-/// false (loading needs CAP_SYS_ADMIN then), else as late as possible: right before execve,
-/// or, when it uses SCMP_ACT_NOTIFY, at the end of this function so that the listener fd
-/// reaches the agent (through the parent, `sync::Msg::SeccompFd`) before the process runs.
+/// false (loading needs CAP_SYS_ADMIN then), after everything that can be done before it:
+/// what follows it makes only calls runc makes there too, with Go's fallbacks where a
+/// profile may lack one (faccessat2, close_range). Else it is loaded as late as possible:
+/// right before execve, or, when it uses SCMP_ACT_NOTIFY, at the end of this function so
+/// that the listener fd reaches the agent (through the parent, `sync::Msg::SeccompFd`)
+/// before the process runs.
 pub fn prepare_process(
     process: &Process,
     listen_fds: u32,
@@ -291,6 +314,24 @@ pub fn prepare_process(
     rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
 
     let nnp = process.no_new_privileges().unwrap_or(false);
+    // Everything that can be is done before a filter loaded here: nothing berth does after
+    // loading it may depend on the profile allowing more than runc needs there.
+    // The cwd first as root (runc): a directory only root can reach still works; retried
+    // after the uid switch when root cannot reach it (a root-squashing mount).
+    let cwd = process.cwd();
+    let cwd_entered = nix::unistd::chdir(cwd).is_ok();
+    if cwd_entered {
+        verify_cwd(cwd)?;
+    }
+    let mut env = process_attrs::prepare_env(process.env().as_deref().unwrap_or_default())?;
+    user::set_home(&mut env, process.user().uid());
+    fds::listen_fds_env(listen_fds, &mut env);
+    let args = process.args().as_deref().unwrap_or_default();
+    let argv = to_cstrings(args, "process.args")?;
+    let envp = to_cstrings(&env, "process.env")?;
+    let first_closed_fd = fds::FIRST_PASSED_FD + (listen_fds + preserve_fds) as RawFd;
+    fds::cloexec_from(first_closed_fd)?;
+
     if !nnp {
         if let Some(f) = filter {
             load_seccomp(f, sock)?;
@@ -300,34 +341,22 @@ pub fn prepare_process(
     capabilities::drop_bounding(caps)?;
     user::switch(process.user())?;
     capabilities::apply(caps)?;
-
-    let cwd = process.cwd();
-    nix::unistd::chdir(cwd)
-        .with_context(|| format!("process.cwd: changing to {}", cwd.display()))?;
-    // A cwd such as /proc/self/fd/N could land on a directory outside the container through
-    // one of berth's own fds (CVE-2024-21626); the kernel then reports it unreachable.
-    match nix::unistd::getcwd() {
-        Ok(p) if p.is_absolute() => {}
-        _ => bail!(
-            "process.cwd: {} resolves outside the container",
-            cwd.display()
-        ),
+    if !cwd_entered {
+        nix::unistd::chdir(cwd).map_err(|e| {
+            // runc's words, with Go's error text (managers match "no such file or directory").
+            anyhow!(
+                "process.cwd: chdir to cwd ({:?}) set in config.json failed: {}",
+                cwd.display().to_string(),
+                e.desc().to_lowercase()
+            )
+        })?;
+        verify_cwd(cwd)?;
     }
     if nnp {
         process_attrs::set_no_new_privs()?;
     }
-
-    let mut env = process_attrs::prepare_env(process.env().as_deref().unwrap_or_default())?;
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", user::home_dir(process.user().uid())));
-    }
-    fds::listen_fds_env(listen_fds, &mut env);
-    let args = process.args().as_deref().unwrap_or_default();
+    // As runc, after the uid switch: the permission check is the user's.
     let exe = process_attrs::find_executable(&args[0], &env, cwd)?;
-    let argv = to_cstrings(args, "process.args")?;
-    let envp = to_cstrings(&env, "process.env")?;
-    let first_closed_fd = fds::FIRST_PASSED_FD + (listen_fds + preserve_fds) as RawFd;
-    fds::cloexec_from(first_closed_fd)?;
     reset_signals();
     let mut late_seccomp = None;
     if let Some(f) = filter.filter(|_| nnp) {
@@ -346,6 +375,18 @@ pub fn prepare_process(
         first_closed_fd,
         trampoline: None,
     })
+}
+
+/// A cwd such as /proc/self/fd/N could land on a directory outside the container through
+/// one of berth's own fds (CVE-2024-21626); the kernel then reports it unreachable.
+fn verify_cwd(cwd: &Path) -> Result<()> {
+    match nix::unistd::getcwd() {
+        Ok(p) if p.is_absolute() => Ok(()),
+        _ => bail!(
+            "process.cwd: {} resolves outside the container",
+            cwd.display()
+        ),
+    }
 }
 
 /// Loads the filter; a notify listener fd is handed to the parent (which takes it with
@@ -409,6 +450,41 @@ fn join_session_keyring(id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Dies of `sig` as runc's init does: killed by it where the default action can reach this
+/// process, else (pid 1 of its pid namespace, which the kernel shields from its own signals)
+/// exiting with status 128 + sig.
+extern "C" fn exit_on_signal(sig: libc::c_int) {
+    // SAFETY: signal, sigprocmask, raise and _exit are async-signal-safe; the set is a local
+    // initialised by sigemptyset; nothing of berth's needs to run any more.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(sig);
+        libc::_exit(128 + sig)
+    }
+}
+
+/// Installs a handler that ends the process on each of `signals`.
+fn exit_on_signals(signals: &[libc::c_int]) -> Result<()> {
+    for &sig in signals {
+        // SAFETY: the handler only calls _exit, which is async-signal-safe.
+        let r = unsafe {
+            libc::signal(
+                sig,
+                exit_on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            )
+        };
+        if r == libc::SIG_ERR {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("installing a handler for signal {sig}"));
+        }
+    }
+    Ok(())
+}
+
 /// The container process starts with no blocked signals and default dispositions, whatever
 /// berth itself had (for example `run`, which blocks signals to forward them). Hooks too.
 pub fn reset_signals() {
@@ -425,4 +501,58 @@ pub fn reset_signals() {
         Some(&SigSet::empty()),
         None,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process_attrs::test_child;
+    use nix::sys::signal::Signal;
+    use nix::sys::wait::{waitpid, WaitStatus};
+
+    /// Forks a process that installs the handlers and signals itself; returns how it ended.
+    fn signalled_self(sig: Signal) -> Result<WaitStatus> {
+        // SAFETY: the child only makes async-signal-safe calls and never returns.
+        match unsafe { nix::unistd::fork() }? {
+            nix::unistd::ForkResult::Child => {
+                if exit_on_signals(&[libc::SIGTERM, libc::SIGINT]).is_ok() {
+                    // SAFETY: raise and sleep take integers only.
+                    unsafe {
+                        libc::raise(sig as libc::c_int);
+                        libc::sleep(5);
+                    }
+                }
+                // SAFETY: leaves the forked child.
+                unsafe { libc::_exit(99) }
+            }
+            nix::unistd::ForkResult::Parent { child } => Ok(waitpid(child, None)?),
+        }
+    }
+
+    #[test]
+    fn init_dies_on_term_and_int_as_runcs_does() {
+        test_child::run(|| {
+            // Outside a pid namespace of its own: killed by the signal.
+            for sig in [Signal::SIGTERM, Signal::SIGINT] {
+                let st = signalled_self(sig)?;
+                anyhow::ensure!(
+                    matches!(st, WaitStatus::Signaled(_, s, _) if s == sig),
+                    "{st:?}"
+                );
+            }
+            Ok(())
+        });
+        // As pid 1 of a pid namespace, which its own signals cannot kill: 128 + signal.
+        for (sig, code) in [(Signal::SIGTERM, 143), (Signal::SIGINT, 130)] {
+            test_child::run(|| {
+                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID)?;
+                let st = signalled_self(sig)?;
+                anyhow::ensure!(
+                    matches!(st, WaitStatus::Exited(_, c) if c == code),
+                    "{st:?}"
+                );
+                Ok(())
+            });
+        }
+    }
 }

@@ -165,6 +165,12 @@ impl OnExec {
 
     /// Writes the profile and label; call right before execve (and before a late seccomp
     /// filter, which might not allow the write).
+    /// The attr files held open until `apply`.
+    pub fn fds(&self) -> Vec<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd as _;
+        self.writes.iter().map(|w| w.file.as_raw_fd()).collect()
+    }
+
     pub fn apply(&self) -> Result<()> {
         for w in &self.writes {
             let n = nix::unistd::write(&w.file, &w.value).with_context(|| {

@@ -75,7 +75,11 @@ fn sched_attr(s: &Scheduler) -> Result<SchedAttr> {
     Ok(SchedAttr {
         size: std::mem::size_of::<SchedAttr>() as u32,
         policy: sched_policy(*s.policy())?,
-        flags: s.flags().iter().flatten().map(|f| sched_flag(*f)).sum(),
+        flags: s
+            .flags()
+            .iter()
+            .flatten()
+            .fold(0, |all, f| all | sched_flag(*f)),
         nice: s.nice().unwrap_or(0),
         priority: s.priority().unwrap_or(0) as u32,
         runtime: s.runtime().unwrap_or(0),
@@ -258,7 +262,7 @@ fn check_env_entry(i: usize, e: &str) -> Result<()> {
 
 /// The environment the process gets, as runc prepares it: every entry checked, and for a
 /// name given more than once only the last value kept (at the position of that last
-/// occurrence). Whether HOME is present is for the caller to check (`user::home_dir`).
+/// occurrence). A missing or empty HOME is for the caller to fill in (`user::set_home`).
 pub fn prepare_env(env: &[String]) -> Result<Vec<String>> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(env.len());
@@ -273,23 +277,60 @@ pub fn prepare_env(env: &[String]) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Why `path` cannot be executed, or Ok. Uses the effective ids (AT_EACCESS), so call it
-/// after the uid switch; X_OK also fails on a noexec mount.
+/// An OS error in Go's words ("no such file or directory"), which docker and containerd
+/// match in runc's messages to choose exit codes 126 and 127.
+pub fn go_error_text(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
+        None => e.to_string(),
+    }
+}
+
+/// Why `path` cannot be executed, or Ok. Checks the effective ids, so call it after the uid
+/// switch; X_OK also fails on a noexec mount.
 fn check_executable(path: &Path, shown: &str) -> std::result::Result<(), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("stat {shown}: {e}"))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("stat {shown}: {}", go_error_text(&e)))?;
     if meta.is_dir() {
         return Err("is a directory".into());
     }
     if !meta.is_file() {
         return Err("not a regular file".into());
     }
-    nix::unistd::faccessat(
-        nix::fcntl::AT_FDCWD,
-        path,
-        nix::unistd::AccessFlags::X_OK,
-        nix::fcntl::AtFlags::AT_EACCESS,
-    )
-    .map_err(|e| e.desc().to_lowercase())
+    let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| "contains a NUL byte")?;
+    executable_by_effective_ids(&c).map_err(|e| e.desc().to_lowercase())
+}
+
+/// access(X_OK) for the effective ids as Go's unix.Eaccess does it: faccessat2 with
+/// AT_EACCESS, and where a kernel or a seccomp profile lacks faccessat2 (ENOSYS, EPERM; it
+/// may run after the container's filter is loaded) plain faccessat, which checks the real
+/// ids: the same ones once the process has switched to its user.
+fn executable_by_effective_ids(path: &CString) -> nix::Result<()> {
+    use nix::errno::Errno;
+    // SAFETY: faccessat2 reads the NUL-terminated path, alive for the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_faccessat2,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            libc::X_OK,
+            libc::AT_EACCESS,
+        )
+    };
+    match Errno::result(r) {
+        Err(Errno::ENOSYS | Errno::EPERM) => {}
+        r => return r.map(drop),
+    }
+    // SAFETY: as above.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_faccessat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            libc::X_OK,
+        )
+    };
+    Errno::result(r).map(drop)
 }
 
 fn to_cstring(p: PathBuf) -> Result<CString> {
@@ -549,10 +590,11 @@ mod tests {
         assert_eq!(std::mem::size_of::<SchedAttr>(), 56);
         let s: Scheduler = serde_json::from_value(serde_json::json!({
             "policy": "SCHED_DEADLINE", "runtime": 1, "deadline": 2, "period": 3,
-            "flags": ["SCHED_FLAG_RECLAIM", "SCHED_FLAG_KEEP_PARAMS"]
+            "flags": ["SCHED_FLAG_RECLAIM", "SCHED_FLAG_KEEP_PARAMS", "SCHED_FLAG_RECLAIM"]
         }))
         .unwrap();
         let a = sched_attr(&s).unwrap();
+        // A repeated flag is the same bit.
         assert_eq!((a.policy, a.flags), (6, 0x12));
         assert_eq!((a.runtime, a.deadline, a.period), (1, 2, 3));
     }
@@ -602,7 +644,7 @@ mod tests {
         );
         assert_eq!(
             found("./nope", &env("a")).unwrap_err().to_string(),
-            "exec: \"./nope\": stat ./nope: No such file or directory (os error 2)"
+            "exec: \"./nope\": stat ./nope: no such file or directory"
         );
         assert_eq!(
             found("b/adir", &env("a")).unwrap_err().to_string(),

@@ -115,6 +115,12 @@ pub fn read_sync(
 /// the controlling terminal.
 pub fn setup_in_init(process: &Process, mount_console: bool, sync: &OwnedFd) -> Result<()> {
     let (master, slave) = open_pty()?;
+    // As runc: the container's "\n" reaches the caller as "\n", not "\r\n".
+    let mut tio = nix::sys::termios::tcgetattr(&slave).context("process.terminal: tcgetattr")?;
+    tio.output_flags
+        .remove(nix::sys::termios::OutputFlags::ONLCR);
+    nix::sys::termios::tcsetattr(&slave, nix::sys::termios::SetArg::TCSANOW, &tio)
+        .context("process.terminal: clearing ONLCR")?;
     if let Some(size) = process.console_size() {
         set_window_size(master.as_fd(), winsize(size.height(), size.width()))
             .context("process.consoleSize: setting the terminal size")?;

@@ -99,6 +99,16 @@ fn fix_stdio_ownership(uid: u32) -> Result<()> {
     Ok(())
 }
 
+/// Gives `env` (deduplicated) a HOME when it has none or an empty one, as runc does: in
+/// place of the empty entry, else at the end.
+pub fn set_home(env: &mut Vec<String>, uid: u32) {
+    match env.iter().position(|e| e.starts_with("HOME=")) {
+        Some(i) if env[i].len() > "HOME=".len() => {}
+        Some(i) => env[i] = format!("HOME={}", home_dir(uid)),
+        None => env.push(format!("HOME={}", home_dir(uid))),
+    }
+}
+
 /// The HOME runc puts in the process env when `process.env` has none: the user's home
 /// directory from the container's /etc/passwd, or "/" when there is no entry. Call after
 /// pivot_root so /etc/passwd is the container's.
@@ -145,6 +155,21 @@ mod tests {
         assert_eq!(home_from_passwd(passwd, 1000).as_deref(), Some("/home/svc"));
         assert_eq!(home_from_passwd(passwd, 7), None);
         assert_eq!(home_from_passwd(passwd, 42), None);
+    }
+
+    #[test]
+    fn set_home_fills_an_empty_or_missing_home_only() {
+        let env = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // uid 4242 has no passwd entry on any host this runs on: "/".
+        let mut e = env(&["A=1", "HOME=", "B=2"]);
+        set_home(&mut e, 4242);
+        assert_eq!(e, env(&["A=1", "HOME=/", "B=2"]));
+        let mut e = env(&["A=1"]);
+        set_home(&mut e, 4242);
+        assert_eq!(e, env(&["A=1", "HOME=/"]));
+        let mut e = env(&["HOME=/x"]);
+        set_home(&mut e, 4242);
+        assert_eq!(e, env(&["HOME=/x"]));
     }
 
     /// Points stdin and stderr at /dev/null and stdout at a new pipe, so `switch` does not

@@ -16,6 +16,7 @@ mod commands;
 pub mod differences;
 mod namespaces;
 mod output;
+mod process;
 mod rootless;
 
 use crate::common::{output_via_files, unique, Bundle, Root, BERTH};

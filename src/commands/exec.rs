@@ -100,8 +100,17 @@ fn build_process(g: &Global, a: &Args) -> Result<Process> {
             bail!("exec: give either --process or a command, not both");
         }
         let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut de = serde_json::Deserializer::from_slice(&text);
-        let mut p: Process = serde_path_to_error::deserialize(&mut de)
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        let dropped =
+            crate::config::normalize_process(&mut v).with_context(|| path.display().to_string())?;
+        crate::config::warn_dropped_capabilities(&dropped);
+        // As runc: a process without `user` runs as uid 0, gid 0.
+        if let Some(p) = v.as_object_mut() {
+            p.entry("user")
+                .or_insert_with(|| serde_json::json!({"uid": 0, "gid": 0}));
+        }
+        let mut p: Process = serde_path_to_error::deserialize(v)
             .map_err(|e| anyhow!("{}: {}: {}", path.display(), e.path(), e.inner()))?;
         if a.tty {
             p.set_terminal(Some(true));
@@ -153,9 +162,15 @@ fn build_process(g: &Global, a: &Args) -> Result<Process> {
     }
     if !a.cap.is_empty() {
         let mut caps = p.capabilities().clone().unwrap_or_default();
+        let mut unknown = Vec::new();
         for name in &a.cap {
-            let c: Capability = serde_json::from_value(serde_json::Value::from(name.as_str()))
-                .map_err(|_| anyhow!("--cap {name:?}: unknown capability"))?;
+            // As runc: an unknown name is warned about and skipped.
+            let Ok(c) =
+                serde_json::from_value::<Capability>(serde_json::Value::from(name.as_str()))
+            else {
+                unknown.push(name.clone());
+                continue;
+            };
             let add = |set: &Option<oci_spec::runtime::Capabilities>| {
                 let mut s = set.clone().unwrap_or_default();
                 s.insert(c);
@@ -169,6 +184,8 @@ fn build_process(g: &Global, a: &Args) -> Result<Process> {
                 caps.set_ambient(add(caps.ambient()));
             }
         }
+        unknown.sort();
+        crate::config::warn_dropped_capabilities(&unknown);
         p.set_capabilities(Some(caps));
     }
     if a.no_new_privs {
