@@ -5,8 +5,11 @@
 use super::{assert_same_code, Outcome, Pair};
 use crate::common::{add_userns, base_config, build_rootfs, unique, Bundle, Root};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 fn add_mount(c: &mut Value, m: Value) {
     c["mounts"].as_array_mut().unwrap().push(m);
@@ -193,6 +196,72 @@ fn read_only_dev_and_tmpfs_are_filled_first() {
             .ends_with("filled\ndev refused\nmnt refused\nsub writable\n"),
         "{b:?}"
     );
+}
+
+/// `run` of the bundle with a pty as its stdio (for process.terminal): (exit code, what the
+/// container wrote to its terminal, carriage returns dropped).
+fn run_on_pty(root: &Root, b: &Bundle, id: &str) -> (i32, String) {
+    use std::os::fd::AsFd;
+    use std::process::Stdio;
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut cmd = root.cmd();
+    cmd.args(["run", "--bundle", b.dir.to_str().unwrap(), id]);
+    for set in [Command::stdin, Command::stdout, Command::stderr] {
+        set(&mut cmd, Stdio::from(pty.slave.try_clone().unwrap()));
+    }
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    drop(pty.slave);
+    let mut said = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(Instant::now() < deadline, "{id} did not finish");
+        let mut fds = [PollFd::new(pty.master.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::from(100u16)).unwrap() > 0 {
+            match nix::unistd::read(&pty.master, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => said.extend_from_slice(&buf[..n]),
+            }
+        } else if child.try_wait().unwrap().is_some() {
+            break;
+        }
+    }
+    let code = child.wait().unwrap().code().unwrap_or(-1);
+    (code, String::from_utf8_lossy(&said).replace('\r', ""))
+}
+
+/// With a terminal, /dev/console is mounted after pivot_root, so a read-only /dev must still
+/// be writable then: it becomes read-only after the console, as with runc.
+#[test]
+fn read_only_dev_with_a_terminal() {
+    let pair = Pair::new();
+    let script = format!(
+        "{}; touch /dev/x 2>/dev/null && echo dev writable || echo dev refused",
+        mountinfo_of(&["/dev", "/dev/console"])
+    );
+    let mut c = base_config(&["/bin/sh", "-c", &script]);
+    c["process"]["terminal"] = json!(true);
+    for m in c["mounts"].as_array_mut().unwrap() {
+        if m["destination"] == "/dev" {
+            m["options"].as_array_mut().unwrap().push(json!("ro"));
+        }
+    }
+    let b = Bundle::new(&c);
+    let (bo, ro) = pair.both(|root, id| run_on_pty(root, &b, id));
+    assert_eq!(ro.0, 0, "runc: {}", ro.1);
+    assert_eq!(bo.0, 0, "berth: {}", bo.1);
+    // Whatever a runtime writes to the terminal before the container's output (runc: a NUL).
+    let tail = |s: &str| s[s.find("/dev ").unwrap_or(0)..].to_string();
+    assert_eq!(
+        tail(&bo.1),
+        tail(&ro.1),
+        "berth: {:?}\nrunc: {:?}",
+        bo.1,
+        ro.1
+    );
+    assert!(bo.1.contains("/dev/console "), "{:?}", bo.1);
+    assert!(bo.1.ends_with("dev refused\n"), "{:?}", bo.1);
 }
 
 /// In a user namespace the flags of a bind source's mount are locked: the bind remount keeps
