@@ -10,12 +10,26 @@ pub struct Difference {
     pub reason: &'static str,
 }
 
-pub const INTENDED: &[Difference] = &[Difference {
-    case: "events --stats: hugetlb on a hybrid host",
-    berth: "reports hugetlb usage from the cgroup2 hierarchy where the controller sits there",
-    runc: "its v1 manager looks for hugetlb in v1 mounts only and reports an empty map",
-    reason: "berth places hugetlb limits in cgroup2 on such hosts, so it reports what it limits",
-}];
+pub const INTENDED: &[Difference] = &[
+    Difference {
+        case: "events --stats: hugetlb on a hybrid host",
+        berth: "reports hugetlb usage from the cgroup2 hierarchy where the controller sits there",
+        runc: "its v1 manager looks for hugetlb in v1 mounts only and reports an empty map",
+        reason: "berth places hugetlb limits in cgroup2 on such hosts, so it reports what it limits",
+    },
+    Difference {
+        case: "no mount namespace: a read-only tmpfs",
+        berth: "makes the tmpfs read-only after filling it, as with a mount namespace",
+        runc: "skips its final read-only remounts without a mount namespace: the tmpfs stays writable",
+        reason: "an accepted `ro` does what it says (charter); nothing depends on the writable tmpfs",
+    },
+    Difference {
+        case: "no mount namespace: root.readonly",
+        berth: "refuses the config, naming root.readonly (it would remount the runtime's own mount of the rootfs)",
+        runc: "accepts it and leaves the root writable",
+        reason: "a flag that is accepted does what it says, or fails with a clear error (charter)",
+    },
+];
 
 /// The row for `case`; a test that meets an unlisted difference fails here.
 #[track_caller]

@@ -2,7 +2,7 @@
 //! inside the container (modes, the mountinfo line of each mount, whether a write fails),
 //! exit codes and error classes.
 
-use super::{assert_same_code, Outcome, Pair};
+use super::{assert_same_code, differences, Outcome, Pair};
 use crate::common::{add_userns, base_config, build_rootfs, unique, Bundle, Root};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -411,36 +411,84 @@ impl Drop for HostRootfsMounts {
     }
 }
 
+/// A config without a mount namespace (and without masked or read-only paths, which both
+/// runtimes refuse there).
+fn without_mountns(script: &str) -> Value {
+    let mut c = base_config(&["/bin/sh", "-c", script]);
+    let linux = &mut c["linux"];
+    linux["namespaces"] =
+        json!([{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}]);
+    linux.as_object_mut().unwrap().remove("maskedPaths");
+    linux.as_object_mut().unwrap().remove("readonlyPaths");
+    c
+}
+
+/// Runs `c` in a fresh bundle of its own, then detaches what it left on the host.
+fn run_leaving_host_mounts(root: &Root, id: &str, c: &Value) -> (Outcome, bool) {
+    let bundle = own_bundle(|_| {}, c);
+    let rootfs = bundle.dir.join("rootfs");
+    let _guard = HostRootfsMounts(rootfs.clone());
+    let out = run(root, &bundle, id);
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let data = format!(" {}/data ", rootfs.display());
+    let left = host.lines().any(|l| l.contains(&data));
+    (out, left)
+}
+
+/// Without a mount namespace runc skips its final read-only remounts: a `ro` tmpfs stays
+/// writable and root.readonly is ignored. berth makes the tmpfs read-only and refuses
+/// root.readonly (listed differences).
+#[test]
+fn without_a_mount_namespace_read_only_does_what_it_says() {
+    let pair = Pair::new();
+    let mut c = without_mountns("touch /data/x 2>/dev/null && echo writable || echo refused");
+    add_mount(
+        &mut c,
+        json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["ro"]}),
+    );
+    let (b, r) = pair.both(|root, id| run_leaving_host_mounts(root, id, &c).0);
+    differences::intended("no mount namespace: a read-only tmpfs");
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "writable\n"),
+        "runc: {r:?}"
+    );
+    assert_eq!(
+        (b.code, b.stdout.as_str()),
+        (0, "refused\n"),
+        "berth: {b:?}"
+    );
+
+    let mut c = without_mountns("true");
+    c["root"]["readonly"] = json!(true);
+    let (b, r) = pair.both(|root, id| {
+        let bundle = own_bundle(|_| {}, &c);
+        let mut c = c.clone();
+        c["root"] = json!({"path": "rootfs", "readonly": true});
+        std::fs::write(bundle.dir.join("config.json"), c.to_string()).unwrap();
+        let _guard = HostRootfsMounts(bundle.dir.join("rootfs"));
+        run(root, &bundle, id)
+    });
+    differences::intended("no mount namespace: root.readonly");
+    assert_eq!(r.code, 0, "runc: {r:?}");
+    assert_ne!(b.code, 0, "berth: {b:?}");
+    assert!(b.error().contains("root.readonly"), "{b:?}");
+}
+
 /// `mounts` without a mount namespace: made in the runtime's namespace below the rootfs
 /// (bound onto itself), the container sees them, and they stay on the host after delete,
 /// as with runc (the test detaches them).
 #[test]
 fn mounts_without_a_mount_namespace_are_made_in_the_runtimes() {
     let pair = Pair::new();
-    let mut c = base_config(&[
-        "/bin/sh",
-        "-c",
+    let mut c = without_mountns(
         "stat -c %a /data; ls /dev/null; awk '$5 == \"/data\" {print $5, $NF}' /proc/self/mountinfo",
-    ]);
+    );
     add_mount(
         &mut c,
         json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["mode=700"]}),
     );
-    let linux = &mut c["linux"];
-    linux["namespaces"] =
-        json!([{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}]);
-    linux.as_object_mut().unwrap().remove("maskedPaths");
-    linux.as_object_mut().unwrap().remove("readonlyPaths");
-    let (b, r) = pair.both(|root, id| {
-        let bundle = own_bundle(|_| {}, &c);
-        let rootfs = bundle.dir.join("rootfs");
-        let _guard = HostRootfsMounts(rootfs.clone());
-        let out = run(root, &bundle, id);
-        let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-        let left = format!(" {}/data ", rootfs.display());
-        let left = host.lines().any(|l| l.contains(&left));
-        (out, left)
-    });
+    let (b, r) = pair.both(|root, id| run_leaving_host_mounts(root, id, &c));
     assert_same_success("mounts without a mount namespace", &b.0, &r.0);
     assert_eq!(b.0.stdout, "700\n/dev/null\n/data rw,mode=700\n");
     assert!(r.1, "runc leaves its mounts on the host");
