@@ -29,6 +29,12 @@ pub const INTENDED: &[Difference] = &[
         runc: "accepts it and leaves the root writable",
         reason: "a flag that is accepted does what it says, or fails with a clear error (charter)",
     },
+    Difference {
+        case: "no mount namespace: a mount that fails",
+        berth: "detaches the mounts it made in the runtime's namespace before failing",
+        runc: "leaves the mounts it made before the failing one on the host",
+        reason: "bad input leaves nothing behind (charter); only a container that started keeps them, as in runc",
+    },
 ];
 
 /// The row for `case`; a test that meets an unlisted difference fails here.

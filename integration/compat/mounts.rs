@@ -423,16 +423,18 @@ fn without_mountns(script: &str) -> Value {
     c
 }
 
-/// Runs `c` in a fresh bundle of its own, then detaches what it left on the host.
-fn run_leaving_host_mounts(root: &Root, id: &str, c: &Value) -> (Outcome, bool) {
+/// Runs `c` in a fresh bundle of its own, then detaches what it left on the host; returns
+/// whether it left a mount on `/data` below the rootfs, and whether it left any below it.
+fn run_leaving_host_mounts(root: &Root, id: &str, c: &Value) -> (Outcome, bool, bool) {
     let bundle = own_bundle(|_| {}, c);
     let rootfs = bundle.dir.join("rootfs");
     let _guard = HostRootfsMounts(rootfs.clone());
     let out = run(root, &bundle, id);
     let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let data = format!(" {}/data ", rootfs.display());
-    let left = host.lines().any(|l| l.contains(&data));
-    (out, left)
+    let left_data = host.lines().any(|l| l.contains(&data));
+    let left_any = host.contains(&format!(" {}", rootfs.display()));
+    (out, left_data, left_any)
 }
 
 /// Without a mount namespace runc skips its final read-only remounts: a `ro` tmpfs stays
@@ -473,6 +475,30 @@ fn without_a_mount_namespace_read_only_does_what_it_says() {
     assert_eq!(r.code, 0, "runc: {r:?}");
     assert_ne!(b.code, 0, "berth: {b:?}");
     assert!(b.error().contains("root.readonly"), "{b:?}");
+}
+
+/// Without a mount namespace, a mount that fails (a missing bind source, after /data and the
+/// base config's mounts were made): both fail; runc leaves what it mounted on the host,
+/// berth detaches it (a listed difference).
+#[test]
+fn without_a_mount_namespace_a_failed_mount_leaves_nothing() {
+    let pair = Pair::new();
+    let mut c = without_mountns("true");
+    add_mount(
+        &mut c,
+        json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs"}),
+    );
+    add_mount(
+        &mut c,
+        json!({"destination": "/again", "type": "bind", "source": "rootfs/missing", "options": ["bind"]}),
+    );
+    let (b, r) = pair.both(|root, id| run_leaving_host_mounts(root, id, &c));
+    assert_same_code("a failed mount without a mount namespace", &b.0, &r.0);
+    assert_ne!(b.0.code, 0);
+    assert!(b.0.error().contains("rootfs/missing"), "{:?}", b.0);
+    differences::intended("no mount namespace: a mount that fails");
+    assert!(r.1, "runc leaves its mounts");
+    assert!(!b.2, "berth left mounts below the rootfs");
 }
 
 /// `mounts` without a mount namespace: made in the runtime's namespace below the rootfs

@@ -83,12 +83,23 @@ pub fn prepare(setup: &RootfsSetup) -> Result<()> {
     let spec = setup.spec;
     if setup.mountns {
         pivot::prepare_root(setup.rootfs, propagation(spec))?;
-    } else if validate::needs_mountns(spec).is_some() {
-        pivot::bind_root_onto_itself(setup.rootfs)?;
-    } else {
+        return populate(setup);
+    }
+    if validate::needs_mountns(spec).is_none() {
         // Nothing to mount or make: the runtime's namespace and the image stay untouched.
         return Ok(());
     }
+    pivot::bind_root_onto_itself(setup.rootfs)?;
+    populate(setup).inspect_err(|_| {
+        // A container that failed to start leaves nothing in the runtime's namespace.
+        let _ = nix::mount::umount2(setup.rootfs, nix::mount::MntFlags::MNT_DETACH);
+    })
+}
+
+/// The mounts of `mounts` in config order, then the devices and /dev symlinks, below the
+/// rootfs (already a mount of its own).
+fn populate(setup: &RootfsSetup) -> Result<()> {
+    let spec = setup.spec;
     let root = open(
         setup.rootfs,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
