@@ -296,6 +296,43 @@ fn userns_bind_remount_keeps_only_locked_flags() {
     );
 }
 
+/// In a user namespace, a bind source below a host directory closed to the container's root
+/// (mode 0700, owned by the host's root): runc has its host side open it; berth's parent
+/// hands init a copy of it. The container sees the files, with the mount's flags applied.
+#[test]
+fn userns_bind_source_closed_to_the_container() {
+    use std::os::unix::fs::PermissionsExt;
+    let pair = Pair::new();
+    let closed = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique("closed"));
+    struct Gone(PathBuf);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _gone = Gone(closed.clone());
+    std::fs::create_dir_all(closed.join("src")).unwrap();
+    std::fs::write(closed.join("src/f"), "from the host\n").unwrap();
+    std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let script = format!(
+        "cat /mnt/f; touch /mnt/x 2>/dev/null && echo writable || echo refused; {}",
+        mountinfo_of(&["/mnt"])
+    );
+    let mut c = base_config(&["/bin/sh", "-c", &script]);
+    add_userns(&mut c, 100000);
+    add_mount(
+        &mut c,
+        json!({"destination": "/mnt", "type": "bind", "source": closed.join("src"), "options": ["rbind", "ro", "nosuid"]}),
+    );
+    let (b, r) = both_shared(&pair, &c);
+    assert_same_success("userns bind source closed to the container", &b, &r);
+    assert!(
+        b.stdout
+            .starts_with("from the host\nrefused\n/mnt ro,nosuid,"),
+        "{b:?}"
+    );
+}
+
 /// proc and sysfs on a destination that is a symlink in the rootfs: refused with runc's
 /// words, nothing mounted at the link's target, nothing left behind.
 #[test]

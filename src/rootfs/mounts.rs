@@ -67,19 +67,37 @@ pub fn mount_entry(ctx: &Ctx, i: usize, m: &Mount) -> Result<()> {
 }
 
 fn bind_entry(ctx: &Ctx, i: usize, src: &Path, dest: &Path, opts: &Parsed) -> Result<()> {
-    let meta = std::fs::metadata(src).with_context(|| format!("source {}", src.display()))?;
-    let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
+    // The parent's copy: always for an id-mapped mount; for a plain one only when init
+    // cannot reach the source (its own lookup, at this point in config order, comes first).
+    let copy = ctx
+        .idmapped
+        .iter()
+        .find(|t| t.index == i)
+        .filter(|t| t.mapped || std::fs::metadata(src).is_err());
+    let (is_dir, src_is_proc) = match copy {
+        Some(t) => (
+            nix::sys::stat::fstat(&t.tree)?.st_mode & libc::S_IFMT == libc::S_IFDIR,
+            nix::sys::statfs::fstatfs(&t.tree)?.filesystem_type()
+                == nix::sys::statfs::PROC_SUPER_MAGIC,
+        ),
+        None => {
+            let meta =
+                std::fs::metadata(src).with_context(|| format!("source {}", src.display()))?;
+            let src_is_proc = nix::fcntl::open(
+                src,
+                OFlag::O_PATH | OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .and_then(|fd| nix::sys::statfs::fstatfs(&fd))
+            .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC);
+            (meta.is_dir(), src_is_proc)
+        }
+    };
+    let kind = if is_dir { Kind::Dir } else { Kind::File };
     let dest_fd = resolve::create_in_root(ctx.root, dest, kind)?;
     let inside = resolve::container_path(dest_fd.as_fd(), ctx.root_path)?;
-    let src_is_proc = nix::fcntl::open(
-        src,
-        OFlag::O_PATH | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .and_then(|fd| nix::sys::statfs::fstatfs(&fd))
-    .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC);
     check_proc_destination(&inside, src_is_proc)?;
-    let mnt = match ctx.idmapped.iter().find(|t| t.index == i) {
+    let mnt = match copy {
         Some(t) => super::idmap::attach(ctx, t, dest_fd, &inside, opts)?,
         None => bind(ctx, src, dest_fd, &inside, opts)?,
     };
