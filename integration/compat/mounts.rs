@@ -557,3 +557,24 @@ fn mounts_without_a_mount_namespace_are_made_in_the_runtimes() {
     assert!(r.1, "runc leaves its mounts on the host");
     assert!(b.1, "berth, as runc, leaves its mounts on the host");
 }
+
+/// With a terminal and `mounts` but no mount namespace, the pty is mounted on the rootfs's
+/// /dev/console too (in the runtime's namespace), as runc does.
+#[test]
+fn without_a_mount_namespace_the_console_is_mounted() {
+    let pair = Pair::new();
+    let mut c = without_mountns(
+        "tty; awk '$5 == \"/dev/console\" {print $5, $4, $9}' /proc/self/mountinfo; ls -l /dev/console | cut -c1-10",
+    );
+    c["process"]["terminal"] = json!(true);
+    let (b, r) = pair.both(|root, id| {
+        let bundle = own_bundle(|_| {}, &c);
+        let _guard = HostRootfsMounts(bundle.dir.join("rootfs"));
+        run_on_pty(root, &bundle, id)
+    });
+    assert_eq!(r.0, 0, "runc: {}", r.1);
+    assert_eq!(b.0, 0, "berth: {}", b.1);
+    let tail = |s: &str| s[s.find("/dev/").unwrap_or(0)..].to_string();
+    assert_eq!(tail(&b.1), tail(&r.1), "berth: {:?}\nrunc: {:?}", b.1, r.1);
+    assert!(b.1.contains("/dev/console /0 devpts"), "{:?}", b.1);
+}

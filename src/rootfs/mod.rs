@@ -40,6 +40,12 @@ pub fn validate(spec: &Spec) -> Result<()> {
     validate::validate(spec)
 }
 
+/// Whether, without a mount namespace, the rootfs is still set up (mounts or devices, made in
+/// the runtime's namespace as runc does; the console is then mounted on its /dev/console too).
+pub fn set_up_without_mountns(spec: &Spec) -> bool {
+    validate::needs_mountns(spec).is_some()
+}
+
 /// What [`prepare`] needs to know besides the spec.
 pub struct RootfsSetup<'a> {
     pub spec: &'a Spec,
@@ -85,7 +91,7 @@ pub fn prepare(setup: &RootfsSetup) -> Result<()> {
         pivot::prepare_root(setup.rootfs, propagation(spec))?;
         return populate(setup);
     }
-    if validate::needs_mountns(spec).is_none() {
+    if !set_up_without_mountns(spec) {
         // Nothing to mount or make: the runtime's namespace and the image stay untouched.
         return Ok(());
     }
