@@ -46,8 +46,8 @@ pub fn make_readonly(root: BorrowedFd, path: &Path) -> Result<()> {
         .with_context(what)
 }
 
-/// Masks every path of linux.maskedPaths, each once: a path already masked (the same path
-/// written twice, or spelled another way) is left as it is, as runc does.
+/// Masks every path of linux.maskedPaths, each once, as runc 1.5 does: a path already masked
+/// (listed twice, or spelled another way) is recognised by what is there, and left as it is.
 pub fn mask_all(
     root: BorrowedFd,
     paths: Option<&[String]>,
