@@ -3,8 +3,8 @@
 //! untouched: CVE-2019-5736 (berth's binary through /proc/PID/exe), CVE-2021-30465 (a mount
 //! destination swapped for a symlink), CVE-2024-21626 (a leaked host fd), CVE-2025-31133
 //! (/dev/null swapped for a symlink before masking), CVE-2025-52565 (/dev/console),
-//! CVE-2025-52881 (a /proc write redirected by a mount), host disks, and privileges beyond the
-//! capability sets or past noNewPrivileges.
+//! CVE-2025-52881 (a /proc write redirected by a mount), /proc or /sys redirected by a symlink,
+//! host disks, and privileges beyond the capability sets or past noNewPrivileges.
 
 use crate::common::*;
 use serde_json::{json, Value};
@@ -478,6 +478,51 @@ fn cve_2025_52565_dev_console_symlink_is_never_mounted_over() {
         .file_type()
         .is_symlink());
     assert!(!host_mountinfo().contains("/proc/sys/kernel/hostname"));
+}
+
+/// The /proc redirect class: an image whose /proc (or /sys) is a symlink would get procfs
+/// (sysfs) mounted at the link's target, somewhere the image chose, while everything berth
+/// and the container expect at /proc (maskedPaths, readonlyPaths, sysctl, LSM attributes)
+/// follows the link. Refused before anything runs, as runc does: the target stays an empty
+/// directory, nothing is mounted on the host, nothing is left behind.
+#[test]
+fn proc_and_sysfs_redirected_by_a_symlink_are_refused() {
+    for (dir, typ) in [("proc", "proc"), ("sys", "sysfs")] {
+        let root = Root::new();
+        let (b, rootfs) = own_rootfs(
+            &[
+                "/bin/sh",
+                "-c",
+                "cat /proc/self/status >/dev/null && echo started",
+            ],
+            |_| {},
+        );
+        std::fs::remove_dir(rootfs.join(dir)).unwrap();
+        std::fs::create_dir(rootfs.join("redirected")).unwrap();
+        std::os::unix::fs::symlink("/redirected", rootfs.join(dir)).unwrap();
+        let out = root.berth(&["run", "--bundle", b.dir.to_str().unwrap(), &unique("redir")]);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            messages(&String::from_utf8_lossy(&out.stderr)),
+        );
+        assert!(!out.status.success(), "{typ}: the container ran: {stdout}");
+        assert!(!stdout.contains("started"), "{typ}: {stdout}");
+        assert!(
+            stderr.contains(&format!(
+                "filesystem \"{typ}\" must be mounted on ordinary directory"
+            )),
+            "{typ}: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read_dir(rootfs.join("redirected"))
+                .unwrap()
+                .count(),
+            0,
+            "{typ}: something was made at the link's target"
+        );
+        assert!(!host_mountinfo().contains("redirected"));
+        root.assert_clean(Some(&b));
+    }
 }
 
 /// CVE-2025-52881. By the time berth writes linux.sysctl, a mount (made here by a

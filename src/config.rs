@@ -220,7 +220,7 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
     if let Some(sc) = linux.seccomp() {
         crate::seccomp::validate(sc).map_err(|e| anyhow!("config.json: {e:#}"))?;
     }
-    crate::rootfs::validate(spec, bundle)?;
+    crate::rootfs::validate(spec)?;
     crate::sysctl::validate(spec)?;
     Ok(rootfs)
 }

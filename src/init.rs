@@ -181,7 +181,8 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     rootfs::enter(&rootfs_setup)?;
     // The console: after the mounts and pivot_root, before masked/readonly paths.
     if process.terminal().unwrap_or(false) {
-        terminal::setup_in_init(process, ctx.mountns, sock)?;
+        let console = ctx.mountns || rootfs::set_up_without_mountns(spec);
+        terminal::setup_in_init(process, console, sock)?;
     }
     // Like runc, a missing cwd is created (before the root may become read-only).
     if !process.cwd().exists() {

@@ -55,6 +55,24 @@ pub const INTENDED: &[Difference] = &[
         runc: "checks it with getcwd after loading the filter and fails: getwd: operation not permitted",
         reason: "nothing a runtime does after loading the container's filter may depend on the profile; crun runs it too",
     },
+    Difference {
+        case: "no mount namespace: a read-only tmpfs",
+        berth: "makes the tmpfs read-only after filling it, as with a mount namespace",
+        runc: "skips its final read-only remounts without a mount namespace: the tmpfs stays writable",
+        reason: "an accepted `ro` does what it says (charter); nothing depends on the writable tmpfs",
+    },
+    Difference {
+        case: "no mount namespace: root.readonly",
+        berth: "refuses the config, naming root.readonly (it would remount the runtime's own mount of the rootfs)",
+        runc: "accepts it and leaves the root writable",
+        reason: "a flag that is accepted does what it says, or fails with a clear error (charter)",
+    },
+    Difference {
+        case: "no mount namespace: a mount that fails",
+        berth: "detaches the mounts it made in the runtime's namespace before failing",
+        runc: "leaves the mounts it made before the failing one on the host",
+        reason: "bad input leaves nothing behind (charter); only a container that started keeps them, as in runc",
+    },
 ];
 
 /// The row for `case`; a test that meets an unlisted difference fails here.

@@ -10,7 +10,8 @@
 //! as for any bind mount. As in runc: bind mounts only, root only; a mount's mappings without
 //! `idmap`/`ridmap` make it id-mapped (not recursively); `idmap`/`ridmap` without mappings
 //! use the container's user namespace: its mappings, or the namespace itself when joined by
-//! path.
+//! path. The same way, for a container in a user namespace, the parent also hands init plain
+//! copies of the other bind sources, for those init cannot reach (runc's host-side sources).
 
 use anyhow::{bail, Context, Result};
 use nix::fcntl::OFlag;
@@ -23,10 +24,14 @@ use super::mount_options::{parse, Effect, Parsed, MOUNT_OPTIONS};
 use super::mounts::{self, is_bind, Ctx};
 use super::sys;
 
-/// A detached, id-mapped copy of `mounts[index]`'s source, made by the parent.
+/// A detached copy of `mounts[index]`'s source, made by the parent: id-mapped, or (`mapped`
+/// false) a plain copy for a container in a user namespace, which init uses only when it
+/// cannot reach the source itself (a host directory closed to the container's root), as
+/// runc has its host side open such sources.
 pub struct IdMapped {
     pub index: usize,
     pub tree: OwnedFd,
+    pub mapped: bool,
 }
 
 /// Whether berth implements id-mapped mounts (for `berth features`): the option table has
@@ -96,15 +101,36 @@ pub fn validate(spec: &Spec, m: &Mount, opts: &Parsed, at: &str) -> Result<()> {
     Ok(())
 }
 
-/// In the parent, before clone: the detached, id-mapped trees of every id-mapped mount.
-/// Relative sources are taken relative to `bundle`.
+/// In the parent, before clone: the detached, id-mapped trees of every id-mapped mount, and
+/// in a user namespace plain copies of the other bind sources that exist now (best effort:
+/// init falls back to them only when it cannot reach a source). Relative sources are taken
+/// relative to `bundle`.
 pub fn prepare(spec: &Spec, bundle: &Path) -> Result<Vec<IdMapped>> {
     let mut out = Vec::new();
+    let userns = spec.linux().as_ref().is_some_and(|l| {
+        l.namespaces()
+            .iter()
+            .flatten()
+            .any(|n| n.typ() == LinuxNamespaceType::User)
+    });
+    let copies = userns && nix::unistd::geteuid().is_root();
     // Mounts with the same mapping share one user namespace.
     let mut namespaces: Vec<(Mapping, OwnedFd)> = Vec::new();
     for (index, m) in spec.mounts().iter().flatten().enumerate() {
         let opts = parse(m.options().as_deref().unwrap_or_default());
         let Some(map) = mapping(spec, m, &opts) else {
+            if copies && is_bind(m, &opts) {
+                if let Some(src) = m.source().as_deref() {
+                    if let Ok(tree) = plain_tree(&bundle.join(src), opts.flags & libc::MS_REC != 0)
+                    {
+                        out.push(IdMapped {
+                            index,
+                            tree,
+                            mapped: false,
+                        });
+                    }
+                }
+            }
             continue;
         };
         let at = format!("mounts[{index}]");
@@ -138,21 +164,30 @@ pub fn prepare(spec: &Spec, bundle: &Path) -> Result<Vec<IdMapped>> {
                 src.display()
             )
         })?;
-        out.push(IdMapped { index, tree });
+        out.push(IdMapped {
+            index,
+            tree,
+            mapped: true,
+        });
     }
     Ok(out)
 }
 
-/// A detached copy of `src` (of its whole tree with `rbind`), id-mapped through `userns`
-/// (every mount of the tree with `recursive`).
-fn idmapped_tree(src: &Path, rbind: bool, recursive: bool, userns: BorrowedFd) -> Result<OwnedFd> {
+/// A detached copy of `src` (of its whole tree with `rbind`).
+fn plain_tree(src: &Path, rbind: bool) -> Result<OwnedFd> {
     let fd = nix::fcntl::open(src, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .context("opening the source")?;
     let mut flags = libc::OPEN_TREE_CLONE;
     if rbind {
         flags |= libc::AT_RECURSIVE as libc::c_uint;
     }
-    let tree = sys::open_tree(fd.as_fd(), flags).context("open_tree(OPEN_TREE_CLONE)")?;
+    sys::open_tree(fd.as_fd(), flags).context("open_tree(OPEN_TREE_CLONE)")
+}
+
+/// A detached copy of `src` (of its whole tree with `rbind`), id-mapped through `userns`
+/// (every mount of the tree with `recursive`).
+fn idmapped_tree(src: &Path, rbind: bool, recursive: bool, userns: BorrowedFd) -> Result<OwnedFd> {
+    let tree = plain_tree(src, rbind)?;
     match sys::set_idmap(tree.as_fd(), recursive, userns) {
         Ok(()) => Ok(tree),
         Err(e @ nix::errno::Errno::EINVAL) => Err(e).context(
@@ -172,7 +207,7 @@ pub fn attach(
     opts: &Parsed,
 ) -> Result<OwnedFd> {
     sys::move_mount(t.tree.as_fd(), dest_fd.as_fd())
-        .context("move_mount of the id-mapped mount")?;
+        .context("move_mount of the parent's copy of the source")?;
     // Attached: the tree's fd is no longer needed. Closed now, so that a config with many
     // id-mapped mounts does not hold one fd each when process.rlimits' RLIMIT_NOFILE applies.
     // SAFETY: init has its own copy of the parent's fd table and never drops `t` (it execs

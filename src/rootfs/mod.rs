@@ -35,10 +35,15 @@ pub use idmap::{prepare as prepare_idmapped, supported as idmap_supported, IdMap
 pub use mount_options::MOUNT_OPTIONS;
 
 /// Checks the rootfs fields of a config (mounts, rootfsPropagation, devices, masked and
-/// read-only paths) before anything is created; relative bind sources are looked up in
-/// `bundle`. Errors are one line naming the field.
-pub fn validate(spec: &Spec, bundle: &Path) -> Result<()> {
-    validate::validate(spec, bundle)
+/// read-only paths) before anything is created. Errors are one line naming the field.
+pub fn validate(spec: &Spec) -> Result<()> {
+    validate::validate(spec)
+}
+
+/// Whether, without a mount namespace, the rootfs is still set up (mounts or devices, made in
+/// the runtime's namespace as runc does; the console is then mounted on its /dev/console too).
+pub fn set_up_without_mountns(spec: &Spec) -> bool {
+    validate::needs_mountns(spec).is_some()
 }
 
 /// What [`prepare`] needs to know besides the spec.
@@ -52,8 +57,10 @@ pub struct RootfsSetup<'a> {
     pub userns: bool,
     /// init is in its own cgroup namespace (cgroup mounts are fresh, not binds).
     pub cgroupns: bool,
-    /// init is in its own mount namespace (new or joined). Without one nothing is mounted:
-    /// validation rejects every field that would need it and init only chroots.
+    /// init is in its own mount namespace (new or joined). Without one, as in runc, the
+    /// mounts and devices are made in the runtime's namespace (the rootfs bound onto itself,
+    /// then `mounts` below it; they stay after delete), propagation is left alone, and init
+    /// chroots; validation rejects the fields that would change the runtime's own mounts.
     pub mountns: bool,
     /// Called before the first cgroup or cgroup2 mount: init waits there until it is in its
     /// cgroup (see `sync::Msg::GoBeforeCgroup`).
@@ -76,15 +83,29 @@ fn dev_is_bind(spec: &Spec) -> bool {
     })
 }
 
-/// Step 4 of init, first half: sets up the rootfs (nothing without a mount namespace).
-/// Relative bind sources are taken relative to the current directory, which must be the bundle.
+/// Step 4 of init, first half: sets up the rootfs. Relative bind sources are taken relative
+/// to the current directory, which must be the bundle.
 pub fn prepare(setup: &RootfsSetup) -> Result<()> {
-    if !setup.mountns {
+    let spec = setup.spec;
+    if setup.mountns {
+        pivot::prepare_root(setup.rootfs, propagation(spec))?;
+        return populate(setup);
+    }
+    if !set_up_without_mountns(spec) {
+        // Nothing to mount or make: the runtime's namespace and the image stay untouched.
         return Ok(());
     }
+    pivot::bind_root_onto_itself(setup.rootfs)?;
+    populate(setup).inspect_err(|_| {
+        // A container that failed to start leaves nothing in the runtime's namespace.
+        let _ = nix::mount::umount2(setup.rootfs, nix::mount::MntFlags::MNT_DETACH);
+    })
+}
+
+/// The mounts of `mounts` in config order, then the devices and /dev symlinks, below the
+/// rootfs (already a mount of its own).
+fn populate(setup: &RootfsSetup) -> Result<()> {
     let spec = setup.spec;
-    let propagation = propagation(spec);
-    pivot::prepare_root(setup.rootfs, propagation)?;
     let root = open(
         setup.rootfs,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -138,7 +159,8 @@ pub fn enter(setup: &RootfsSetup) -> Result<()> {
     Ok(())
 }
 
-/// Step 6 of init, after pivot_root (and sysctl): readonlyPaths, then maskedPaths, then
+/// Step 6 of init, after pivot_root (and sysctl): readonlyPaths, then maskedPaths, then the
+/// read-only tmpfs and /dev mounts (kept writable until now, as in runc), then
 /// root.readonly. Works on "/" of the calling process; needs no /proc.
 pub fn finalize(spec: &Spec) -> Result<()> {
     let root = open(
@@ -152,8 +174,12 @@ pub fn finalize(spec: &Spec) -> Result<()> {
             paths::make_readonly(root.as_fd(), Path::new(p))?;
         }
         let label = linux.mount_label().as_deref().filter(|l| !l.is_empty());
-        for p in linux.masked_paths().iter().flatten() {
-            paths::mask(root.as_fd(), Path::new(p), label)?;
+        paths::mask_all(root.as_fd(), linux.masked_paths().as_deref(), label)?;
+    }
+    for m in spec.mounts().iter().flatten() {
+        let opts = mount_options::parse(m.options().as_deref().unwrap_or_default());
+        if opts.flags & libc::MS_RDONLY != 0 && mounts::delays_readonly(m, &opts) {
+            paths::remount_readonly(root.as_fd(), m.destination())?;
         }
     }
     if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {

@@ -18,8 +18,9 @@ pub enum Effect {
     /// A propagation change (MS_SHARED etc., with MS_REC for the r* forms), applied after the
     /// mount exists.
     Propagation(c_ulong),
-    /// Recursive attributes applied with mount_setattr(AT_RECURSIVE): (attr_set, attr_clr).
-    Recursive(u64, u64),
+    /// A recursive attribute applied with mount_setattr(AT_RECURSIVE): `attr` is set, or
+    /// cleared when `clear` (see [`parse`] for how they combine).
+    Recursive { attr: u64, clear: bool },
     /// Copy the covered directory's content into a new tmpfs.
     TmpCopyUp,
     /// An id-mapped bind mount (`idmap`; `ridmap` when true: every mount of the tree).
@@ -37,6 +38,10 @@ const fn opt(name: &'static str, effect: Effect) -> MountOption {
     MountOption { name, effect }
 }
 
+const fn rec(attr: u64, clear: bool) -> Effect {
+    Effect::Recursive { attr, clear }
+}
+
 use libc::{
     MOUNT_ATTR_NOATIME as A_NOATIME, MOUNT_ATTR_NODEV as A_NODEV,
     MOUNT_ATTR_NODIRATIME as A_NODIRATIME, MOUNT_ATTR_NOEXEC as A_NOEXEC,
@@ -50,9 +55,9 @@ use Effect::{Clear, IdMap, Nothing, Propagation, Recursive, Set, TmpCopyUp};
 /// goes to mount(2)'s data argument (config.md: "Runtimes SHOULD treat unknown options as
 /// filesystem-specific ones").
 ///
-/// The atime mode is one field for mount_setattr (the kernel wants all of MOUNT_ATTR__ATIME
-/// cleared when it changes), so "ratime", "rrelatime" and "rnostrictatime" select relatime
-/// (the kernel's default mode), and "rnorelatime" selects strictatime.
+/// The atime mode is one field for mount_setattr (MOUNT_ATTR_RELATIME is 0, and the kernel
+/// wants all of MOUNT_ATTR__ATIME cleared when it changes); the recursive atime options
+/// combine as runc's do, see [`parse`].
 pub const MOUNT_OPTIONS: &[MountOption] = &[
     opt("defaults", Nothing),
     opt("ro", Set(libc::MS_RDONLY)),
@@ -98,24 +103,24 @@ pub const MOUNT_OPTIONS: &[MountOption] = &[
         "runbindable",
         Propagation(libc::MS_UNBINDABLE | libc::MS_REC),
     ),
-    opt("rro", Recursive(A_RDONLY, 0)),
-    opt("rrw", Recursive(0, A_RDONLY)),
-    opt("rnosuid", Recursive(A_NOSUID, 0)),
-    opt("rsuid", Recursive(0, A_NOSUID)),
-    opt("rnodev", Recursive(A_NODEV, 0)),
-    opt("rdev", Recursive(0, A_NODEV)),
-    opt("rnoexec", Recursive(A_NOEXEC, 0)),
-    opt("rexec", Recursive(0, A_NOEXEC)),
-    opt("rnodiratime", Recursive(A_NODIRATIME, 0)),
-    opt("rdiratime", Recursive(0, A_NODIRATIME)),
-    opt("rnosymfollow", Recursive(A_NOSYMFOLLOW, 0)),
-    opt("rsymfollow", Recursive(0, A_NOSYMFOLLOW)),
-    opt("rnoatime", Recursive(A_NOATIME, A_ATIME_MASK)),
-    opt("ratime", Recursive(A_RELATIME, A_ATIME_MASK)),
-    opt("rrelatime", Recursive(A_RELATIME, A_ATIME_MASK)),
-    opt("rnorelatime", Recursive(A_STRICTATIME, A_ATIME_MASK)),
-    opt("rstrictatime", Recursive(A_STRICTATIME, A_ATIME_MASK)),
-    opt("rnostrictatime", Recursive(A_RELATIME, A_ATIME_MASK)),
+    opt("rro", rec(A_RDONLY, false)),
+    opt("rrw", rec(A_RDONLY, true)),
+    opt("rnosuid", rec(A_NOSUID, false)),
+    opt("rsuid", rec(A_NOSUID, true)),
+    opt("rnodev", rec(A_NODEV, false)),
+    opt("rdev", rec(A_NODEV, true)),
+    opt("rnoexec", rec(A_NOEXEC, false)),
+    opt("rexec", rec(A_NOEXEC, true)),
+    opt("rnodiratime", rec(A_NODIRATIME, false)),
+    opt("rdiratime", rec(A_NODIRATIME, true)),
+    opt("rnosymfollow", rec(A_NOSYMFOLLOW, false)),
+    opt("rsymfollow", rec(A_NOSYMFOLLOW, true)),
+    opt("rrelatime", rec(A_RELATIME, false)),
+    opt("rnorelatime", rec(A_RELATIME, true)),
+    opt("rnoatime", rec(A_NOATIME, false)),
+    opt("ratime", rec(A_NOATIME, true)),
+    opt("rstrictatime", rec(A_STRICTATIME, false)),
+    opt("rnostrictatime", rec(A_STRICTATIME, true)),
     opt("tmpcopyup", TmpCopyUp),
     opt("idmap", IdMap(false)),
     opt("ridmap", IdMap(true)),
@@ -168,9 +173,20 @@ pub fn parse<S: AsRef<str>>(options: &[S]) -> Parsed {
                 p.cleared |= f;
             }
             Some(Propagation(f)) => p.propagation.push(f),
-            Some(Recursive(set, clr)) => {
-                p.rec_set = (p.rec_set & !clr) | set;
-                p.rec_clr = (p.rec_clr & !set) | clr;
+            Some(Recursive { attr, clear }) => {
+                if clear {
+                    p.rec_clr |= attr;
+                    p.rec_set &= !attr;
+                } else {
+                    p.rec_set |= attr;
+                    p.rec_clr &= !attr;
+                }
+                // As runc: an atime option (MOUNT_ATTR_RELATIME is 0, so "rrelatime" and
+                // "rnorelatime" count) clears the whole atime field, and only a set atime
+                // value survives it; "ratime", "rnorelatime" and "rnostrictatime" give relatime.
+                if attr & A_ATIME_MASK == attr {
+                    p.rec_clr |= A_ATIME_MASK;
+                }
             }
             Some(TmpCopyUp) => p.tmpcopyup = true,
             Some(IdMap(recursive)) => p.idmap = Some(recursive),
@@ -369,6 +385,7 @@ mod tests {
 
     #[test]
     fn recursive_options_map_to_mount_setattr() {
+        let at = A_ATIME_MASK;
         let cases: &[(&str, u64, u64)] = &[
             ("rro", A_RDONLY, 0),
             ("rrw", 0, A_RDONLY),
@@ -382,22 +399,32 @@ mod tests {
             ("rdiratime", 0, A_NODIRATIME),
             ("rnosymfollow", A_NOSYMFOLLOW, 0),
             ("rsymfollow", 0, A_NOSYMFOLLOW),
-            ("rnoatime", A_NOATIME, A_ATIME_MASK),
-            ("ratime", A_RELATIME, A_ATIME_MASK),
-            ("rrelatime", A_RELATIME, A_ATIME_MASK),
-            ("rnorelatime", A_STRICTATIME, A_ATIME_MASK),
-            ("rstrictatime", A_STRICTATIME, A_ATIME_MASK),
-            ("rnostrictatime", A_RELATIME, A_ATIME_MASK),
+            ("rnoatime", A_NOATIME, at),
+            ("rstrictatime", A_STRICTATIME, at),
+            // Each of these clears the atime field and sets nothing: relatime, as in runc.
+            ("rrelatime", 0, at),
+            ("ratime", 0, at),
+            ("rnorelatime", 0, at),
+            ("rnostrictatime", 0, at),
         ];
         for (name, set, clr) in cases {
             let p = parse(&[*name]);
             assert_eq!((p.rec_set, p.rec_clr), (*set, *clr), "{name}");
             assert_eq!(p.flags, 0);
         }
+        // Set and clear of one attribute: the later wins.
         let p = parse(&["rro", "rnoatime", "rrw"]);
-        assert_eq!((p.rec_set, p.rec_clr), (A_NOATIME, A_ATIME_MASK | A_RDONLY));
-        let p = parse(&["rnoatime", "rstrictatime"]);
-        assert_eq!((p.rec_set, p.rec_clr), (A_STRICTATIME, A_ATIME_MASK));
+        assert_eq!((p.rec_set, p.rec_clr), (A_NOATIME, at | A_RDONLY));
+        let p = parse(&["rrw", "rro"]);
+        assert_eq!((p.rec_set, p.rec_clr), (A_RDONLY, 0));
+        // An atime value stays set until its own clearing option (runc 1.5.1 gives noatime
+        // for "rnoatime,rrelatime" and strictatime for "rstrictatime,rnorelatime").
+        let p = parse(&["rnoatime", "rrelatime"]);
+        assert_eq!((p.rec_set, p.rec_clr), (A_NOATIME, at));
+        let p = parse(&["rstrictatime", "rnorelatime"]);
+        assert_eq!((p.rec_set, p.rec_clr), (A_STRICTATIME, at));
+        let p = parse(&["rnoatime", "ratime"]);
+        assert_eq!((p.rec_set, p.rec_clr), (0, at));
     }
 
     #[test]

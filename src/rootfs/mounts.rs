@@ -31,19 +31,17 @@ pub struct Ctx<'a> {
 /// Mount flags that describe the per-mount state a bind remount can set.
 const REMOUNT_MASK: libc::c_ulong = !(libc::MS_BIND | libc::MS_REC | libc::MS_REMOUNT);
 
-/// Flags a user namespace may have locked on a mount (mount_namespaces(7)): a remount that
-/// drops them fails with EPERM.
-const LOCKABLE: libc::c_ulong = libc::MS_RDONLY
-    | libc::MS_NOSUID
-    | libc::MS_NODEV
-    | libc::MS_NOEXEC
-    | libc::MS_NOATIME
-    | libc::MS_NODIRATIME
-    | libc::MS_RELATIME
-    | libc::MS_NOSYMFOLLOW;
+/// The atime mode flags (one value of an enum, in the kernel's mount flags).
+const ATIME_ENUM: libc::c_ulong = libc::MS_NOATIME | libc::MS_RELATIME | libc::MS_STRICTATIME;
 
-const ATIME_FLAGS: libc::c_ulong =
-    libc::MS_NOATIME | libc::MS_NODIRATIME | libc::MS_RELATIME | libc::MS_STRICTATIME;
+/// Every atime flag.
+const ATIME_FLAGS: libc::c_ulong = ATIME_ENUM | libc::MS_NODIRATIME;
+
+/// Flags a user namespace locks on the mounts it inherits (MNT_LOCK_* in the kernel,
+/// mount_namespaces(7)): a remount that drops them fails with EPERM. Others, such as
+/// nosymfollow, are not locked, and a bind remount drops them as runc's does.
+const LOCKABLE: libc::c_ulong =
+    libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC | ATIME_FLAGS;
 
 /// Whether a mount entry is a bind mount: "bind"/"rbind" in options, or type "bind".
 pub fn is_bind(m: &Mount, opts: &Parsed) -> bool {
@@ -69,19 +67,37 @@ pub fn mount_entry(ctx: &Ctx, i: usize, m: &Mount) -> Result<()> {
 }
 
 fn bind_entry(ctx: &Ctx, i: usize, src: &Path, dest: &Path, opts: &Parsed) -> Result<()> {
-    let meta = std::fs::metadata(src).with_context(|| format!("source {}", src.display()))?;
-    let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
+    // The parent's copy: always for an id-mapped mount; for a plain one only when init
+    // cannot reach the source (its own lookup, at this point in config order, comes first).
+    let copy = ctx
+        .idmapped
+        .iter()
+        .find(|t| t.index == i)
+        .filter(|t| t.mapped || std::fs::metadata(src).is_err());
+    let (is_dir, src_is_proc) = match copy {
+        Some(t) => (
+            nix::sys::stat::fstat(&t.tree)?.st_mode & libc::S_IFMT == libc::S_IFDIR,
+            nix::sys::statfs::fstatfs(&t.tree)?.filesystem_type()
+                == nix::sys::statfs::PROC_SUPER_MAGIC,
+        ),
+        None => {
+            let meta =
+                std::fs::metadata(src).with_context(|| format!("source {}", src.display()))?;
+            let src_is_proc = nix::fcntl::open(
+                src,
+                OFlag::O_PATH | OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .and_then(|fd| nix::sys::statfs::fstatfs(&fd))
+            .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC);
+            (meta.is_dir(), src_is_proc)
+        }
+    };
+    let kind = if is_dir { Kind::Dir } else { Kind::File };
     let dest_fd = resolve::create_in_root(ctx.root, dest, kind)?;
     let inside = resolve::container_path(dest_fd.as_fd(), ctx.root_path)?;
-    let src_is_proc = nix::fcntl::open(
-        src,
-        OFlag::O_PATH | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .and_then(|fd| nix::sys::statfs::fstatfs(&fd))
-    .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC);
     check_proc_destination(&inside, src_is_proc)?;
-    let mnt = match ctx.idmapped.iter().find(|t| t.index == i) {
+    let mnt = match copy {
         Some(t) => super::idmap::attach(ctx, t, dest_fd, &inside, opts)?,
         None => bind(ctx, src, dest_fd, &inside, opts)?,
     };
@@ -119,29 +135,59 @@ pub fn finish_bind(ctx: &Ctx, inside: &Path, opts: &Parsed) -> Result<OwnedFd> {
     Ok(mnt)
 }
 
-/// Sets exactly `flags` on the bind mount `mnt`. When that fails with EPERM (flags locked by
-/// a user namespace), retries keeping the locked flags the config did not ask to clear, as
-/// runc does; a flag the config explicitly cleared stays an error.
+/// Sets exactly `flags` on the bind mount `mnt`. When that fails (flags locked by a user
+/// namespace), retries keeping the locked flags of the mount, as runc does; a locked flag the
+/// config explicitly cleared, or an atime mode other than the locked one, stays an error.
 pub fn remount_bind(mnt: BorrowedFd, flags: libc::c_ulong, cleared: libc::c_ulong) -> Result<()> {
     let path = fd_path(mnt);
     let remount = |f: libc::c_ulong| {
         let f = MsFlags::from_bits_retain(f | libc::MS_BIND | libc::MS_REMOUNT);
         mount(None::<&str>, path.as_str(), None::<&str>, f, None::<&str>)
     };
-    match remount(flags) {
-        Err(Errno::EPERM) => {
-            let current = sys::mount_flags(mnt).context("statfs of the bind mount")?;
-            let mut keep = current & LOCKABLE & !cleared;
-            if flags & ATIME_FLAGS != 0 {
-                keep &= !ATIME_FLAGS;
-            }
-            remount(flags | keep).context("remounting the bind mount with its flags")
-        }
-        r => r.context("remounting the bind mount with its flags"),
+    let first = match remount(flags) {
+        Ok(()) => return Ok(()),
+        Err(e) => e,
+    };
+    let fail = || Err(first).context("remounting the bind mount with its flags");
+    let mut current = sys::mount_flags(mnt).context("statfs of the bind mount")?;
+    // Strictatime is the absence of the other modes; statfs has no flag for it.
+    if current & ATIME_ENUM == 0 {
+        current |= libc::MS_STRICTATIME;
     }
+    if current & cleared & LOCKABLE != 0 {
+        return fail();
+    }
+    if flags & ATIME_FLAGS != 0 && flags & ATIME_FLAGS != current & ATIME_FLAGS {
+        return fail();
+    }
+    remount(flags | (current & LOCKABLE)).context("remounting the bind mount with its flags")
+}
+
+/// Whether the read-only flag of this mount waits for [`super::finalize`], as in runc: a
+/// tmpfs (something may be mounted or chmod-ed below it first) and /dev (the devices,
+/// /dev/pts and the symlinks, and the console after pivot_root, are made in it first).
+pub fn delays_readonly(m: &Mount, opts: &Parsed) -> bool {
+    !is_bind(m, opts)
+        && (m.typ().as_deref() == Some("tmpfs")
+            || super::resolve::relative(m.destination()) == Path::new("dev"))
 }
 
 fn fs_entry(ctx: &Ctx, m: &Mount, typ: &str, opts: &Parsed) -> Result<()> {
+    if matches!(typ, "proc" | "sysfs") {
+        check_ordinary_directory(ctx.root, m.destination(), typ)?;
+    }
+    // runc passes a tmpfs the mode of the directory it covers, unless `mode=` says otherwise.
+    let covered_mode = if typ == "tmpfs" {
+        match resolve::open_in_root(ctx.root, m.destination(), OFlag::O_PATH) {
+            Ok(fd) => Some(nix::sys::stat::fstat(&fd)?.st_mode & 0o7777),
+            Err(Errno::ENOENT) => None,
+            Err(e) => {
+                return Err(e).with_context(|| format!("resolving {}", m.destination().display()))
+            }
+        }
+    } else {
+        None
+    };
     let dest_fd = resolve::create_in_root(ctx.root, m.destination(), Kind::Dir)?;
     let inside = resolve::container_path(dest_fd.as_fd(), ctx.root_path)?;
     if typ != "proc" {
@@ -152,7 +198,7 @@ fn fs_entry(ctx: &Ctx, m: &Mount, typ: &str, opts: &Parsed) -> Result<()> {
     if matches!(typ, "proc" | "sysfs")
         && nix::sys::stat::fstat(&dest_fd)?.st_mode & libc::S_IFMT != libc::S_IFDIR
     {
-        bail!("{typ} must be mounted on a directory");
+        bail!("filesystem {typ:?} must be mounted on ordinary directory");
     }
     // The covered directory stays readable through an fd opened before the mount.
     let covered = if opts.tmpcopyup {
@@ -165,15 +211,21 @@ fn fs_entry(ctx: &Ctx, m: &Mount, typ: &str, opts: &Parsed) -> Result<()> {
         None
     };
     let mut flags = opts.flags;
-    if covered.is_some() {
-        flags &= !libc::MS_RDONLY; // made read-only after the copy
+    if delays_readonly(m, opts) {
+        flags &= !libc::MS_RDONLY;
     }
     let source = m
         .source()
         .as_deref()
         .map(|s| s.to_path_buf())
         .unwrap_or_else(|| PathBuf::from(typ));
-    let data = crate::lsm::with_mount_label(typ, &opts.data, ctx.mount_label);
+    let data = match covered_mode {
+        Some(mode) if opts.data.is_empty() => format!("mode={mode:04o}"),
+        // Ahead of the config's options, so that its own `mode=` wins.
+        Some(mode) => format!("mode={mode:04o},{}", opts.data),
+        None => opts.data.clone(),
+    };
+    let data = crate::lsm::with_mount_label(typ, &data, ctx.mount_label);
     let data = (!data.is_empty()).then_some(data.as_str());
     let target = fd_path(dest_fd.as_fd());
     let res = mount(
@@ -206,10 +258,6 @@ fn fs_entry(ctx: &Ctx, m: &Mount, typ: &str, opts: &Parsed) -> Result<()> {
             nix::sys::stat::Mode::empty(),
         )?;
         copyup::copy_dir(covered.as_fd(), dir.as_fd())?;
-        if opts.flags & libc::MS_RDONLY != 0 {
-            sys::mount_setattr(mnt.as_fd(), false, libc::MOUNT_ATTR_RDONLY, 0, 0)
-                .context("making the tmpfs read-only after tmpcopyup")?;
-        }
     }
     apply_after(mnt.as_fd(), opts)
 }
@@ -248,6 +296,30 @@ pub fn apply_after(mnt: BorrowedFd, opts: &Parsed) -> Result<()> {
             .context("applying recursive mount attributes (mount_setattr)")?;
     }
     Ok(())
+}
+
+/// Refuses a proc or sysfs mount whose destination exists and is not a directory (a
+/// symlink above all, which would put procfs somewhere else and leave the masks over
+/// /proc/... pointing at whatever the link's target holds), as runc does. The last component
+/// is looked at without following it; the path above it resolves inside the rootfs.
+fn check_ordinary_directory(root: BorrowedFd, dest: &Path, typ: &str) -> Result<()> {
+    let refuse = || bail!("filesystem {typ:?} must be mounted on ordinary directory");
+    let rel = resolve::relative(dest);
+    // "." or "..": what they resolve to is a directory.
+    let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+        return Ok(());
+    };
+    let parent = match resolve::open_in_root(root, parent, OFlag::O_PATH) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(()), // created below, as a directory
+        Err(e) => return Err(e).with_context(|| format!("resolving {}", parent.display())),
+    };
+    match nix::sys::stat::fstatat(&parent, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => Ok(()),
+        Ok(_) => refuse(),
+        Err(Errno::ENOENT) => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("lstat of {}", dest.display())),
+    }
 }
 
 /// Entries under /proc that may be mounted over (what lxcfs provides), as runc allows.

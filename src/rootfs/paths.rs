@@ -46,9 +46,48 @@ pub fn make_readonly(root: BorrowedFd, path: &Path) -> Result<()> {
         .with_context(what)
 }
 
-/// Masks `path`: a read-only empty tmpfs over a directory (labelled with linux.mountLabel,
-/// as runc does), /dev/null over anything else.
-pub fn mask(root: BorrowedFd, path: &Path, mount_label: Option<&str>) -> Result<()> {
+/// Masks every path of linux.maskedPaths, each once, as runc 1.5 does: a path already masked
+/// (listed twice, or spelled another way) is recognised by what is there, and left as it is.
+pub fn mask_all(
+    root: BorrowedFd,
+    paths: Option<&[String]>,
+    mount_label: Option<&str>,
+) -> Result<()> {
+    let mut empty: Option<(OwnedFd, u64)> = None;
+    for p in paths.unwrap_or_default() {
+        mask(root, Path::new(p), mount_label, &mut empty)?;
+    }
+    Ok(())
+}
+
+/// The one empty, read-only tmpfs every masked directory gets a view of (as in runc 1.5),
+/// labelled with linux.mountLabel, and its device number.
+fn empty_tmpfs(mount_label: Option<&str>) -> Result<(OwnedFd, u64)> {
+    let mut options = vec![
+        ("source", "tmpfs"),
+        ("ro", ""),
+        ("size", "4k"),
+        ("nr_inodes", "1"),
+    ];
+    if let Some(l) = mount_label {
+        options.push(("context", l));
+    }
+    let attr = libc::MOUNT_ATTR_RDONLY
+        | libc::MOUNT_ATTR_NOSUID
+        | libc::MOUNT_ATTR_NODEV
+        | libc::MOUNT_ATTR_NOEXEC;
+    let fd = sys::fresh_mount("tmpfs", &options, attr).context("creating a read-only tmpfs")?;
+    let dev = fstat(&fd).context("fstat of the masking tmpfs")?.st_dev;
+    Ok((fd, dev))
+}
+
+/// Masks `path`: the empty read-only tmpfs over a directory, /dev/null over anything else.
+fn mask(
+    root: BorrowedFd,
+    path: &Path,
+    mount_label: Option<&str>,
+    empty: &mut Option<(OwnedFd, u64)>,
+) -> Result<()> {
     let what = || format!("linux.maskedPaths: {}", path.display());
     let Some(target) = open_target(root, path, OFlag::O_NOFOLLOW).with_context(what)? else {
         return Ok(());
@@ -57,16 +96,24 @@ pub fn mask(root: BorrowedFd, path: &Path, mount_label: Option<&str>) -> Result<
     let mnt = match st.st_mode & libc::S_IFMT {
         libc::S_IFLNK => bail!("{}: is a symlink, refusing to mask it", what()),
         libc::S_IFDIR => {
-            let attr = libc::MOUNT_ATTR_RDONLY
-                | libc::MOUNT_ATTR_NOSUID
-                | libc::MOUNT_ATTR_NODEV
-                | libc::MOUNT_ATTR_NOEXEC;
-            let context = mount_label.map(|l| ("context", l));
-            sys::fresh_mount("tmpfs", context.as_slice(), attr)
-                .context("creating a read-only tmpfs")
+            if empty.is_none() {
+                *empty = Some(empty_tmpfs(mount_label).with_context(what)?);
+            }
+            let (tmpfs, dev) = empty.as_ref().context("the masking tmpfs")?;
+            if st.st_dev == *dev {
+                return Ok(()); // masked already
+            }
+            sys::open_tree(tmpfs.as_fd(), libc::OPEN_TREE_CLONE)
+                .context("open_tree of the masking tmpfs")
                 .with_context(what)?
         }
         _ => {
+            if st.st_mode & libc::S_IFMT == libc::S_IFCHR
+                && major(st.st_rdev) == 1
+                && minor(st.st_rdev) == 3
+            {
+                return Ok(()); // the null device already: masked, or nothing to hide
+            }
             let null = dev_null(root).with_context(what)?;
             sys::open_tree(null.as_fd(), libc::OPEN_TREE_CLONE)
                 .context("open_tree of /dev/null")
@@ -75,6 +122,18 @@ pub fn mask(root: BorrowedFd, path: &Path, mount_label: Option<&str>) -> Result<
     };
     sys::move_mount(mnt.as_fd(), target.as_fd())
         .context("move_mount")
+        .with_context(what)
+}
+
+/// A tmpfs or /dev mount of `mounts` that asked for `ro`: made read-only now, after it was
+/// filled (see `mounts::delays_readonly`), keeping its other flags.
+pub fn remount_readonly(root: BorrowedFd, dest: &Path) -> Result<()> {
+    let what = || format!("mounts: making {} read-only", dest.display());
+    let fd = open_in_root(root, dest, OFlag::O_PATH)
+        .context("opening it")
+        .with_context(what)?;
+    sys::mount_setattr(fd.as_fd(), false, libc::MOUNT_ATTR_RDONLY, 0, 0)
+        .context("mount_setattr")
         .with_context(what)
 }
 

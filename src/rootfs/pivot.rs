@@ -33,6 +33,13 @@ pub fn prepare_root(rootfs: &Path, propagation: Option<libc::c_ulong>) -> Result
             parent.display()
         )
     })?;
+    bind_root_onto_itself(rootfs)
+}
+
+/// The rootfs bound onto itself (recursively): pivot_root needs a mount, and without a mount
+/// namespace the mounts below it hang off the container's own root, as in runc (whose
+/// propagation changes berth does not make there: they would change the host's mounts).
+pub fn bind_root_onto_itself(rootfs: &Path) -> Result<()> {
     mount(
         Some(rootfs),
         rootfs,
@@ -126,7 +133,8 @@ pub fn apply_root_propagation(flags: libc::c_ulong) -> Result<()> {
     set_propagation(Path::new("/"), flags).context("linux.rootfsPropagation: applying it to /")
 }
 
-/// Without a mount namespace nothing may be mounted: only chroot into the rootfs.
+/// Without a mount namespace: chroot into the rootfs (pivot_root would move the runtime's
+/// own root).
 pub fn chroot_only(rootfs: &Path) -> Result<()> {
     chdir(rootfs).with_context(|| format!("changing into the rootfs {}", rootfs.display()))?;
     chroot(".").context("chroot into the rootfs")?;

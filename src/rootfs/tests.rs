@@ -167,7 +167,7 @@ fn prepare_and_finalize_build_the_configured_rootfs() {
         }}}}"#,
         data = data.display()
     ));
-    validate(&s, base).unwrap();
+    validate(&s).unwrap();
     crate::sysctl::validate(&s).unwrap();
     let outside_in_root = Path::new("/").join(outside.strip_prefix("/").unwrap());
     let res = in_child(|| {
@@ -429,7 +429,7 @@ fn no_pivot_moves_the_rootfs_and_hides_the_hosts_proc() {
                   {"destination":"/dev","type":"tmpfs","source":"tmpfs"}],
         "linux":{"namespaces":[{"type":"mount"}],"rootfsPropagation":"private"}}"#,
     );
-    validate(&s, &tmp.0).unwrap();
+    validate(&s).unwrap();
     in_child(|| {
         prepare(&RootfsSetup {
             spec: &s,
@@ -478,7 +478,7 @@ fn mask_refuses_a_dev_null_that_is_not_the_null_device() {
         "linux":{{"namespaces":[{{"type":"mount"}}],"maskedPaths":["/etc/copy/f"]}}}}"#,
         fake_dev.display()
     ));
-    validate(&s, &tmp.0).unwrap();
+    validate(&s).unwrap();
     let err = in_child(|| {
         let setup = RootfsSetup {
             spec: &s,
@@ -549,7 +549,7 @@ fn in_a_user_namespace_devices_are_bound_and_locked_flags_kept() {
                  "maskedPaths":["/secret-file","/secret-dir"]}}}}"#,
         locked.display()
     ));
-    validate(&s, &tmp.0).unwrap();
+    validate(&s).unwrap();
     in_child(|| {
         // Flags set here become locked once a less privileged mount namespace copies them.
         mount(

@@ -9,15 +9,12 @@ use super::devices::node_kind;
 use super::mount_options::{parse, rootfs_propagation};
 use super::mounts::is_bind;
 
-/// Fields that need a mount namespace, checked when the container has none.
-fn needs_mountns(spec: &Spec) -> Option<&'static str> {
+/// Fields that need a mount namespace: without one they would change the runtime's own
+/// mounts (runc refuses maskedPaths and readonlyPaths there too).
+fn refused_without_mountns(spec: &Spec) -> Option<&'static str> {
     let linux = spec.linux().as_ref();
     let non_empty = |v: Option<&Vec<String>>| v.is_some_and(|v| !v.is_empty());
-    if spec.mounts().as_ref().is_some_and(|m| !m.is_empty()) {
-        Some("mounts")
-    } else if linux.is_some_and(|l| l.devices().as_ref().is_some_and(|d| !d.is_empty())) {
-        Some("linux.devices")
-    } else if linux.is_some_and(|l| non_empty(l.masked_paths().as_ref())) {
+    if linux.is_some_and(|l| non_empty(l.masked_paths().as_ref())) {
         Some("linux.maskedPaths")
     } else if linux.is_some_and(|l| non_empty(l.readonly_paths().as_ref())) {
         Some("linux.readonlyPaths")
@@ -38,13 +35,26 @@ fn needs_mountns(spec: &Spec) -> Option<&'static str> {
     }
 }
 
+/// The first field that makes mounts or device nodes: without a mount namespace these are
+/// made in the runtime's namespace, below the rootfs (as runc does, and they stay there).
+pub fn needs_mountns(spec: &Spec) -> Option<&'static str> {
+    let linux = spec.linux().as_ref();
+    if spec.mounts().as_ref().is_some_and(|m| !m.is_empty()) {
+        Some("mounts")
+    } else if linux.is_some_and(|l| l.devices().as_ref().is_some_and(|d| !d.is_empty())) {
+        Some("linux.devices")
+    } else {
+        None
+    }
+}
+
 /// Whether `p`, taken relative to "/", names "/" itself.
 fn is_root(p: &Path) -> bool {
     p.components()
         .all(|c| matches!(c, Component::RootDir | Component::CurDir))
 }
 
-pub fn validate(spec: &Spec, bundle: &Path) -> Result<()> {
+pub fn validate(spec: &Spec) -> Result<()> {
     let linux = spec.linux().as_ref();
     let mountns = linux.is_some_and(|l| {
         l.namespaces()
@@ -53,7 +63,7 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<()> {
             .any(|n| n.typ() == LinuxNamespaceType::Mount)
     });
     if !mountns {
-        if let Some(field) = needs_mountns(spec) {
+        if let Some(field) = refused_without_mountns(spec) {
             bail!("config.json: {field}: needs a mount namespace (linux.namespaces has none)");
         }
     }
@@ -77,12 +87,13 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<()> {
             if opts.tmpcopyup {
                 bail!("{at}.options: \"tmpcopyup\" needs a tmpfs mount, not a bind mount");
             }
-            let Some(src) = m.source().as_deref().filter(|s| !s.as_os_str().is_empty()) else {
+            // Whether the source exists is checked when the mount is made, in config order:
+            // an earlier mount may create it.
+            if m.source()
+                .as_deref()
+                .is_none_or(|s| s.as_os_str().is_empty())
+            {
                 bail!("{at}.source: missing (a bind mount needs one)");
-            };
-            let full = bundle.join(src);
-            if !full.exists() {
-                bail!("{at}.source: {} does not exist", full.display());
             }
         } else {
             if typ.is_empty() {
@@ -168,13 +179,11 @@ mod tests {
     }
 
     fn err(extra: &str) -> String {
-        validate(&spec(extra), Path::new("/"))
-            .unwrap_err()
-            .to_string()
+        validate(&spec(extra)).unwrap_err().to_string()
     }
 
     fn ok(extra: &str) {
-        validate(&spec(extra), Path::new("/")).unwrap();
+        validate(&spec(extra)).unwrap();
     }
 
     #[test]
@@ -204,10 +213,6 @@ mod tests {
             err(r#","mounts":[{"destination":"/a","options":["bind"]}]"#),
             "config.json: mounts[0].source: missing (a bind mount needs one)"
         );
-        assert!(err(
-            r#","mounts":[{"destination":"/a","source":"/nonexistent-x","options":["bind"]}]"#
-        )
-        .starts_with("config.json: mounts[0].source: /nonexistent-x does not exist"));
         assert_eq!(
             err(r#","mounts":[{"destination":"","type":"tmpfs"}]"#),
             "config.json: mounts[0].destination: missing"
@@ -230,7 +235,7 @@ mod tests {
                     "linux":{{"namespaces":[{{"type":"mount"}}],{l}}}}}"#
             );
             let s: Spec = serde_json::from_str(&json).unwrap();
-            validate(&s, Path::new("/")).unwrap_err().to_string()
+            validate(&s).unwrap_err().to_string()
         };
         assert_eq!(
             with_linux(r#""rootfsPropagation":"shard""#),
@@ -261,18 +266,31 @@ mod tests {
     }
 
     #[test]
-    fn without_a_mount_namespace_nothing_may_be_mounted() {
+    fn bind_sources_are_not_looked_up_before_the_mounts() {
+        ok(r#","mounts":[{"destination":"/a","source":"/nonexistent-x","options":["bind"]}]"#);
+    }
+
+    #[test]
+    fn without_a_mount_namespace_the_runtimes_own_mounts_stay_untouched() {
         let s: Spec = serde_json::from_str(
             r#"{"ociVersion":"1.2.0","root":{"path":"rootfs"},"linux":{"maskedPaths":["/proc/kcore"]}}"#,
         )
         .unwrap();
         assert_eq!(
-            validate(&s, Path::new("/")).unwrap_err().to_string(),
+            validate(&s).unwrap_err().to_string(),
             "config.json: linux.maskedPaths: needs a mount namespace (linux.namespaces has none)"
         );
         let s: Spec =
             serde_json::from_str(r#"{"ociVersion":"1.2.0","root":{"path":"rootfs"},"linux":{}}"#)
                 .unwrap();
-        validate(&s, Path::new("/")).unwrap();
+        validate(&s).unwrap();
+        // Mounts and devices are made in the runtime's namespace, as runc does.
+        let s: Spec = serde_json::from_str(
+            r#"{"ociVersion":"1.2.0","root":{"path":"rootfs"},"mounts":[{"destination":"/t","type":"tmpfs"}],
+                "linux":{"devices":[{"path":"/dev/fuse","type":"c","major":10,"minor":229}]}}"#,
+        )
+        .unwrap();
+        validate(&s).unwrap();
+        assert_eq!(needs_mountns(&s), Some("mounts"));
     }
 }
