@@ -181,8 +181,14 @@ const MAX_FDS: usize = 4;
 
 /// recvmsg into `buf`, returning the byte count and the fds received (close-on-exec), retried
 /// on EINTR. (0, []) means EOF.
+///
+/// A peer that exits with messages of ours unread sets ECONNRESET on this socket, and a
+/// seqpacket recv reports that error before the messages the peer sent first (its last
+/// words, such as `Msg::Error`); the error is consumed by being reported, so one more recv
+/// returns them, or EOF.
 pub fn recv_with_fds(sock: BorrowedFd, buf: &mut [u8]) -> nix::Result<(usize, Vec<OwnedFd>)> {
     let mut space = nix::cmsg_space!([RawFd; MAX_FDS]);
+    let mut reset_seen = false;
     loop {
         let mut iov = [IoSliceMut::new(buf)];
         let msg = match recvmsg::<()>(
@@ -193,6 +199,10 @@ pub fn recv_with_fds(sock: BorrowedFd, buf: &mut [u8]) -> nix::Result<(usize, Ve
         ) {
             Ok(m) => m,
             Err(nix::errno::Errno::EINTR) => continue,
+            Err(nix::errno::Errno::ECONNRESET) if !reset_seen => {
+                reset_seen = true;
+                continue;
+            }
             Err(e) => return Err(e),
         };
         let mut fds = Vec::new();
@@ -209,6 +219,18 @@ pub fn recv_with_fds(sock: BorrowedFd, buf: &mut [u8]) -> nix::Result<(usize, Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The peer's last message survives the ECONNRESET its exit sets (it left one of ours
+    /// unread), as init's error does when it fails before reading the parent's next message.
+    #[test]
+    fn last_words_after_a_reset() {
+        let (a, b) = pair().unwrap();
+        write(&a, &Msg::Go).unwrap(); // never read by b
+        write(&b, &Msg::Error("init failed".into())).unwrap();
+        drop(b);
+        assert_eq!(read(&a).unwrap(), Some(Msg::Error("init failed".into())));
+        assert_eq!(read(&a).unwrap(), None);
+    }
 
     #[test]
     fn round_trip() {
