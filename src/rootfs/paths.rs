@@ -54,8 +54,9 @@ pub fn mask_all(
     mount_label: Option<&str>,
 ) -> Result<()> {
     let mut empty: Option<(OwnedFd, u64)> = None;
+    let mut attached = false;
     for p in paths.unwrap_or_default() {
-        mask(root, Path::new(p), mount_label, &mut empty)?;
+        mask(root, Path::new(p), mount_label, &mut empty, &mut attached)?;
     }
     Ok(())
 }
@@ -87,6 +88,7 @@ fn mask(
     path: &Path,
     mount_label: Option<&str>,
     empty: &mut Option<(OwnedFd, u64)>,
+    attached: &mut bool,
 ) -> Result<()> {
     let what = || format!("linux.maskedPaths: {}", path.display());
     let Some(target) = open_target(root, path, OFlag::O_NOFOLLOW).with_context(what)? else {
@@ -102,6 +104,14 @@ fn mask(
             let (tmpfs, dev) = empty.as_ref().context("the masking tmpfs")?;
             if st.st_dev == *dev {
                 return Ok(()); // masked already
+            }
+            if !*attached {
+                // The first directory gets the new mount itself: kernels before 6.15 refuse
+                // to clone a mount that is not attached yet (EINVAL); later ones clone it.
+                *attached = true;
+                return sys::move_mount(tmpfs.as_fd(), target.as_fd())
+                    .context("move_mount")
+                    .with_context(what);
             }
             sys::open_tree(tmpfs.as_fd(), libc::OPEN_TREE_CLONE)
                 .context("open_tree of the masking tmpfs")
