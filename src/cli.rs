@@ -23,6 +23,9 @@ pub struct Global {
     /// Directory holding the containers' state (unprivileged: $XDG_RUNTIME_DIR/berth)
     #[arg(long, global = true, default_value_os_t = crate::rootless::default_root())]
     pub root: PathBuf,
+    /// Whether --root was given: `list` tolerates only an absent default root (as runc).
+    #[arg(skip)]
+    pub root_given: bool,
     /// Write log lines to this file as well as to stderr
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,
@@ -79,8 +82,11 @@ enum Command {
 
 /// Parses the command line, runs the command and turns an error into one log line and exit 1.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
-    let g = cli.global;
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let mut g = cli.global;
+    g.root_given = matches.value_source("root") == Some(clap::parser::ValueSource::CommandLine);
     logging::init(g.log.as_deref(), g.log_format, g.debug);
     // Commands that put a process into a container exec it through a sealed trampoline
     // (CVE-2019-5736, `trampoline`); where there is none for the architecture they run from

@@ -212,10 +212,19 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
         nix::sys::stat::Mode::empty(),
     )
     .context("opening the exec fifo")?;
-    // startContainer hooks, between `start` and the exec; `start` reads their outcome from the
-    // fifo: "0", or the error.
-    if let Err(e) = hooks::start_container(spec, ctx.id, ctx.bundle) {
-        let _ = nix::unistd::write(&fifo, format!("{e:#}").as_bytes());
+    // startContainer hooks, between `start` and the exec, under the container's seccomp
+    // filter (runc's run filtered); `start` reads their outcome from the fifo: "0", or the
+    // error, which `start` alone reports.
+    if !hooks::list(spec.hooks().as_ref(), hooks::Kind::StartContainer).is_empty() {
+        if let Some(f) = prepared.late_seccomp.take() {
+            seccomp::load(&f)?;
+        }
+    }
+    if let Err(e) = hooks::start_container(spec, ctx.id, ctx.bundle, &prepared.envp) {
+        if nix::unistd::write(&fifo, format!("{e:#}").as_bytes()).is_ok() {
+            // SAFETY: _exit skips the parent's destructors and atexit handlers, not ours.
+            unsafe { libc::_exit(1) }
+        }
         return Err(e);
     }
     nix::unistd::write(&fifo, b"0").context("writing the exec fifo")?;

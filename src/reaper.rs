@@ -5,8 +5,6 @@
 use anyhow::{Context, Result};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
 use std::os::fd::{AsFd, OwnedFd};
 
 /// Blocks every catchable signal and returns a signalfd for them. Call it before cloning
@@ -42,9 +40,7 @@ pub fn wait(sfd: &SignalFd, pid: i32, pidfd: &OwnedFd, is_child: bool) -> Result
             if let Some(info) = sfd.read_signal().context("reading the signalfd")? {
                 let sig = info.ssi_signo as i32;
                 if sig != libc::SIGCHLD {
-                    if let Ok(s) = Signal::try_from(sig) {
-                        forward(pid, s);
-                    }
+                    forward(pid, sig);
                 }
             }
         }
@@ -58,20 +54,30 @@ pub fn wait(sfd: &SignalFd, pid: i32, pidfd: &OwnedFd, is_child: bool) -> Result
     }
 }
 
-/// Sends `sig` to the container process (best effort: it may have just exited).
-pub fn forward(pid: i32, sig: Signal) {
-    let _ = nix::sys::signal::kill(Pid::from_raw(pid), sig);
+/// Sends `sig` to the container process (best effort: it may have just exited). A number,
+/// so that real-time signals (systemd stops on SIGRTMIN+3) go through too.
+pub fn forward(pid: i32, sig: i32) {
+    let _ = crate::signals::send(pid, sig);
 }
 
 /// Reaps every exited child; returns the status of `pid` once it has exited. A process that
 /// is not berth's child ends the wait with 255 once its pidfd is readable.
 pub fn reap(pid: i32, is_child: bool, pidfd_ready: bool) -> Option<i32> {
     loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return Some(code),
-            Ok(WaitStatus::Signaled(p, s, _)) if p.as_raw() == pid => return Some(128 + s as i32),
-            Ok(WaitStatus::StillAlive) | Err(_) => break,
-            Ok(_) => continue,
+        // Raw waitpid: nix's fails on (after reaping) a death by a real-time signal.
+        let mut status = 0;
+        // SAFETY: waitpid writes only the status int it is given.
+        let p = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if p <= 0 {
+            break;
+        }
+        if p == pid {
+            if libc::WIFEXITED(status) {
+                return Some(libc::WEXITSTATUS(status));
+            }
+            if libc::WIFSIGNALED(status) {
+                return Some(128 + libc::WTERMSIG(status));
+            }
         }
     }
     if pidfd_ready && !is_child {

@@ -10,7 +10,7 @@ pub struct Args {
     pub all: bool,
     /// Container id
     pub id: String,
-    /// Signal name (TERM, SIGTERM) or number
+    /// Signal name (TERM, SIGTERM) or number (0-64)
     #[arg(default_value = "SIGTERM")]
     pub signal: String,
 }
