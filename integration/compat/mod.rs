@@ -11,6 +11,7 @@
 #![allow(dead_code)] // each test module uses a different part of the harness
 
 pub mod differences;
+mod lifecycle;
 mod output;
 
 use crate::common::{output_via_files, unique, Bundle, Root, BERTH};

@@ -11,7 +11,7 @@ pub struct Args {
     /// Container id
     pub id: String,
     /// Signal name (TERM, SIGTERM) or number (0-64)
-    #[arg(default_value = "SIGTERM")]
+    #[arg(default_value = "SIGTERM", allow_negative_numbers = true)]
     pub signal: String,
 }
 
