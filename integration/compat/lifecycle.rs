@@ -349,6 +349,67 @@ fn run_forwards_real_time_signals() {
     assert_eq!(bo, (Some(7), Some(128 + 40)));
 }
 
+/// A foreground `exec` forwards real-time signals to its process too.
+#[test]
+fn exec_forwards_real_time_signals() {
+    let pair = Pair::new();
+    let b = Bundle::new(&base_config(&["/bin/sleep", "100"]));
+    let dir = b.dir.to_str().unwrap();
+    let (bo, ro) = pair.both(|root, id| {
+        root.ok(&["run", "-d", "--bundle", dir, id]);
+        let tmp = format!("/proc/{}/root/tmp", init_pid(root, id));
+        let script = "trap 'exit 9' 38; echo > /tmp/exec-ready; while true; do sleep 0.05; done";
+        let mut child = root
+            .cmd()
+            .args(["exec", id, "/bin/sh", "-c", script])
+            .spawn()
+            .unwrap();
+        wait_for("the exec'd trap is set", || {
+            Path::new(&tmp).join("exec-ready").exists()
+        });
+        send(child.id(), 38);
+        let code = wait_child(&mut child);
+        root.ok(&["delete", "-f", id]);
+        code
+    });
+    assert_eq!(bo, ro, "berth vs runc");
+    assert_eq!(bo, Some(9));
+}
+
+/// Two `delete --force` at once (podman's `run -d --rm` cleanup racing `stop`): both
+/// succeed, as runc's do, and nothing is left.
+#[test]
+fn concurrent_force_deletes() {
+    let pair = Pair::new();
+    let b = Bundle::new(&base_config(&["/bin/sleep", "100"]));
+    let dir = b.dir.to_str().unwrap();
+    let (bo, ro) = pair.both(|root, id| {
+        (0..3)
+            .map(|i| {
+                let id = format!("{id}-{i}");
+                root.ok(&["run", "-d", "--bundle", dir, &id]);
+                let deletes: Vec<_> = (0..4)
+                    .map(|_| {
+                        let mut cmd = root.cmd();
+                        cmd.args(["delete", "--force", &id]);
+                        std::thread::spawn(move || Outcome::from_cmd(&mut cmd))
+                    })
+                    .collect();
+                let codes: Vec<i32> = deletes
+                    .into_iter()
+                    .map(|t| t.join().unwrap().code)
+                    .collect();
+                (codes, status(root, &id))
+            })
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(bo, ro, "berth vs runc");
+    for (codes, st) in &bo {
+        assert_eq!((codes.as_slice(), st.as_str()), (&[0, 0, 0, 0][..], ""));
+    }
+    pair.berth.assert_clean(None);
+}
+
 /// `list` with a --root that does not exist is an error (runc 1.2+); an empty root lists
 /// as JSON `null`, as Go encodes runc's empty list.
 #[test]
