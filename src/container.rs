@@ -595,13 +595,14 @@ pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> Result<()> {
         (Some(cg), true) if all || pidfd.is_some() || !cg.pids()?.is_empty() => {
             return cg.signal_all(sig).with_context(|| format!("signalling container {id:?}"));
         }
-        (None, true) if pidfd.is_none() && all => return Ok(()),
+        (None, true) if all && pidfd.is_none() => return Ok(()),
         // An unprivileged berth without a delegated cgroup cannot find every process; as
         // runc, it signals init (which takes its whole pid namespace along with SIGKILL).
-        (None, true) if rootless::active() && pidfd.is_some() => logging::warn(
+        (None, true) if all && rootless::active() => logging::warn(
             &format!("kill --all: container {id:?} has no cgroup (not delegated to the user): signalling its init only"),
         ),
-        (None, true) if pidfd.is_some() => bail!("kill --all: container {id:?} has no cgroup"),
+        (None, true) if all => bail!("kill --all: container {id:?} has no cgroup"),
+        // The rest, SIGKILL without a cgroup among them, goes to init (if it still runs).
         _ => {}
     }
     let Some(pidfd) = pidfd else {

@@ -215,12 +215,12 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     // startContainer hooks, between `start` and the exec, under the container's seccomp
     // filter (runc's run filtered); `start` reads their outcome from the fifo: "0", or the
     // error, which `start` alone reports.
-    if !hooks::list(spec.hooks().as_ref(), hooks::Kind::StartContainer).is_empty() {
-        if let Some(f) = prepared.late_seccomp.take() {
-            seccomp::load(&f)?;
-        }
-    }
-    if let Err(e) = hooks::start_container(spec, ctx.id, ctx.bundle, &prepared.envp) {
+    let with_hooks = !hooks::list(spec.hooks().as_ref(), hooks::Kind::StartContainer).is_empty();
+    let early_filter = prepared.late_seccomp.take_if(|_| with_hooks);
+    let hooks_ran = early_filter
+        .map_or(Ok(None), |f| seccomp::load(&f))
+        .and_then(|_| hooks::start_container(spec, ctx.id, ctx.bundle, &prepared.envp));
+    if let Err(e) = hooks_ran {
         if nix::unistd::write(&fifo, format!("{e:#}").as_bytes()).is_ok() {
             // SAFETY: _exit skips the parent's destructors and atexit handlers, not ours.
             unsafe { libc::_exit(1) }
