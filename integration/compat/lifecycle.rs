@@ -114,6 +114,27 @@ fn delete_created_and_missing() {
     pair.berth.assert_clean(None);
 }
 
+/// A container directory without state (a create that died before writing it): `delete`
+/// removes it, and says the container does not exist unless forced.
+#[test]
+fn delete_of_a_directory_without_state() {
+    let pair = Pair::new();
+    let (bo, ro) = pair.both(|root, id| {
+        let dir = root.dir.join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let plain = Outcome::of(root, &["delete", id]);
+        let removed = !dir.exists();
+        std::fs::create_dir_all(&dir).unwrap();
+        let forced = Outcome::of(root, &["delete", "--force", id]);
+        (plain.code, removed, forced.code, !dir.exists())
+    });
+    assert_eq!(
+        bo, ro,
+        "berth vs runc (delete, removed, delete -f, removed)"
+    );
+    assert_eq!(bo, (1, true, 0, true));
+}
+
 /// A running or paused container needs --force, with runc's words for the refusal; a
 /// paused one takes signal 0; --force then removes it and its processes.
 #[test]
