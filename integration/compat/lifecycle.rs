@@ -535,6 +535,27 @@ fn hooks_env_cwd_and_seccomp() {
     assert_eq!(bo.1[5].trim(), "Seccomp:\t2");
 }
 
+/// Under berth's default seccomp profile (which refuses clone3, among others) and
+/// noNewPrivileges, berth still runs a startContainer hook, filtered, as runc does.
+#[test]
+fn start_container_hook_under_the_default_profile() {
+    let pair = Pair::new();
+    let (bo, ro) = pair.both(|root, id| {
+        let mut c = base_config(&["/bin/true"]);
+        c["process"]["noNewPrivileges"] = json!(true);
+        c["linux"]["seccomp"] = crate::common::default_seccomp_profile();
+        c["hooks"] = json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c",
+            "grep '^Seccomp:' /proc/self/status > /mnt/seccomp"]}]});
+        let (b, out) = bundle_with_out(c);
+        let run = Outcome::of(root, &["run", "--bundle", b.dir.to_str().unwrap(), id]);
+        let seen = read(&out.join("seccomp"));
+        let _ = std::fs::remove_dir_all(&out);
+        (run.code, seen)
+    });
+    assert_eq!(bo, ro, "berth vs runc");
+    assert_eq!(bo, (0, "Seccomp:\t2\n".to_string()));
+}
+
 /// A failing startContainer hook stops the container before `start` returns: `state` right
 /// after never says `created`, and the hook's error is reported once. berth's `start` fails
 /// then; runc's exits 0 (intended difference).
