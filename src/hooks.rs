@@ -29,7 +29,6 @@ use anyhow::{anyhow, bail, Context, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::{Hook, Hooks, Spec};
 use std::collections::HashMap;
@@ -43,6 +42,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::clone::{clone, Forked};
+use crate::reaper::Ended;
 use crate::sync::{self, Msg};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -350,9 +350,9 @@ fn run_hook(hook: &Hook, input: &[u8], d: &Defaults) -> Result<()> {
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
     }
     let status = loop {
-        match waitpid(Pid::from_raw(pid), None) {
+        match crate::reaper::waitpid(pid, 0) {
             Err(nix::errno::Errno::EINTR) => continue,
-            other => break other.context("waiting for the hook")?,
+            other => break other.context("waiting for the hook")?.1,
         }
     };
     let output = format!(
@@ -365,10 +365,12 @@ fn run_hook(hook: &Hook, input: &[u8], d: &Defaults) -> Result<()> {
             "ran past its timeout of {}s and was killed{output}",
             hook.timeout().unwrap_or_default()
         ),
-        (true, WaitStatus::Exited(_, 0)) => Ok(()),
-        (true, WaitStatus::Exited(_, c)) => bail!("exited with status {c}{output}"),
-        (true, WaitStatus::Signaled(_, s, _)) => bail!("killed by {s}{output}"),
-        (true, other) => bail!("ended as {other:?}{output}"),
+        (true, Some(Ended::Exited(0))) => Ok(()),
+        (true, Some(Ended::Exited(c))) => bail!("exited with status {c}{output}"),
+        (true, Some(Ended::Signaled(s))) => {
+            bail!("killed by {}{output}", crate::signals::name(s))
+        }
+        (true, None) => bail!("ended without an exit status{output}"),
     }
 }
 
@@ -618,6 +620,17 @@ mod tests {
         let got = std::fs::read_to_string(&out).unwrap();
         assert_eq!(got.trim(), format!("{}|0", bundle.display()));
         let _ = std::fs::remove_file(&out);
+    }
+
+    /// A hook killed by a real-time signal (which nix's waitpid cannot report) says so.
+    #[test]
+    fn a_hook_killed_by_a_real_time_signal() {
+        let err = format!(
+            "{:#}",
+            one(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "kill -40 $$"]}))
+                .unwrap_err()
+        );
+        assert_eq!(err, "createRuntime hook #0 (/bin/sh): killed by SIGRTMIN+6");
     }
 
     #[test]

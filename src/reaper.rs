@@ -60,24 +60,39 @@ pub fn forward(pid: i32, sig: i32) {
     let _ = crate::signals::send(pid, sig);
 }
 
+/// How a process ended, from a raw wait status: `Exited(code)` or `Signaled(signal)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Exited(i32),
+    Signaled(i32),
+}
+
+/// waitpid(2), raw: nix's fails (after reaping!) on a death by a real-time signal. Returns
+/// the pid reaped (0 with WNOHANG when none has exited) and how it ended (None: not an end,
+/// such as a stop).
+pub fn waitpid(pid: i32, flags: i32) -> nix::Result<(i32, Option<Ended>)> {
+    let mut status = 0;
+    // SAFETY: waitpid writes only the status int it is given.
+    let p = nix::errno::Errno::result(unsafe { libc::waitpid(pid, &mut status, flags) })?;
+    let ended = if p > 0 && libc::WIFEXITED(status) {
+        Some(Ended::Exited(libc::WEXITSTATUS(status)))
+    } else if p > 0 && libc::WIFSIGNALED(status) {
+        Some(Ended::Signaled(libc::WTERMSIG(status)))
+    } else {
+        None
+    };
+    Ok((p, ended))
+}
+
 /// Reaps every exited child; returns the status of `pid` once it has exited. A process that
 /// is not berth's child ends the wait with 255 once its pidfd is readable.
 pub fn reap(pid: i32, is_child: bool, pidfd_ready: bool) -> Option<i32> {
-    loop {
-        // Raw waitpid: nix's fails on (after reaping) a death by a real-time signal.
-        let mut status = 0;
-        // SAFETY: waitpid writes only the status int it is given.
-        let p = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if p <= 0 {
-            break;
-        }
-        if p == pid {
-            if libc::WIFEXITED(status) {
-                return Some(libc::WEXITSTATUS(status));
-            }
-            if libc::WIFSIGNALED(status) {
-                return Some(128 + libc::WTERMSIG(status));
-            }
+    while let Ok((p, ended)) = waitpid(-1, libc::WNOHANG) {
+        match ended {
+            _ if p == 0 => break,
+            Some(Ended::Exited(code)) if p == pid => return Some(code),
+            Some(Ended::Signaled(sig)) if p == pid => return Some(128 + sig),
+            _ => {}
         }
     }
     if pidfd_ready && !is_child {
