@@ -173,12 +173,14 @@ fn delete_running_and_paused_needs_force() {
 }
 
 /// Signal numbers 0-64 reach init (a trap on real-time signals 37 and 64 fires); names are
-/// runc's: none for real-time signals; out-of-range numbers are refused.
+/// runc's: none for real-time signals; an empty signal is SIGTERM; out-of-range numbers are
+/// refused.
 #[test]
 fn kill_signal_numbers_and_names() {
     let pair = Pair::new();
     let script = "trap 'echo 37 >> /tmp/got' 37; trap 'echo 64 >> /tmp/got' 64; \
-                  trap 'echo usr1 >> /tmp/got' USR1; echo > /tmp/ready; \
+                  trap 'echo usr1 >> /tmp/got' USR1; trap 'echo term >> /tmp/got' TERM; \
+                  echo > /tmp/ready; \
                   while true; do sleep 0.05; done";
     let b = Bundle::new(&base_config(&["/bin/sh", "-c", script]));
     let dir = b.dir.to_str().unwrap();
@@ -187,6 +189,7 @@ fn kill_signal_numbers_and_names() {
         "37",
         "64",
         "usr1",
+        "",
         "SIGRTMIN+3",
         "RTMIN+3",
         "RTMAX-1",
@@ -202,8 +205,8 @@ fn kill_signal_numbers_and_names() {
             .iter()
             .map(|s| Outcome::of(root, &["kill", id, s]))
             .collect();
-        wait_for("three trapped signals arrive", || {
-            read(&tmp.join("got")).lines().count() == 3
+        wait_for("four trapped signals arrive", || {
+            read(&tmp.join("got")).lines().count() == 4
         });
         let mut got: Vec<String> = read(&tmp.join("got")).lines().map(String::from).collect();
         got.sort();
@@ -218,8 +221,8 @@ fn kill_signal_numbers_and_names() {
         }
     }
     let codes: Vec<i32> = bo.0.iter().map(|o| o.code).collect();
-    assert_eq!(codes, [0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
-    assert_eq!(bo.1, ["37", "64", "usr1"]);
+    assert_eq!(codes, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
+    assert_eq!(bo.1, ["37", "64", "term", "usr1"]);
     assert_eq!(bo.1, ro.1);
 }
 

@@ -16,7 +16,11 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    let sig = crate::signals::parse(&a.signal)?;
+    // An empty signal is the default, as runc takes it.
+    let sig = match a.signal.as_str() {
+        "" => libc::SIGTERM,
+        s => crate::signals::parse(s)?,
+    };
     crate::container::kill(&g.root, &a.id, sig, a.all)?;
     Ok(0)
 }
