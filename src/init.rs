@@ -18,6 +18,7 @@
 //! 8. bounding set, uid/gid switch, capability sets; cwd; no_new_privs
 //! 9. fds >= 3 + preserve_fds close-on-exec; signal mask reset; executable resolved
 //! 10. `Ready` to the parent; block on the exec fifo until `start`; startContainer hooks
+//!     (under the filter: with noNewPrivileges it is loaded before them, if there are any)
 //! 11. seccomp now if noNewPrivileges is true; execve
 
 use anyhow::{anyhow, bail, Context as _, Result};
