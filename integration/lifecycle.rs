@@ -108,10 +108,6 @@ fn state_json_has_runcs_fields() {
 fn lifecycle_rules_refuse_and_change_nothing() {
     let root = Root::new();
     let (_b, id) = create(&root, &base_config(&["/bin/sleep", "60"]));
-    // delete of a created container without --force
-    let err = root.fails(&["delete", &id]);
-    assert!(err.contains("created"), "{err}");
-    assert_eq!(root.state(&id)["status"], "created");
     root.ok(&["start", &id]);
     wait_status(&root, &id, "running");
     // start of a running container
@@ -125,7 +121,7 @@ fn lifecycle_rules_refuse_and_change_nothing() {
     wait_status(&root, &id, "stopped");
     // kill of a stopped container; start of a stopped one
     let err = root.fails(&["kill", &id]);
-    assert!(err.contains("stopped"), "{err}");
+    assert!(err.contains("container not running"), "{err}");
     let err = root.fails(&["start", &id]);
     assert!(err.contains("stopped"), "{err}");
     root.ok(&["delete", &id]);
@@ -341,4 +337,45 @@ fn json_log_names_the_failure() {
     assert_eq!(line["level"], "error");
     assert!(line["msg"].as_str().unwrap().contains("nosuch"), "{line}");
     assert!(line["time"].as_str().unwrap().ends_with('Z'));
+}
+
+/// With process.terminal and berth relaying the pty, real-time signals are forwarded too
+/// (runc cannot run this without a terminal of its own: berth only).
+#[test]
+fn run_with_a_terminal_forwards_real_time_signals() {
+    let root = Root::new();
+    let script = "trap 'exit 7' 37; echo > /tmp/ready; while true; do sleep 0.05; done";
+    let mut c = base_config(&["/bin/sh", "-c", script]);
+    c["process"]["terminal"] = serde_json::json!(true);
+    let b = Bundle::new(&c);
+    let id = unique("rt");
+    let mut child = root
+        .cmd()
+        .args(["run", "--bundle", b.dir.to_str().unwrap(), &id])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_status(&root, &id, "running");
+    let ready = format!("/proc/{}/root/tmp/ready", root.state(&id)["pid"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::path::Path::new(&ready).exists() {
+        assert!(Instant::now() < deadline, "the trap was never set");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) with plain integers; 37 is SIGRTMIN+3, which nix cannot name.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, 37) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let code = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(7), "the signal was not forwarded");
+    root.assert_clean(Some(&b));
 }

@@ -30,6 +30,9 @@ pub struct Global {
     /// Directory holding the containers' state (unprivileged: $XDG_RUNTIME_DIR/berth)
     #[arg(long, global = true, default_value_os_t = crate::rootless::default_root())]
     pub root: PathBuf,
+    /// Whether --root was given: `list` tolerates only an absent default root (as runc).
+    #[arg(skip)]
+    pub root_given: bool,
     /// Write log lines to this file instead of stderr (the fatal error still goes to stderr)
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,
@@ -168,11 +171,16 @@ fn usage_message(rendered: &str) -> String {
 /// Parses the command line, runs the command and turns an error into one log line and exit 1
 /// (255 for exec).
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return usage_error(e),
+    };
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
-    let g = cli.global;
+    let mut g = cli.global;
+    g.root_given = matches.value_source("root") == Some(clap::parser::ValueSource::CommandLine);
     if cli.version {
         print!("{}", version());
         return 0;

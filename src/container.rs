@@ -481,7 +481,14 @@ pub fn start(root: &Path, id: &str) -> Result<Option<Started>> {
         Mode::empty(),
     )
     .with_context(|| format!("opening {}", fifo_path.display()))?;
-    await_exec(&fifo, &pidfd).with_context(|| format!("starting container {id:?}"))?;
+    if let Err(e) = await_exec(&fifo, &pidfd) {
+        // A failed startContainer hook: init is exiting. `start` returns once it is gone, so
+        // that nothing sees the container `created` afterwards.
+        if let Err(k) = kill_and_wait(&st) {
+            logging::warn(&format!("stopping container {id:?}: {k:#}"));
+        }
+        return Err(e.context(format!("starting container {id:?}")));
+    }
     std::fs::remove_file(&fifo_path)
         .with_context(|| format!("removing {}", fifo_path.display()))?;
     let state = hooks::HookState::of_state(&st, "running", st.pid);
@@ -569,30 +576,42 @@ fn await_exec(fifo: &OwnedFd, pidfd: &OwnedFd) -> Result<()> {
     }
 }
 
-/// Sends `sig` to the container's init, or with `all` to every process in its cgroup.
-pub fn kill(root: &Path, id: &str, sig: nix::sys::signal::Signal, all: bool) -> Result<()> {
+/// Sends signal number `sig` (0-64) to the container's init; with `all` to every process in
+/// its cgroup (runc 1.1's --all, which managers of a container without its own pid namespace
+/// rely on), and so too SIGKILL for a container without its own pid namespace (runc 1.2+),
+/// whose processes can outlive init. A stopped container is "container not running" (the
+/// words containerd matches), except with `all`, where it is nothing to do.
+pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> Result<()> {
     let lock = state::open(root, id)?;
     let st = lock.load_existing()?;
     let status = state::status(&lock.dir, &st);
-    // With --all, processes that outlive a stopped init (no pid namespace) can still be
-    // signalled while the cgroup exists, as in runc.
-    if status == Status::Stopped && !all {
-        bail!("cannot kill container {id:?}: it is stopped");
-    }
-    match (&st.cgroup, all) {
-        (Some(cg), true) => return cg.kill_all(sig),
+    let pidfd = if status == Status::Stopped {
+        None
+    } else {
+        init_pidfd(&st)?
+    };
+    let cgroup_wide = all || (sig == libc::SIGKILL && shares_pid_ns(&st, pidfd.is_some()));
+    match (&st.cgroup, cgroup_wide) {
+        (Some(cg), true) if all || pidfd.is_some() || !cg.pids()?.is_empty() => {
+            return cg.signal_all(sig).with_context(|| format!("signalling container {id:?}"));
+        }
+        (None, true) if all && pidfd.is_none() => return Ok(()),
         // An unprivileged berth without a delegated cgroup cannot find every process; as
         // runc, it signals init (which takes its whole pid namespace along with SIGKILL).
-        (None, true) if rootless::active() && status != Status::Stopped => logging::warn(
+        (None, true) if all && rootless::active() => logging::warn(
             &format!("kill --all: container {id:?} has no cgroup (not delegated to the user): signalling its init only"),
         ),
-        (None, true) => bail!("kill --all: container {id:?} has no cgroup"),
-        (_, false) => {}
+        (None, true) if all => bail!("kill --all: container {id:?} has no cgroup"),
+        // The rest, SIGKILL without a cgroup among them, goes to init (if it still runs).
+        _ => {}
     }
-    let pidfd =
-        init_pidfd(&st)?.ok_or_else(|| anyhow!("cannot kill container {id:?}: it is stopped"))?;
-    pidfd_send_signal(&pidfd, sig).with_context(|| format!("sending {sig} to container {id:?}"))?;
-    if sig == nix::sys::signal::Signal::SIGKILL && status == Status::Paused {
+    let Some(pidfd) = pidfd else {
+        bail!("cannot signal container {id:?}: container not running");
+    };
+    let name = crate::signals::name(sig);
+    pidfd_send_signal(&pidfd, sig)
+        .with_context(|| format!("sending {name} to container {id:?}"))?;
+    if sig == libc::SIGKILL && status == Status::Paused {
         // A v1-frozen process does not die until thawed (runc thaws here too).
         if let Some(cg) = &st.cgroup {
             cg.thaw()?;
@@ -601,13 +620,28 @@ pub fn kill(root: &Path, id: &str, sig: nix::sys::signal::Signal, all: bool) -> 
     Ok(())
 }
 
-fn pidfd_send_signal(pidfd: &OwnedFd, sig: nix::sys::signal::Signal) -> Result<()> {
+/// Whether the container has no pid namespace of its own (runc's !IsPrivate(NEWPID)): init
+/// sees berth's. Once init is gone, processes left in the cgroup can only be such a
+/// container's: in its own namespace they die with init.
+fn shares_pid_ns(st: &State, init_alive: bool) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if init_alive {
+        let ns = |p: &str| std::fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
+        let theirs = ns(&format!("/proc/{}/ns/pid", st.pid));
+        return theirs.is_some() && theirs == ns("/proc/self/ns/pid");
+    }
+    st.cgroup
+        .as_ref()
+        .is_some_and(|cg| cg.pids().is_ok_and(|p| !p.is_empty()))
+}
+
+fn pidfd_send_signal(pidfd: &OwnedFd, sig: i32) -> Result<()> {
     // SAFETY: plain syscall on a pidfd we own; a null siginfo means "as kill(2)".
     let r = unsafe {
         libc::syscall(
             libc::SYS_pidfd_send_signal,
             pidfd.as_raw_fd(),
-            sig as libc::c_int,
+            sig,
             std::ptr::null::<libc::siginfo_t>(),
             0,
         )
@@ -618,23 +652,40 @@ fn pidfd_send_signal(pidfd: &OwnedFd, sig: nix::sys::signal::Signal) -> Result<(
     Ok(())
 }
 
-/// Deletes a stopped container (or, with `force`, kills any other first) and everything berth
-/// made for it.
+/// Deletes a container as runc does: a stopped one; a created one (its init is killed: it
+/// never ran the user's program); a running or paused one only with `force`. With `force`,
+/// an id that does not exist is no error: managers delete after their own cleanup.
 pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
-    let lock = state::open(root, id)?;
+    let lock = match state::open(root, id) {
+        Err(_)
+            if force
+                && config::validate_id(id).is_ok()
+                && !state::container_dir(root, id).exists() =>
+        {
+            return Ok(())
+        }
+        r => r?,
+    };
     let Some(st) = lock.load()? else {
-        // A create that died before writing its state: we hold the lock, so it is gone.
-        return lock.remove();
+        // A create that died before writing its state (we hold the lock, so it is gone), or
+        // a delete that ran while we waited for the lock and removed everything.
+        if lock.dir.exists() {
+            lock.remove()?;
+        }
+        if force {
+            return Ok(());
+        }
+        bail!("container {id:?} does not exist");
     };
     let status = state::status(&lock.dir, &st);
-    if status != Status::Stopped {
-        if !force {
-            bail!(
-                "cannot delete container {id:?}: it is {} (stop it first, or use --force)",
-                status.as_str()
-            );
-        }
-        kill_and_wait(&st)?;
+    match status {
+        Status::Stopped => {}
+        Status::Created => kill_and_wait(&st)?,
+        _ if force => kill_and_wait(&st)?,
+        _ => bail!(
+            "cannot delete container {id} that is not stopped: {}",
+            status.as_str()
+        ),
     }
     destroy(lock, &st)
 }
@@ -660,7 +711,7 @@ fn kill_and_wait(st: &State) -> Result<()> {
         let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
     }
     if let Some(pidfd) = init_pidfd(st)? {
-        let _ = pidfd_send_signal(&pidfd, nix::sys::signal::Signal::SIGKILL);
+        let _ = pidfd_send_signal(&pidfd, libc::SIGKILL);
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
         let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
         poll(&mut fds, PollTimeout::from(10_000u16)).context("waiting for init to die")?;

@@ -14,8 +14,13 @@
 //! A failing hook fails its operation (create cleans everything up, `start` stops the
 //! container); poststop failures are only warnings and the next poststop hook still runs.
 //!
-//! A hook gets exactly its own `env`, its `args` (`args[0]` is argv[0]; the path when there
-//! are none), the state on stdin and no other fd. Its stdin, stdout and stderr are memfds, so
+//! A hook gets its own `env`, or without one (absent, not empty) what runc's would inherit:
+//! berth's environment for the runtime-namespace kinds, the container process's environment
+//! (process.env plus HOME) for startContainer, none for createContainer (init's is empty
+//! there). createContainer runs in the rootfs, prestart, createRuntime and poststart in the
+//! bundle (where runc's create runs them), poststop in berth's cwd (runc's delete's). A hook
+//! gets its `args` (`args[0]` is argv[0]; the path when there are none), the state on stdin
+//! and no other fd. Its stdin, stdout and stderr are memfds, so
 //! no pipe can fill up or be held open by a process the hook leaves behind; what it printed
 //! goes into the error. It runs in its own process group, which is killed when `timeout`
 //! (seconds) runs out.
@@ -24,7 +29,6 @@ use anyhow::{anyhow, bail, Context, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::{Hook, Hooks, Spec};
 use std::collections::HashMap;
@@ -38,6 +42,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::clone::{clone, Forked};
+use crate::reaper::Ended;
 use crate::sync::{self, Msg};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,15 +187,43 @@ impl<'a> HookState<'a> {
     }
 }
 
+/// Where a hook runs when its config does not say: the environment for a hook without
+/// `env`, and the working directory (None: the caller's).
+pub struct Defaults {
+    pub env: Vec<CString>,
+    pub cwd: Option<CString>,
+}
+
+impl Defaults {
+    /// Runtime-namespace hooks: berth's own environment (runc's exec.Cmd with a nil Env
+    /// passes runc's), in `cwd` or berth's own.
+    pub fn runtime(cwd: Option<&Path>) -> Defaults {
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| {
+                let mut kv = k.as_bytes().to_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                CString::new(kv).ok()
+            })
+            .collect();
+        let cwd = cwd.and_then(|c| CString::new(c.as_os_str().as_bytes()).ok());
+        Defaults { env, cwd }
+    }
+}
+
 /// Runs the `kind` hooks in order; the first failure stops the list and is the error.
 pub fn run(kind: Kind, hooks: Option<&Hooks>, state: &HookState) -> Result<()> {
-    let list = list(hooks, kind);
-    if list.is_empty() {
+    if list(hooks, kind).is_empty() {
         return Ok(());
     }
+    // In the bundle, where runc's create (which runs these) works.
+    run_with(kind, hooks, state, &Defaults::runtime(Some(state.bundle)))
+}
+
+fn run_with(kind: Kind, hooks: Option<&Hooks>, state: &HookState, d: &Defaults) -> Result<()> {
     let input = state.to_json();
-    for (i, h) in list.iter().enumerate() {
-        run_one(kind, i, h, &input)?;
+    for (i, h) in list(hooks, kind).iter().enumerate() {
+        run_one(kind, i, h, &input, d)?;
     }
     Ok(())
 }
@@ -202,8 +235,9 @@ pub fn run_poststop(hooks: Option<&Hooks>, state: &HookState) {
         return;
     }
     let input = state.to_json();
+    let defaults = Defaults::runtime(None);
     for (i, h) in list.iter().enumerate() {
-        if let Err(e) = run_one(Kind::Poststop, i, h, &input) {
+        if let Err(e) = run_one(Kind::Poststop, i, h, &input, &defaults) {
             crate::logging::warn(&format!("{e:#}"));
         }
     }
@@ -228,22 +262,43 @@ pub fn before_pivot(spec: &Spec, id: &str, bundle: &Path, sock: &OwnedFd) -> Res
             other => bail!("sync: expected HooksDone from the parent, got {other:?}"),
         }
     }
+    if list(hooks, Kind::CreateContainer).is_empty() {
+        return Ok(());
+    }
     let pid = nix::unistd::getpid().as_raw();
-    run(
+    // In the rootfs, as runc's (which has changed into it to pivot); init's env is empty.
+    let root = bundle.join(
+        spec.root()
+            .as_ref()
+            .map_or(Path::new("rootfs"), |r| r.path().as_path()),
+    );
+    let cwd = CString::new(root.as_os_str().as_bytes()).context("root.path")?;
+    let d = Defaults {
+        env: Vec::new(),
+        cwd: Some(cwd),
+    };
+    run_with(
         Kind::CreateContainer,
         hooks,
         &HookState::of_spec(spec, id, bundle, "creating", pid),
+        &d,
     )
 }
 
 /// In init, once `start` opened the exec fifo: the startContainer hooks, resolved in the
-/// container, with the container process's credentials (as runc).
-pub fn start_container(spec: &Spec, id: &str, bundle: &Path) -> Result<()> {
+/// container, with the container process's credentials, cwd and seccomp filter (as runc);
+/// a hook without `env` gets the process's, `env` (process.env plus HOME).
+pub fn start_container(spec: &Spec, id: &str, bundle: &Path, env: &[CString]) -> Result<()> {
     let pid = nix::unistd::getpid().as_raw();
-    run(
+    let d = Defaults {
+        env: env.to_vec(),
+        cwd: None,
+    };
+    run_with(
         Kind::StartContainer,
         spec.hooks().as_ref(),
         &HookState::of_spec(spec, id, bundle, "created", pid),
+        &d,
     )
 }
 
@@ -251,18 +306,21 @@ pub fn start_container(spec: &Spec, id: &str, bundle: &Path) -> Result<()> {
 const OUTPUT_LIMIT: usize = 4096;
 
 /// Runs hook number `index` of its kind; errors name the kind, the index and the path.
-fn run_one(kind: Kind, index: usize, hook: &Hook, input: &[u8]) -> Result<()> {
-    run_hook(hook, input)
+fn run_one(kind: Kind, index: usize, hook: &Hook, input: &[u8], d: &Defaults) -> Result<()> {
+    run_hook(hook, input, d)
         .with_context(|| format!("{} hook #{index} ({})", kind.name(), hook.path().display()))
 }
 
-fn run_hook(hook: &Hook, input: &[u8]) -> Result<()> {
+fn run_hook(hook: &Hook, input: &[u8], d: &Defaults) -> Result<()> {
     let path = CString::new(hook.path().as_os_str().as_bytes()).context("path")?;
     let argv = match hook.args().as_deref() {
         Some(a) if !a.is_empty() => cstrings(a)?,
         _ => vec![path.clone()],
     };
-    let envp = cstrings(hook.env().as_deref().unwrap_or_default())?;
+    let envp = match hook.env() {
+        Some(env) => cstrings(env)?,
+        None => d.env.clone(),
+    };
     let mut stdin = memfd("berth-hook-stdin")?;
     stdin
         .write_all(input)
@@ -278,6 +336,7 @@ fn run_hook(hook: &Hook, input: &[u8]) -> Result<()> {
             &path,
             &argv,
             &envp,
+            d.cwd.as_deref(),
             [&stdin, &stdout, &stderr],
             &exec_failed,
         ),
@@ -291,9 +350,9 @@ fn run_hook(hook: &Hook, input: &[u8]) -> Result<()> {
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
     }
     let status = loop {
-        match waitpid(Pid::from_raw(pid), None) {
+        match crate::reaper::waitpid(pid, 0) {
             Err(nix::errno::Errno::EINTR) => continue,
-            other => break other.context("waiting for the hook")?,
+            other => break other.context("waiting for the hook")?.1,
         }
     };
     let output = format!(
@@ -306,10 +365,12 @@ fn run_hook(hook: &Hook, input: &[u8]) -> Result<()> {
             "ran past its timeout of {}s and was killed{output}",
             hook.timeout().unwrap_or_default()
         ),
-        (true, WaitStatus::Exited(_, 0)) => Ok(()),
-        (true, WaitStatus::Exited(_, c)) => bail!("exited with status {c}{output}"),
-        (true, WaitStatus::Signaled(_, s, _)) => bail!("killed by {s}{output}"),
-        (true, other) => bail!("ended as {other:?}{output}"),
+        (true, Some(Ended::Exited(0))) => Ok(()),
+        (true, Some(Ended::Exited(c))) => bail!("exited with status {c}{output}"),
+        (true, Some(Ended::Signaled(s))) => {
+            bail!("killed by {}{output}", crate::signals::name(s))
+        }
+        (true, None) => bail!("ended without an exit status{output}"),
     }
 }
 
@@ -341,6 +402,7 @@ fn exec_child(
     path: &CStr,
     argv: &[CString],
     envp: &[CString],
+    cwd: Option<&CStr>,
     stdio: [&File; 3],
     exec_failed: &str,
 ) -> ! {
@@ -348,10 +410,15 @@ fn exec_child(
     let moved = nix::unistd::dup2_stdin(stdio[0]).is_ok()
         && nix::unistd::dup2_stdout(stdio[1]).is_ok()
         && nix::unistd::dup2_stderr(stdio[2]).is_ok();
-    if moved && crate::fds::cloexec_from(3).is_ok() {
+    let stderr = std::io::stderr();
+    if let Some(Err(e)) = cwd.map(nix::unistd::chdir) {
+        let _ = nix::unistd::write(stderr.as_fd(), b"chdir ");
+        let _ = nix::unistd::write(stderr.as_fd(), cwd.unwrap_or_default().to_bytes());
+        let _ = nix::unistd::write(stderr.as_fd(), b": ");
+        let _ = nix::unistd::write(stderr.as_fd(), e.desc().as_bytes());
+    } else if moved && crate::fds::cloexec_from(3).is_ok() {
         crate::init::reset_signals();
         let err = nix::unistd::execve(path, argv, envp).unwrap_err();
-        let stderr = std::io::stderr();
         let _ = nix::unistd::write(stderr.as_fd(), exec_failed.as_bytes());
         let _ = nix::unistd::write(stderr.as_fd(), err.desc().as_bytes());
     }
@@ -421,7 +488,10 @@ mod tests {
     }
 
     fn one(json: serde_json::Value) -> Result<()> {
-        let (a, b) = state();
+        let (a, _) = state();
+        // Runtime hooks run in the bundle, which must exist.
+        let b = std::env::temp_dir();
+        let b = b.as_path();
         let st = HookState {
             oci_version: "1.2.0",
             id: "c1",
@@ -530,6 +600,37 @@ mod tests {
         for ext in ["stdin", "args", "fds"] {
             let _ = std::fs::remove_file(out.with_extension(ext));
         }
+    }
+
+    /// Without `env`, a runtime hook inherits berth's environment (as runc's); an empty
+    /// `env` is an empty environment. It runs in the bundle.
+    #[test]
+    fn a_hook_without_env_inherits_and_runs_in_the_bundle() {
+        let out = tmp("inherit");
+        let script = format!(
+            r#"echo "$(pwd)|$(env | grep -c '^PATH=')" > {}"#,
+            out.display()
+        );
+        one(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", &script]})).unwrap();
+        let got = std::fs::read_to_string(&out).unwrap();
+        let bundle = std::env::temp_dir().canonicalize().unwrap();
+        assert_eq!(got.trim(), format!("{}|1", bundle.display()));
+        one(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", &script], "env": []}))
+            .unwrap();
+        let got = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(got.trim(), format!("{}|0", bundle.display()));
+        let _ = std::fs::remove_file(&out);
+    }
+
+    /// A hook killed by a real-time signal (which nix's waitpid cannot report) says so.
+    #[test]
+    fn a_hook_killed_by_a_real_time_signal() {
+        let err = format!(
+            "{:#}",
+            one(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "kill -40 $$"]}))
+                .unwrap_err()
+        );
+        assert_eq!(err, "createRuntime hook #0 (/bin/sh): killed by SIGRTMIN+6");
     }
 
     #[test]

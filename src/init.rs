@@ -21,7 +21,8 @@
 //! 9. bounding set, uid/gid switch, capability sets; cwd again if root could not enter it;
 //!    no_new_privs; executable resolved (as the user); signal state reset
 //! 10. SIGTERM/SIGINT end init; `Ready` to the parent; block on the exec fifo until `start`;
-//!     startContainer hooks
+//!     startContainer hooks (under the filter: with noNewPrivileges it is loaded before
+//!     them, if there are any)
 //! 11. seccomp now if noNewPrivileges is true; execve
 
 use anyhow::{anyhow, bail, Context as _, Result};
@@ -228,10 +229,19 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
         nix::sys::stat::Mode::empty(),
     )
     .context("opening the exec fifo")?;
-    // startContainer hooks, between `start` and the exec; `start` reads their outcome from the
-    // fifo: "0", or the error.
-    if let Err(e) = hooks::start_container(spec, ctx.id, ctx.bundle) {
-        let _ = nix::unistd::write(&fifo, format!("{e:#}").as_bytes());
+    // startContainer hooks, between `start` and the exec, under the container's seccomp
+    // filter (runc's run filtered); `start` reads their outcome from the fifo: "0", or the
+    // error, which `start` alone reports.
+    let with_hooks = !hooks::list(spec.hooks().as_ref(), hooks::Kind::StartContainer).is_empty();
+    let early_filter = prepared.late_seccomp.take_if(|_| with_hooks);
+    let hooks_ran = early_filter
+        .map_or(Ok(None), |f| seccomp::load(&f))
+        .and_then(|_| hooks::start_container(spec, ctx.id, ctx.bundle, &prepared.envp));
+    if let Err(e) = hooks_ran {
+        if nix::unistd::write(&fifo, format!("{e:#}").as_bytes()).is_ok() {
+            // SAFETY: _exit skips the parent's destructors and atexit handlers, not ours.
+            unsafe { libc::_exit(1) }
+        }
         return Err(e);
     }
     nix::unistd::write(&fifo, b"0").context("writing the exec fifo")?;

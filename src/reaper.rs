@@ -5,8 +5,6 @@
 use anyhow::{Context, Result};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
 use std::os::fd::{AsFd, OwnedFd};
 
 /// Blocks every catchable signal and returns a signalfd for them. Call it before cloning
@@ -42,9 +40,7 @@ pub fn wait(sfd: &SignalFd, pid: i32, pidfd: &OwnedFd, is_child: bool) -> Result
             if let Some(info) = sfd.read_signal().context("reading the signalfd")? {
                 let sig = info.ssi_signo as i32;
                 if sig != libc::SIGCHLD {
-                    if let Ok(s) = Signal::try_from(sig) {
-                        forward(pid, s);
-                    }
+                    forward(pid, sig);
                 }
             }
         }
@@ -58,20 +54,45 @@ pub fn wait(sfd: &SignalFd, pid: i32, pidfd: &OwnedFd, is_child: bool) -> Result
     }
 }
 
-/// Sends `sig` to the container process (best effort: it may have just exited).
-pub fn forward(pid: i32, sig: Signal) {
-    let _ = nix::sys::signal::kill(Pid::from_raw(pid), sig);
+/// Sends `sig` to the container process (best effort: it may have just exited). A number,
+/// so that real-time signals (systemd stops on SIGRTMIN+3) go through too.
+pub fn forward(pid: i32, sig: i32) {
+    let _ = crate::signals::send(pid, sig);
+}
+
+/// How a process ended, from a raw wait status: `Exited(code)` or `Signaled(signal)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Exited(i32),
+    Signaled(i32),
+}
+
+/// waitpid(2), raw: nix's fails (after reaping!) on a death by a real-time signal. Returns
+/// the pid reaped (0 with WNOHANG when none has exited) and how it ended (None: not an end,
+/// such as a stop).
+pub fn waitpid(pid: i32, flags: i32) -> nix::Result<(i32, Option<Ended>)> {
+    let mut status = 0;
+    // SAFETY: waitpid writes only the status int it is given.
+    let p = nix::errno::Errno::result(unsafe { libc::waitpid(pid, &mut status, flags) })?;
+    let ended = if p > 0 && libc::WIFEXITED(status) {
+        Some(Ended::Exited(libc::WEXITSTATUS(status)))
+    } else if p > 0 && libc::WIFSIGNALED(status) {
+        Some(Ended::Signaled(libc::WTERMSIG(status)))
+    } else {
+        None
+    };
+    Ok((p, ended))
 }
 
 /// Reaps every exited child; returns the status of `pid` once it has exited. A process that
 /// is not berth's child ends the wait with 255 once its pidfd is readable.
 pub fn reap(pid: i32, is_child: bool, pidfd_ready: bool) -> Option<i32> {
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return Some(code),
-            Ok(WaitStatus::Signaled(p, s, _)) if p.as_raw() == pid => return Some(128 + s as i32),
-            Ok(WaitStatus::StillAlive) | Err(_) => break,
-            Ok(_) => continue,
+    while let Ok((p, ended)) = waitpid(-1, libc::WNOHANG) {
+        match ended {
+            _ if p == 0 => break,
+            Some(Ended::Exited(code)) if p == pid => return Some(code),
+            Some(Ended::Signaled(sig)) if p == pid => return Some(128 + sig),
+            _ => {}
         }
     }
     if pidfd_ready && !is_child {

@@ -10,7 +10,6 @@ use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, open, openat, FcntlArg, FdFlag, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::Signal;
 use nix::sys::signalfd::SignalFd;
 use nix::sys::stat::{fchmod, fstat, Mode};
 use nix::sys::statfs::{fstatfs, PROC_SUPER_MAGIC, SYSFS_MAGIC};
@@ -309,7 +308,7 @@ pub struct Relay<'a> {
 /// every way out, and its size is copied to the pty first.
 pub fn relay(
     r: &Relay,
-    mut forward: impl FnMut(Signal),
+    mut forward: impl FnMut(i32),
     mut exited: impl FnMut(bool) -> Result<Option<i32>>,
 ) -> Result<i32> {
     let input_is_tty = nix::unistd::isatty(r.input).unwrap_or(false);
@@ -366,10 +365,10 @@ pub fn relay(
 
         if sig_ev.contains(PollFlags::POLLIN) {
             if let Some(info) = r.signals.read_signal().context("reading the signalfd")? {
-                match Signal::try_from(info.ssi_signo as i32) {
-                    Ok(Signal::SIGWINCH) if input_is_tty => copy_window_size(r.input, r.master),
-                    Ok(Signal::SIGWINCH | Signal::SIGCHLD) | Err(_) => {}
-                    Ok(s) => forward(s),
+                match info.ssi_signo as i32 {
+                    libc::SIGWINCH if input_is_tty => copy_window_size(r.input, r.master),
+                    libc::SIGWINCH | libc::SIGCHLD => {}
+                    s => forward(s),
                 }
             }
         }

@@ -73,6 +73,18 @@ pub const INTENDED: &[Difference] = &[
         runc: "leaves the mounts it made before the failing one on the host",
         reason: "bad input leaves nothing behind (charter); only a container that started keeps them, as in runc",
     },
+    Difference {
+        case: "kill --all signals every process",
+        berth: "kill --all signals every process in the container's cgroup, running or stopped",
+        runc: "1.5.1 signals init only (--all is hidden as obsolete, it only turns 'container not running' into success); 1.1.5 signals every process",
+        reason: "podman 4 and containerd 1.6 stop a container without its own pid namespace with kill --all and expect every process signalled (runc 1.1's meaning)",
+    },
+    Difference {
+        case: "start with a failing startContainer hook",
+        berth: "start exits 1 with the hook's error, once the container is stopped",
+        runc: "start exits 0; init prints the hook's error and exits",
+        reason: "the spec: a failing startContainer hook must generate an error; a manager must not take the container for started",
+    },
 ];
 
 /// The row for `case`; a test that meets an unlisted difference fails here.

@@ -14,6 +14,7 @@ mod cgroups;
 mod cli;
 mod commands;
 pub mod differences;
+mod lifecycle;
 mod mounts;
 mod namespaces;
 mod output;

@@ -381,7 +381,12 @@ impl Cgroup {
     /// Sends `sig` to every process: through cgroup.kill for SIGKILL where the kernel has
     /// it, else (as runc) with the cgroup frozen so no process forks past the signal.
     pub fn kill_all(&self, sig: Signal) -> Result<()> {
-        if sig == Signal::SIGKILL {
+        self.signal_all(sig as i32)
+    }
+
+    /// `kill_all` with a signal number (real-time signals, 0 to probe).
+    pub fn signal_all(&self, sig: i32) -> Result<()> {
+        if sig == libc::SIGKILL {
             if let Some(d) = &self.v2 {
                 if d.join("cgroup.kill").exists() {
                     files::write(d, "cgroup.kill", "1", "killing the container's processes")?;
@@ -396,9 +401,12 @@ impl Cgroup {
         let frozen = self.freeze().is_ok();
         let res = (|| {
             for pid in self.pids()? {
-                match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig) {
+                match crate::signals::send(pid, sig) {
                     Ok(()) | Err(Errno::ESRCH) => {}
-                    Err(e) => return Err(e).with_context(|| format!("sending {sig} to {pid}")),
+                    Err(e) => {
+                        let name = crate::signals::name(sig);
+                        return Err(e).with_context(|| format!("sending {name} to {pid}"));
+                    }
                 }
             }
             Ok(())

@@ -10,13 +10,17 @@ pub struct Args {
     pub all: bool,
     /// Container id
     pub id: String,
-    /// Signal name (TERM, SIGTERM) or number
-    #[arg(default_value = "SIGTERM")]
+    /// Signal name (TERM, SIGTERM) or number (0-64)
+    #[arg(default_value = "SIGTERM", allow_negative_numbers = true)]
     pub signal: String,
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    let sig = crate::signals::parse(&a.signal)?;
+    // An empty signal is the default, as runc takes it.
+    let sig = match a.signal.as_str() {
+        "" => libc::SIGTERM,
+        s => crate::signals::parse(s)?,
+    };
     crate::container::kill(&g.root, &a.id, sig, a.all)?;
     Ok(0)
 }

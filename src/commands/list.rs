@@ -26,7 +26,8 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         Ok(e) => e
             .collect::<Result<Vec<_>, _>>()
             .with_context(|| format!("reading {}", g.root.display()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        // No container made yet; a --root given by name must exist (runc 1.2+).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !g.root_given => Vec::new(),
         Err(e) => return Err(e).with_context(|| format!("reading {}", g.root.display())),
     };
     for entry in entries {
@@ -54,6 +55,8 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         return Ok(0);
     }
     match a.format {
+        // Go encodes runc's empty (nil) list as null.
+        Format::Json if rows.is_empty() => println!("null"),
         Format::Json => println!("{}", serde_json::to_string(&rows)?),
         Format::Table => print_table(&rows),
     }

@@ -89,7 +89,8 @@ check delete-lim berth --root $R delete --force lim
 if [ ! -d "$cg" ]; then ok delete-removes-cgroup; else not_ok delete-removes-cgroup "$cg left"; fi
 
 # --- a frozen container does not run ------------------------------------------------------
-make_bundle $W/count /bin/sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/n; sleep 0.05; done'
+# The counter is replaced atomically: a pause between truncate and write would read ''.
+make_bundle $W/count /bin/sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.05; done'
 berth --root $R run -d --bundle $W/count cnt >$W/cnt.out 2>&1
 pid=$(pid_of cnt)
 # Under TCG the container may take a while to start counting.
