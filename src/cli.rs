@@ -210,7 +210,7 @@ pub fn main() -> i32 {
             Command::Create(_) | Command::Run(_) | Command::Exec(_)
         );
     let sealed = if enters_container {
-        crate::sealed_exe::ensure()
+        crate::process::sealed_exe::ensure()
     } else {
         Ok(())
     };

@@ -179,7 +179,7 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
         .process()
         .as_ref()
         .ok_or_else(|| anyhow!("config.json: process: missing"))?;
-    crate::process_attrs::validate(process).map_err(|e| anyhow!("config.json: {e:#}"))?;
+    crate::process::validate(process).map_err(|e| anyhow!("config.json: {e:#}"))?;
     crate::lsm::validate(spec).map_err(|e| anyhow!("config.json: {e:#}"))?;
     crate::terminal::validate(process).map_err(|e| anyhow!("config.json: {e:#}"))?;
     let linux = spec
@@ -214,7 +214,8 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
     crate::hooks::validate(spec)?;
     check_annotations(spec)?;
     if let Some(p) = linux.personality() {
-        crate::process_attrs::validate_personality(p).map_err(|e| anyhow!("config.json: {e:#}"))?;
+        crate::process::attrs::validate_personality(p)
+            .map_err(|e| anyhow!("config.json: {e:#}"))?;
     }
     crate::cgroups::validate(Some(linux)).map_err(|e| anyhow!("config.json: {e:#}"))?;
     if let Some(sc) = linux.seccomp() {

@@ -72,8 +72,11 @@ pub struct Created {
 pub fn create(opts: &CreateOpts) -> Result<Created> {
     config::validate_id(opts.id)?;
     // Before berth opens any fd of its own, which could otherwise take one of these numbers.
-    let listen_fds = crate::fds::listen_fds_from_env();
-    crate::fds::check_passed(crate::fds::FIRST_PASSED_FD, listen_fds + opts.preserve_fds)?;
+    let listen_fds = crate::process::fds::listen_fds_from_env();
+    crate::process::fds::check_passed(
+        crate::process::fds::FIRST_PASSED_FD,
+        listen_fds + opts.preserve_fds,
+    )?;
     let mut bundle = config::load(opts.bundle)?;
     if rootless::active() {
         rootless::check(&bundle.spec)?;
@@ -182,7 +185,7 @@ fn create_locked(
     // Made here, where berth has its privileges over the sources' filesystems; init inherits them.
     let idmapped = rootfs::prepare_idmapped(spec, &bundle.dir)?;
     let (parent_sock, child_sock) = sync::pair()?;
-    let tramp = crate::trampoline::memfd()?;
+    let tramp = crate::process::trampoline::memfd()?;
     let ctx = init::Context {
         trampoline: tramp.as_ref().map(|t| t.as_raw_fd()),
         seccomp: filter.as_ref(),

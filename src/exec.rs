@@ -17,9 +17,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use crate::clone::{clone, Forked};
+use crate::process::{self, attrs};
 use crate::state::{self, Status};
 use crate::sync::{self, Msg};
-use crate::{init, namespaces, process_attrs, reaper};
+use crate::{init, namespaces, reaper};
 
 pub struct ExecOpts<'a> {
     pub root: &'a Path,
@@ -54,9 +55,12 @@ struct Child<'a> {
 
 /// Runs the process; returns its exit status (0 with `detach`).
 pub fn exec(opts: ExecOpts) -> Result<i32> {
-    let listen_fds = crate::fds::listen_fds_from_env();
-    crate::fds::check_passed(crate::fds::FIRST_PASSED_FD, listen_fds + opts.preserve_fds)?;
-    process_attrs::validate(&opts.process)?;
+    let listen_fds = crate::process::fds::listen_fds_from_env();
+    crate::process::fds::check_passed(
+        crate::process::fds::FIRST_PASSED_FD,
+        listen_fds + opts.preserve_fds,
+    )?;
+    process::validate(&opts.process)?;
     crate::terminal::validate(&opts.process)?;
     let terminal = opts.process.terminal().unwrap_or(false);
     crate::terminal::check_opts(terminal, opts.detach, opts.console_socket)?;
@@ -149,7 +153,7 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         Some(reaper::take_signals()?)
     };
     let (parent_sock, child_sock) = sync::pair()?;
-    let tramp = crate::trampoline::memfd()?;
+    let tramp = crate::process::trampoline::memfd()?;
     let child = Child {
         trampoline: tramp.as_ref().map(|t| t.as_raw_fd()),
         process: &opts.process,
@@ -222,7 +226,7 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
     unsafe { libc::close(c.sync_parent) };
     init::set_non_dumpable()?;
     if let Some(a) = c.process.exec_cpu_affinity() {
-        process_attrs::apply_exec_cpu_affinity_initial(a)?;
+        attrs::apply_exec_cpu_affinity_initial(a)?;
     }
     match sync::read(sock)? {
         Some(Msg::Go) => {}
@@ -240,10 +244,10 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
                 .as_deref()
                 .is_some_and(|f| !f.trim().is_empty()) =>
         {
-            process_attrs::apply_exec_cpu_affinity_final(a)?
+            attrs::apply_exec_cpu_affinity_final(a)?
         }
         Some(a) if a.initial().as_deref().is_some_and(|i| !i.trim().is_empty()) => {}
-        _ => process_attrs::reset_cpu_affinity()?,
+        _ => attrs::reset_cpu_affinity()?,
     }
     for (t, fd) in c.joined {
         let flag = nix::sched::CloneFlags::from_bits_retain(namespaces::clone_flag(*t));
@@ -262,7 +266,7 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
     }
     nix::unistd::setsid().context("setsid")?;
     if let Some(p) = c.personality {
-        process_attrs::apply_personality(p)?;
+        attrs::apply_personality(p)?;
     }
     if c.process.terminal().unwrap_or(false) {
         // As runc's exec: a pty of the container's devpts, no /dev/console mount.

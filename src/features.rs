@@ -18,7 +18,7 @@ pub fn features() -> Value {
         "mountOptions": mount_options,
         "linux": {
             "namespaces": namespaces,
-            "capabilities": crate::capabilities::all_names(),
+            "capabilities": crate::process::capabilities::all_names(),
             "cgroup": {
                 "v1": true,
                 "v2": true,

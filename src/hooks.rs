@@ -416,7 +416,7 @@ fn exec_child(
         let _ = nix::unistd::write(stderr.as_fd(), cwd.unwrap_or_default().to_bytes());
         let _ = nix::unistd::write(stderr.as_fd(), b": ");
         let _ = nix::unistd::write(stderr.as_fd(), e.desc().as_bytes());
-    } else if moved && crate::fds::cloexec_from(3).is_ok() {
+    } else if moved && crate::process::fds::cloexec_from(3).is_ok() {
         crate::init::reset_signals();
         let err = nix::unistd::execve(path, argv, envp).unwrap_err();
         let _ = nix::unistd::write(stderr.as_fd(), exec_failed.as_bytes());

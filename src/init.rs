@@ -31,10 +31,9 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
+use crate::process::{attrs, capabilities, env, executable, fds, rlimits, user};
 use crate::sync::{self, Msg};
-use crate::{
-    capabilities, fds, hooks, process_attrs, rlimits, rootfs, seccomp, sysctl, terminal, user,
-};
+use crate::{hooks, rootfs, seccomp, sysctl, terminal};
 
 /// Everything init needs, prepared by the parent before clone.
 pub struct Context<'a> {
@@ -163,7 +162,7 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
 
     // Through /proc/self, which may not be mounted in the container after pivot_root.
     if let Some(adj) = process.oom_score_adj() {
-        process_attrs::set_oom_score_adj(adj)?;
+        attrs::set_oom_score_adj(adj)?;
     }
     let rootfs_setup = rootfs::RootfsSetup {
         spec,
@@ -194,10 +193,10 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     rootfs::finalize(spec)?;
 
     if let Some(p) = linux.personality() {
-        process_attrs::apply_personality(p)?;
+        attrs::apply_personality(p)?;
     }
     // execCPUAffinity is for exec'd processes only (spec); init gets its cgroup's CPUs.
-    process_attrs::reset_cpu_affinity()?;
+    attrs::reset_cpu_affinity()?;
     // While the container is `created` its init holds nothing of the caller's beyond stdio
     // and the passed fds, and of berth's only what the rest of the way needs: the sync
     // socket, the fifo (and the fd table to reopen it), the trampoline, the LSM attr files.
@@ -282,7 +281,7 @@ impl Prepared {
             }
         }
         let err = match self.trampoline {
-            Some(t) => crate::trampoline::exec(t, &self.exe, &self.argv, &self.envp),
+            Some(t) => crate::process::trampoline::exec(t, &self.exe, &self.argv, &self.envp),
             None => nix::unistd::execve(&self.exe, &self.argv, &self.envp).unwrap_err(),
         };
         // Go's wording, as runc's init prints it.
@@ -317,10 +316,10 @@ pub fn prepare_process(
     on_exec: crate::lsm::OnExec,
 ) -> Result<Prepared> {
     if let Some(s) = process.scheduler() {
-        process_attrs::apply_scheduler(s)?;
+        attrs::apply_scheduler(s)?;
     }
     if let Some(p) = process.io_priority() {
-        process_attrs::apply_io_priority(p)?;
+        attrs::apply_io_priority(p)?;
     }
     rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
 
@@ -334,7 +333,7 @@ pub fn prepare_process(
     if cwd_entered {
         verify_cwd(cwd)?;
     }
-    let mut env = process_attrs::prepare_env(process.env().as_deref().unwrap_or_default())?;
+    let mut env = env::prepare_env(process.env().as_deref().unwrap_or_default())?;
     user::set_home(&mut env, process.user().uid());
     fds::listen_fds_env(listen_fds, &mut env);
     let args = process.args().as_deref().unwrap_or_default();
@@ -364,10 +363,10 @@ pub fn prepare_process(
         verify_cwd(cwd)?;
     }
     if nnp {
-        process_attrs::set_no_new_privs()?;
+        attrs::set_no_new_privs()?;
     }
     // As runc, after the uid switch: the permission check is the user's.
-    let exe = process_attrs::find_executable(&args[0], &env, cwd)?;
+    let exe = executable::find_executable(&args[0], &env, cwd)?;
     reset_signals();
     let mut late_seccomp = None;
     if let Some(f) = filter.filter(|_| nnp) {
@@ -517,7 +516,7 @@ pub fn reset_signals() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process_attrs::test_child;
+    use crate::process::test_child;
     use nix::sys::signal::Signal;
     use nix::sys::wait::{waitpid, WaitStatus};
 

@@ -3,7 +3,7 @@
 //! Module map (one module per concern, so a reader finds things by file name):
 //! - `cli`, `commands/*`: the command line, one small file per command.
 //! - `logging`: `--log`, `--log-format text|json`, `--debug`.
-//! - `json`: JSON objects in a given key order (output matching runc's, key for key).
+//! - `json`: JSON printed as Go's MarshalIndent does (output matching runc's).
 //! - `config`: loading and validating a bundle's config.json.
 //! - `state`: the on-disk state store, locking and status derivation.
 //! - `container/*`: the lifecycle (create, start, kill, delete, pause, update, events,
@@ -13,19 +13,17 @@
 //! - `reaper`: foreground waiting (`run`, `exec`), signal forwarding, exit statuses.
 //! - `hooks`: OCI hooks (validation, the state on stdin, running a list with its timeout).
 //! - kernel mechanisms: `namespaces`, `userns`, `rootfs/*` (mounts, devices, masked and
-//!   readonly paths, pivot_root, idmapped mounts), `sysctl`, `capabilities`, `user`,
-//!   `rlimits`, `fds`, `process_attrs` (oom score, scheduler, io priority, personality),
-//!   `cgroups/*`, `seccomp/*`, `lsm` (AppArmor profile, SELinux labels), `terminal`
-//!   (the pty, --console-socket, the relay of `run -t`/`exec -t`).
+//!   readonly paths, pivot_root, idmapped mounts), `sysctl`, `process/*` (capabilities,
+//!   user ids, rlimits, fds, oom score, scheduler, io priority, personality, CPU affinity,
+//!   env, the executable, the exec trampoline), `cgroups/*`, `seccomp/*`, `lsm` (AppArmor
+//!   profile, SELinux labels), `terminal` (the pty, --console-socket, the relay of
+//!   `run -t`/`exec -t`).
 //! - `rootless`: berth run by an unprivileged user (state root, checks).
 //! - `notify_socket`: NOTIFY_SOCKET passed through to the container.
-//! - `trampoline`, `sealed_exe`: the container's process is never exec'd by berth's own
-//!   image (CVE-2019-5736).
 //! - `criu`: checkpoint and restore through CRIU's RPC (`criu swrk`).
 //! - `features`: `berth features`, built from the same tables the parser uses.
 //! - `signals`: signal names and numbers.
 
-mod capabilities;
 mod cgroups;
 mod cli;
 mod clone;
@@ -34,7 +32,6 @@ mod config;
 mod container;
 mod criu;
 mod exec;
-mod fds;
 mod features;
 mod hooks;
 mod init;
@@ -43,20 +40,16 @@ mod logging;
 mod lsm;
 mod namespaces;
 mod notify_socket;
-mod process_attrs;
+mod process;
 mod reaper;
-mod rlimits;
 mod rootfs;
 mod rootless;
-mod sealed_exe;
 mod seccomp;
 mod signals;
 mod state;
 mod sync;
 mod sysctl;
 mod terminal;
-mod trampoline;
-mod user;
 mod userns;
 
 fn main() {

@@ -55,7 +55,7 @@ pub fn compile_cached(seccomp: &LinuxSeccomp, cache_dir: &Path) -> Result<Filter
 /// The berth binary's identity followed by the section's JSON; None if either is unknown.
 fn cache_key(seccomp: &LinuxSeccomp) -> Option<Vec<u8>> {
     // The binary on disk: berth runs from a sealed copy whose identity changes every run.
-    let exe = crate::sealed_exe::identity()?;
+    let exe = crate::process::sealed_exe::identity()?;
     let mut key = format!("{} {exe}\n", env!("CARGO_PKG_VERSION")).into_bytes();
     serde_json::to_writer(&mut key, seccomp).ok()?;
     Some(key)

@@ -143,7 +143,7 @@ fn cloexec_from_proc(first: RawFd) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process_attrs::test_child;
+    use crate::process::test_child;
 
     #[test]
     fn listen_fds_only_when_meant_for_this_process() {

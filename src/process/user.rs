@@ -135,7 +135,7 @@ fn home_from_passwd(passwd: &str, uid: u32) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process_attrs::test_child;
+    use crate::process::test_child;
 
     fn status_field(field: &str) -> String {
         let status = std::fs::read_to_string("/proc/self/status").unwrap();

@@ -208,7 +208,7 @@ pub fn all_names() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process_attrs::test_child;
+    use crate::process::test_child;
 
     fn spec_caps(json: serde_json::Value) -> LinuxCapabilities {
         serde_json::from_value(json).unwrap()
@@ -293,7 +293,7 @@ mod tests {
             drop_bounding(Some(&c))?;
             let user: oci_spec::runtime::User =
                 serde_json::from_value(serde_json::json!({"uid": 1000, "gid": 1000}))?;
-            crate::user::switch(&user)?;
+            crate::process::user::switch(&user)?;
             apply(Some(&c))?;
             let want = [
                 (

@@ -70,7 +70,7 @@ pub fn apply(rlimits: &[PosixRlimit]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process_attrs::test_child;
+    use crate::process::test_child;
 
     fn rlimits(json: serde_json::Value) -> Vec<PosixRlimit> {
         serde_json::from_value(json).unwrap()
