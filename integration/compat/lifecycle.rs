@@ -593,8 +593,10 @@ fn failing_start_container_hook_stops_the_container() {
             "{start:?}"
         );
     }
+    // runc's start returns as its init fails: never `created`, though `running` for a
+    // moment under load; berth's returns once it is stopped.
     for (_, st) in &ro {
-        assert_eq!(st, "stopped");
+        assert_ne!(st, "created");
     }
     if bo[0].0.code != ro[0].0.code {
         differences::intended("start with a failing startContainer hook");
