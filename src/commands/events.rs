@@ -1,6 +1,6 @@
 //! `berth events`: a container's statistics and OOM kills as JSON lines, as runc prints
 //! them: with --stats one stats event, else a stream (stats every --interval, OOM events as
-//! they happen) until the container stops.
+//! they happen) until the container's cgroup ends (see container::events).
 
 use crate::cli::Global;
 use anyhow::{bail, Result};

@@ -26,7 +26,13 @@ pub struct Args {
 pub fn run(g: &Global, a: Args) -> Result<i32> {
     let pids = crate::container::pids(&g.root, &a.id)?;
     if a.format == Format::Json {
-        println!("{}", serde_json::to_string(&pids)?);
+        // runc marshals an empty Go slice as null (a stopped container's list).
+        let json = if pids.is_empty() {
+            "null".to_string()
+        } else {
+            serde_json::to_string(&pids)?
+        };
+        println!("{json}");
         return Ok(0);
     }
     let args = if a.ps_args.is_empty() {
@@ -58,7 +64,7 @@ fn filter(ps_output: &str, pids: &[i32]) -> Result<String> {
     let col = header
         .split_whitespace()
         .position(|h| h == "PID")
-        .ok_or_else(|| anyhow!("ps: no PID column in its output ({header:?})"))?;
+        .ok_or_else(|| anyhow!("couldn't find PID field in ps output ({header:?})"))?;
     let mut out = format!("{header}\n");
     for line in lines.filter(|l| !l.trim().is_empty()) {
         let field = line.split_whitespace().nth(col).unwrap_or_default();
@@ -100,7 +106,7 @@ mod tests {
         assert!(filter("USER COMMAND\nroot x\n", &[1])
             .unwrap_err()
             .to_string()
-            .contains("no PID column"));
+            .contains("couldn't find PID field in ps output"));
         assert!(filter("PID\nabc\n", &[1]).is_err());
     }
 }
