@@ -226,6 +226,7 @@ fn update_flags_write_what_runc_writes() {
     let config = sleeper(json!({"memory": {"limit": 256 << 20, "swap": 512 << 20}}));
     let steps: &[&[&str]] = &[
         &["--memory", "64m"],
+        &[],
         &["--memory-reservation", "32m"],
         &["--memory-swap", "128m"],
         &["--memory-swap", "-1"],
@@ -261,7 +262,11 @@ fn update_flags_write_what_runc_writes() {
     }
     assert_eq!(b[0].1, 0);
     assert_eq!(b[0].2[0], "67108864");
-    assert_eq!(b[13].2[10], "10", "--pids-limit 10");
+    assert_eq!(
+        b[1].1, 0,
+        "an update without flags changes nothing and succeeds"
+    );
+    assert_eq!(b[14].2[10], "10", "--pids-limit 10");
 }
 
 /// `update -r FILE` and `update -r -` (stdin) with a linux.resources object: the same
@@ -502,8 +507,8 @@ fn update_memory_and_swap_together() {
     }
 }
 
-/// update of a paused container applies (runc and berth alike) and leaves it paused;
-/// update of a stopped one fails with runc's words.
+/// update of a paused container applies (runc and berth alike) and leaves it paused, so
+/// does update of a created one; update of a stopped one fails with runc's words.
 #[test]
 fn update_paused_and_stopped() {
     let pair = Pair::new();
@@ -519,8 +524,28 @@ fn update_paused_and_stopped() {
         wait_stopped(root, id);
         let stopped = Outcome::of(root, &["update", "--pids-limit", "7", id]);
         root.ok(&["delete", id]);
-        (paused, value, still, stopped)
+        let created = unique("created");
+        let bundle = Bundle::new(&config);
+        root.ok(&["create", "--bundle", bundle.dir.to_str().unwrap(), &created]);
+        let pid = root.state(&created)["pid"].as_i64().unwrap();
+        let of_created = Outcome::of(root, &["update", "--pids-limit", "8", &created]);
+        let created_value = limits(pid)[10].clone();
+        root.ok(&["delete", "--force", &created]);
+        (
+            paused,
+            value,
+            still,
+            stopped,
+            of_created.code,
+            created_value,
+        )
     });
+    assert_eq!(
+        (b.4, b.5.as_str()),
+        (0, "8"),
+        "update of a created container"
+    );
+    assert_eq!((b.4, &b.5), (r.4, &r.5));
     assert_same_code("update of a paused container", &b.0, &r.0);
     assert_eq!((&b.1, &b.2), (&r.1, &r.2));
     assert_eq!((b.0.code, b.1.as_str(), b.2.as_str()), (0, "9", "paused"));
