@@ -298,6 +298,50 @@ fn update_from_a_file_and_from_stdin() {
     assert_eq!(b.3[10], "max");
 }
 
+/// `update -r -` as containerd sends it: the container's whole linux.resources, device
+/// rules included. runc never changes device rules on update and applies the rest; so does
+/// berth (it used to refuse the device list, failing every update from containerd).
+#[test]
+fn update_with_the_whole_resources_as_containerd_sends_them() {
+    let pair = Pair::new();
+    let config = sleeper(json!({}));
+    let resources = json!({
+        "devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 5, "access": "r"}
+        ],
+        "memory": {"limit": 50331648, "swap": 100663296},
+        "cpu": {"shares": 300, "quota": 30000, "period": 100000},
+        "pids": {"limit": 33},
+        "hugepageLimits": [],
+        "blockIO": {}
+    })
+    .to_string();
+    let (b, r) = pair.both(|root, id| {
+        let (pid, bundle) = start(root, id, &config);
+        let devices = |pid| {
+            if pure_v2() {
+                String::new()
+            } else {
+                read(&host_dir(pid, "devices"), "devices.list")
+            }
+        };
+        let before = devices(pid);
+        let mut cmd = root.cmd();
+        cmd.args(["update", "-r", "-", id]);
+        cmd.stdin(std::fs::File::open(write_tmp(&bundle, &resources)).unwrap());
+        let out = Outcome::from_cmd(&mut cmd);
+        let after = limits(pid);
+        let devices_kept = devices(pid) == before;
+        root.ok(&["delete", "--force", id]);
+        (out.code, after, devices_kept)
+    });
+    assert_eq!(b, r);
+    assert_eq!((b.0, b.2), (0, true), "berth: {b:?}");
+    assert_eq!(b.1[10], "33");
+}
+
 fn write_tmp(bundle: &Bundle, text: &str) -> PathBuf {
     let p = bundle.dir.join(unique("stdin"));
     std::fs::write(&p, text).unwrap();

@@ -57,7 +57,8 @@ pub const INTENDED: &[Difference] = &[
     },
     Difference {
         case: "update: a refused update changes nothing",
-        berth: "checks every value before writing any, so a refused update leaves all limits",
+        berth: "checks the values (ranges, cpus and mems, swap against memory) before \
+                writing any, so an update refused for them leaves every limit as it was",
         runc: "writes in turn and stops at the first the kernel refuses (memory 10m is left \
                when memory+swap 5m is refused; its roll-back fails)",
         reason: "a failed command must not leave a half-applied state behind",

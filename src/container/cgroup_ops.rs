@@ -58,6 +58,12 @@ pub fn update(root: &Path, id: &str, resources: &LinuxResources) -> Result<()> {
     }
     let cg = cgroup_of(&st, "update")?;
     let mut r = resources.clone();
+    // As runc, update leaves device rules as they are: containerd sends the container's
+    // whole linux.resources, device list included, with every update.
+    if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        crate::logging::debug("update: linux.resources.devices left unchanged (as runc)");
+        r.set_devices(None);
+    }
     if cg.mode == Mode::V2 {
         let dir = cg.v2.as_deref().expect("a v2 cgroup has its directory");
         complete_v2(dir, &mut r)?;
