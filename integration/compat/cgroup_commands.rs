@@ -854,3 +854,23 @@ fn events_of_a_stopped_container() {
         assert_eq!((bo.stdout.as_str(), ro.stdout.as_str()), ("", ""));
     }
 }
+
+/// A zero or negative --interval: refused by both, in runc's words.
+#[test]
+fn events_interval_must_be_positive() {
+    let pair = Pair::new();
+    let config = sleeper(json!({}));
+    let (b, r) = pair.both(|root, id| {
+        let (_, _b) = start(root, id, &config);
+        let outs: Vec<Outcome> = ["0", "0s", "-1s"]
+            .iter()
+            .map(|i| Outcome::of(root, &["events", "--interval", i, id]))
+            .collect();
+        root.ok(&["delete", "--force", id]);
+        outs
+    });
+    for (bo, ro) in b.iter().zip(&r) {
+        assert_eq!(ro.error(), "duration interval must be greater than 0");
+        assert_same_failure("events --interval", bo, ro);
+    }
+}
