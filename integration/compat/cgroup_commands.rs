@@ -243,6 +243,18 @@ fn update_flags_write_what_runc_writes() {
         &["--blkio-weight", "500"],
         &["--kernel-memory", "5m"],
         &["--kernel-memory", "5m", "--memory", "100m"],
+        // Zero or empty: "unchanged" for runc, except where it is a value.
+        &["--memory", "0"],
+        &["--memory-swap", "0"],
+        &["--memory-reservation", "0"],
+        &["--cpu-share", "0"],
+        &["--cpu-period", "0"],
+        &["--cpu-quota", "0"],
+        &["--cpu-idle", "0"],
+        &["--cpuset-cpus", ""],
+        &["--blkio-weight", "0"],
+        &["--memory", "1.5m"],
+        &["--memory", "10MiB"],
     ];
     let (b, r) = pair.both(|root, id| {
         let (pid, _b) = start(root, id, &config);
