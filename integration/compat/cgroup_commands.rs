@@ -354,6 +354,87 @@ fn update_with_the_whole_resources_as_containerd_sends_them() {
     assert_eq!(b.1[10], "33");
 }
 
+/// The block device under / (its "major:minor"), for block IO throttles that the kernel
+/// accepts.
+fn root_block_device() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let dev = std::fs::metadata("/").ok()?.dev();
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    // A partition's whole disk, if / is on a partition (throttles take disks).
+    let sys = format!("/sys/dev/block/{major}:{minor}");
+    let whole = if Path::new(&sys).join("partition").exists() {
+        std::fs::read_to_string(Path::new(&sys).join("../dev")).ok()?
+    } else {
+        format!("{major}:{minor}")
+    };
+    Some(whole.trim().to_string())
+}
+
+/// The fields of linux.resources that runc's update leaves alone (hugepage limits,
+/// network, rdma, swappiness, the OOM killer switch) and those it applies beyond the
+/// documented ones (block IO throttles): each in its own `update -r -`, the same exit code
+/// and the same cgroup files afterwards.
+#[test]
+fn update_applies_the_fields_runc_applies() {
+    let pair = Pair::new();
+    let config = sleeper(json!({}));
+    let mut cases = vec![
+        json!({"memory": {"swappiness": 10}}),
+        json!({"memory": {"disableOOMKiller": true}}),
+        json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 2097152}]}),
+        json!({"network": {"classID": 7}}),
+        json!({"rdma": {"mlx4_0": {"hcaHandles": 1}}}),
+    ];
+    if let Some(dev) = root_block_device() {
+        let (major, minor) = dev.split_once(':').unwrap();
+        let (major, minor): (i64, i64) = (major.parse().unwrap(), minor.parse().unwrap());
+        cases.push(json!({"blockIO": {"throttleReadBpsDevice":
+            [{"major": major, "minor": minor, "rate": 1048576}]}}));
+    }
+    let (b, r) = pair.both(|root, id| {
+        let (pid, bundle) = start(root, id, &config);
+        let files = || {
+            if pure_v2() {
+                let dir = host_dir(pid, "");
+                return vec![read(&dir, "io.max"), read(&dir, "hugetlb.2MB.max")];
+            }
+            let mem = host_dir(pid, "memory");
+            let oom = read(&mem, "memory.oom_control");
+            vec![
+                read(&mem, "memory.swappiness"),
+                oom.lines()
+                    .find(|l| l.starts_with("oom_kill_disable"))
+                    .unwrap_or("")
+                    .to_string(),
+                read(&host_dir(pid, "blkio"), "blkio.throttle.read_bps_device"),
+            ]
+        };
+        let mut seen = Vec::new();
+        for case in &cases {
+            let mut cmd = root.cmd();
+            cmd.args(["update", "-r", "-", id]);
+            cmd.stdin(std::fs::File::open(write_tmp(&bundle, &case.to_string())).unwrap());
+            let out = Outcome::from_cmd(&mut cmd);
+            seen.push((case.to_string(), out.code, files()));
+        }
+        root.ok(&["delete", "--force", id]);
+        seen
+    });
+    for (sb, sr) in b.iter().zip(&r) {
+        assert_eq!(sb, sr, "update -r - <<< {}", sb.0);
+    }
+    assert!(b.iter().all(|s| s.1 == 0), "{b:?}");
+    if let Some(dev) = root_block_device().filter(|_| !pure_v2()) {
+        let last = &b.last().unwrap().2;
+        assert_eq!(last[2], format!("{dev} 1048576"), "the throttle applied");
+        assert_eq!(
+            last[0..2],
+            b[0].2[0..2],
+            "swappiness and the OOM killer untouched"
+        );
+    }
+}
+
 fn write_tmp(bundle: &Bundle, text: &str) -> PathBuf {
     let p = bundle.dir.join(unique("stdin"));
     std::fs::write(&p, text).unwrap();
