@@ -255,6 +255,9 @@ fn update_flags_write_what_runc_writes() {
         &["--blkio-weight", "0"],
         &["--memory", "1.5m"],
         &["--memory", "10MiB"],
+        // Unlimited memory with swap left out: swap becomes unlimited too.
+        &["--memory", "64m", "--memory-swap", "128m"],
+        &["--memory", "-1"],
     ];
     let (b, r) = pair.both(|root, id| {
         let (pid, _b) = start(root, id, &config);
