@@ -99,11 +99,6 @@ impl OomEvents {
         self.fd.as_fd()
     }
 
-    /// After POLLIN: (the OOM events to report, whether the source has ended). v1 reports
-    /// one event per notification read, however many the eventfd counted (as runc: the
-    /// kernel signals several times for one kill), and ends once the cgroup is removed
-    /// (the kernel signals its removal on the same eventfd). v2 reports the kills that
-    /// memory.events counted since the last read, and ends once the cgroup is empty or gone.
     /// Whether the source has already ended (checked once after `watch`: an end that came
     /// before the watch was set up sends no notification).
     pub fn ended(&self) -> bool {
@@ -115,6 +110,11 @@ impl OomEvents {
         }
     }
 
+    /// After POLLIN: (the OOM events to report, whether the source has ended). v1 reports
+    /// one event per notification read, however many the eventfd counted (as runc: the
+    /// kernel signals several times for one kill), and ends once the cgroup is removed
+    /// (the kernel signals its removal on the same eventfd). v2 reports the kills that
+    /// memory.events counted since the last read, and ends once the cgroup is empty or gone.
     pub fn read(&mut self) -> Result<(u64, bool)> {
         let mut buf = [0u8; 4096];
         // SAFETY: buf is a live, writable buffer of the length passed.

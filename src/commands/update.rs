@@ -63,7 +63,7 @@ pub struct Args {
     /// Kernel memory limit: ignored with a warning, as runc does
     #[arg(long, hide = true, allow_hyphen_values = true)]
     pub kernel_memory: Option<String>,
-    /// Kernel TCP buffer limit (memory.kernelTCP; written on cgroup v1 where the kernel has it)
+    /// Kernel TCP buffer limit: ignored with a warning, as runc does
     #[arg(long, hide = true, allow_hyphen_values = true)]
     pub kernel_memory_tcp: Option<String>,
     /// Container id
@@ -193,7 +193,7 @@ fn ram_in_bytes(v: &str) -> Result<i64> {
     Ok(bytes as i64)
 }
 
-/// Sets each given flag on `r` (over whatever the file said).
+/// Sets each given flag on `r`.
 fn apply_flags(mut r: LinuxResources, a: &Args) -> Result<LinuxResources> {
     let mem_flags = [
         &a.memory,
@@ -213,7 +213,7 @@ fn apply_flags(mut r: LinuxResources, a: &Args) -> Result<LinuxResources> {
         if let Some(v) = &a.memory_swap {
             m.set_swap(Some(bytes("memory-swap", v)?));
         }
-        // The engine warns about memory.kernel and ignores it, as runc does.
+        // update warns about kernel memory and ignores it, as runc does.
         if let Some(v) = &a.kernel_memory {
             #[allow(deprecated)]
             m.set_kernel(Some(bytes("kernel-memory", v)?));
