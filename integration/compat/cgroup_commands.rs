@@ -609,7 +609,7 @@ fn update_memory_below_usage() {
 
 /// Memory and swap raised together, lowered together, then each alone: the kernel keeps
 /// limit <= memory+swap at every step, so the order of the writes matters; the same values
-/// as runc afterwards each time.
+/// as runc afterwards each time, and the same refusals where one alone would cross the other.
 #[test]
 fn update_memory_and_swap_together() {
     let pair = Pair::new();
@@ -621,6 +621,10 @@ fn update_memory_and_swap_together() {
         &["--memory", "60m"],
         &["--memory-swap", "-1"],
         &["--memory", "30m", "--memory-swap", "30m"],
+        // Memory alone above memory+swap, memory+swap alone below memory: the kernel
+        // refuses both, and nothing changes.
+        &["--memory", "40m"],
+        &["--memory-swap", "20m"],
     ];
     let (b, r) = pair.both(|root, id| {
         let (pid, _b) = start(root, id, &config);
@@ -637,7 +641,9 @@ fn update_memory_and_swap_together() {
         seen
     });
     assert_eq!(b, r);
-    assert!(b.iter().all(|s| s.1 == 0), "{b:?}");
+    let codes: Vec<i32> = b.iter().map(|s| s.1).collect();
+    assert_eq!(codes, [0, 0, 0, 0, 0, 0, 1, 1], "{b:?}");
+    assert_eq!(b[7].2, b[5].2, "a refused update leaves the limit");
     if !pure_v2() {
         assert_eq!((b[1].2.as_str(), b[1].3.as_str()), ("10485760", "20971520"));
         assert_eq!(
