@@ -739,7 +739,8 @@ fn table(out: &str, col: &str) -> (Vec<String>, Vec<String>) {
 }
 
 /// ps: the table (ps -ef's header, a row per process of the container), ps arguments after
-/// the id and after `--`, a format without a PID column, and -f json of a stopped container.
+/// the id (all of them ps's, `-f` and `--` included) and after `--`, a format without a PID
+/// column, and -f json of a stopped container.
 #[test]
 fn ps_table_arguments_and_stopped() {
     let pair = Pair::new();
@@ -755,6 +756,10 @@ fn ps_table_arguments_and_stopped() {
         let args = Outcome::of(root, &["ps", id, "-o", "pid,comm"]);
         let dashed = Outcome::of(root, &["ps", "--", id, "-o", "pid,comm"]);
         let no_pid = Outcome::of(root, &["ps", id, "-o", "comm"]);
+        // After the id everything is ps's, -f and -- too.
+        let full = Outcome::of(root, &["ps", id, "-f"]);
+        let not_json = Outcome::of(root, &["ps", id, "-f", "json"]);
+        let dash_after = Outcome::of(root, &["ps", id, "--", "-o", "pid,comm"]);
         root.ok(&["kill", id, "KILL"]);
         wait_stopped(root, id);
         let stopped_json = Outcome::of(root, &["ps", "-f", "json", id]);
@@ -767,8 +772,16 @@ fn ps_table_arguments_and_stopped() {
             no_pid,
             (stopped_json.code, stopped_json.stdout),
             (stopped_table.code, table(&stopped_table.stdout, "CMD")),
+            (full.code, table(&full.stdout, "CMD")),
+            (not_json.code, not_json.stdout),
+            (dash_after.code, dash_after.stdout),
         )
     });
+    assert_eq!(b.6, r.6, "ps ID -f: ps's full format");
+    assert_eq!(b.6 .1 .0[1], "PID");
+    assert_eq!(b.7, r.7, "ps ID -f json: ps's -f, which refuses json");
+    assert_eq!(b.7 .0, 1);
+    assert_eq!(b.8, r.8, "ps ID -- -o pid,comm: ps gets the --");
     assert_eq!(b.0, r.0, "ps (the default ps -ef table)");
     assert_eq!(b.0 .1 .1, ["sleep", "sleep"], "one row per process");
     assert_eq!(b.1, r.1, "ps ID -o pid,comm");
