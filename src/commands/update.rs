@@ -48,7 +48,7 @@ pub struct Args {
     /// Block IO weight (10-1000)
     #[arg(long, allow_hyphen_values = true)]
     pub blkio_weight: Option<String>,
-    /// Maximum number of processes (-1: unlimited; 0: unchanged)
+    /// Maximum number of processes (-1: unlimited; 0 is a limit, written as 1 as runc 1.5 does)
     #[arg(long, allow_hyphen_values = true)]
     pub pids_limit: Option<String>,
     /// 1: the cgroup's tasks run as SCHED_IDLE; 0: normally
