@@ -815,16 +815,10 @@ fn stats_shape(line: &str) -> Shape {
     }
     Shape::Object(top).strip(&[
         "data.cpu.usage.total",
-        "data.cpu.usage.percpu",
-        "data.cpu.usage.percpu_kernel",
-        "data.cpu.usage.percpu_user",
-        "data.cpu.usage.kernel",
-        "data.cpu.usage.user",
         "data.cpu.throttling",
         "data.memory.cache",
         "data.memory.*.usage",
         "data.memory.*.max",
-        "data.memory.*.failcnt",
         "data.pids.current",
         "data.pids.limit",
     ])
