@@ -142,7 +142,10 @@ fn limits_placement_freeze_and_destroy() {
     }
     // Taken: a second container may not share it.
     let e = create(Some(&l), "x").unwrap_err().to_string();
-    assert!(e.contains("already holds 1 process"), "{e}");
+    assert!(
+        e.contains("container's cgroup is not empty: 1 process(es) found"),
+        "{e}"
+    );
 
     let st = cg.stats().unwrap();
     assert_eq!(st.pids.current, 1);
