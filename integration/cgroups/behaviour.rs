@@ -185,18 +185,9 @@ fn update_changes_live_limits() {
     let root = Root::new();
     let d = start(&root, &update_config());
     let pid = d.pid(&root);
-    // -r - with a flag that overrides the file's pids limit.
+    // -r - (flags cannot be mixed with it: runc would ignore them), then flags.
     let mut cmd = root.cmd();
-    cmd.args([
-        "update",
-        "-r",
-        "-",
-        "--memory",
-        "32m",
-        "--pids-limit",
-        "25",
-        &d.id,
-    ]);
+    cmd.args(["update", "-r", "-", &d.id]);
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -210,6 +201,8 @@ fn update_changes_live_limits() {
         .unwrap();
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read(&host_dir(pid, "pids"), "pids.max"), "15");
+    root.ok(&["update", "--memory", "32m", "--pids-limit", "25", &d.id]);
     assert_eq!(read(&host_dir(pid, "pids"), "pids.max"), "25");
     let (mem_file, cpu_file, cpu_want) = if pure_v2() {
         ("memory.max", "cpu.weight", "35")
@@ -388,8 +381,10 @@ fn events_stats_once_and_refused_when_stopped() {
     assert!(err.contains("is not running"), "{err}");
 }
 
+/// As runc's: on cgroup v2 the stream ends when the container's cgroup is empty, on v1
+/// when the cgroup is removed (the container deleted).
 #[test]
-fn events_stream_ends_with_the_container() {
+fn events_stream_ends_with_the_containers_cgroup() {
     let root = Root::new();
     let d = start(&root, &base_config(&["/bin/sleep", "60"]));
     let out = d.out.with_extension("events");
@@ -397,6 +392,8 @@ fn events_stream_ends_with_the_container() {
     let text = wait_file(&out, "\n{");
     assert!(text.lines().count() >= 2);
     root.ok(&["kill", &d.id, "KILL"]);
+    wait_until("stopped", || status(&root, &d.id) == "stopped");
+    root.ok(&["delete", &d.id]);
     assert!(wait_child(&mut ev).success());
 }
 

@@ -85,6 +85,27 @@ pub const INTENDED: &[Difference] = &[
         runc: "start exits 0; init prints the hook's error and exits",
         reason: "the spec: a failing startContainer hook must generate an error; a manager must not take the container for started",
     },
+    Difference {
+        case: "update: -r with other flags",
+        berth: "refuses `update -r FILE --memory …`, naming the flag, and changes nothing",
+        runc: "applies the file and silently ignores every other resource flag",
+        reason: "a limit asked for must not be dropped without a word; no manager passes both",
+    },
+    Difference {
+        case: "update: a refused update changes nothing",
+        berth: "checks the values (ranges, cpus and mems, swap against memory) before \
+                writing any, so an update refused for them leaves every limit as it was",
+        runc: "writes in turn and stops at the first the kernel refuses (memory 10m is left \
+               when memory+swap 5m is refused; its roll-back fails)",
+        reason: "a failed command must not leave a half-applied state behind",
+    },
+    Difference {
+        case: "update: checkBeforeUpdate on cgroup v1",
+        berth: "honours memory.checkBeforeUpdate on v1 too: \"rejecting memory limit L <= usage U\"",
+        runc: "checks it on cgroup v2 only; on v1 the kernel's EBUSY gives \
+               \"unable to set memory limit to L (current usage: …)\"",
+        reason: "the spec field asks for the check whatever the cgroup version; both refuse",
+    },
 ];
 
 /// The row for `case`; a test that meets an unlisted difference fails here.

@@ -10,6 +10,7 @@
 
 #![allow(dead_code)] // each test module uses a different part of the harness
 
+mod cgroup_commands;
 mod cgroups;
 mod cli;
 mod commands;

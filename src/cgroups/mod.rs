@@ -488,3 +488,15 @@ fn rdma_line(dev: &str, l: &oci_spec::runtime::LinuxRdma) -> String {
     }
     s
 }
+
+/// memory.checkBeforeUpdate: refuse a limit (or memory+swap limit) at or below the current
+/// usage before writing anything, in runc's words (runc checks this on cgroup v2 only).
+pub fn check_before_update(limit: Option<i64>, swap: Option<i64>, usage: u64) -> Result<()> {
+    if let Some(s) = swap.filter(|&s| s > 0 && s as u64 <= usage) {
+        bail!("rejecting memory+swap limit {s} <= usage {usage}");
+    }
+    if let Some(l) = limit.filter(|&l| l > 0 && l as u64 <= usage) {
+        bail!("rejecting memory limit {l} <= usage {usage}");
+    }
+    Ok(())
+}

@@ -1,7 +1,8 @@
 //! OOM events for `berth events`: on v1 an eventfd registered on memory.oom_control through
 //! cgroup.event_control; on v2 an inotify watch on memory.events, whose oom_kill counter
-//! is compared with the last value seen. Either way: poll `as_fd()` for POLLIN, then call
-//! `read()`.
+//! is compared with the last value seen, and on cgroup.events. Either way: poll `as_fd()`
+//! for POLLIN, then call `read()`. The source ends as runc's does: on v1 when the cgroup is
+//! removed, on v2 when it has no process left (cgroup.events "populated 0").
 
 use anyhow::{bail, Context, Result};
 use std::fs::File;
@@ -48,6 +49,16 @@ pub fn watch(cg: &Cgroup) -> Result<OomEvents> {
             return Err(std::io::Error::last_os_error())
                 .with_context(|| format!("watching {}", events.display()));
         }
+        let populated = dir.join("cgroup.events");
+        let cpath = std::ffi::CString::new(populated.as_os_str().as_encoded_bytes())
+            .context("cgroup path with a NUL byte")?;
+        // SAFETY: as above.
+        let wd =
+            unsafe { libc::inotify_add_watch(fd.as_raw_fd(), cpath.as_ptr(), libc::IN_MODIFY) };
+        if wd < 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("watching {}", populated.display()));
+        }
         let last = keyed(&read_keyed(&dir, "memory.events")?, "oom_kill");
         return Ok(OomEvents {
             fd,
@@ -88,28 +99,23 @@ impl OomEvents {
         self.fd.as_fd()
     }
 
-    /// After POLLIN: the number of OOM events since the last call (0 if none, e.g. another
-    /// memory.events change), or None once the cgroup is gone (v1 signals its removal on
-    /// the same eventfd; v2 inotify reports IN_IGNORED).
-    /// v2 only, without waiting for a notification: kills counted in memory.events since
-    /// the last read (the notification is rate-limited and may come late or never once the
-    /// container is gone). v1 counts only through its eventfd: 0.
-    pub fn unnotified(&mut self) -> u64 {
-        match &mut self.kind {
-            Kind::V1 { .. } => 0,
-            Kind::V2 { dir, last } => {
-                let Ok(ev) = read_keyed(dir, "memory.events") else {
-                    return 0;
-                };
-                let now = keyed(&ev, "oom_kill");
-                let new = now.saturating_sub(*last);
-                *last = now;
-                new
+    /// Whether the source has already ended (checked once after `watch`: an end that came
+    /// before the watch was set up sends no notification).
+    pub fn ended(&self) -> bool {
+        match &self.kind {
+            Kind::V1 { dir, .. } => !dir.join("cgroup.event_control").exists(),
+            Kind::V2 { dir, .. } => {
+                read_keyed(dir, "cgroup.events").map_or(true, |e| keyed(&e, "populated") == 0)
             }
         }
     }
 
-    pub fn read(&mut self) -> Result<Option<u64>> {
+    /// After POLLIN: (the OOM events to report, whether the source has ended). v1 reports
+    /// one event per notification read, however many the eventfd counted (as runc: the
+    /// kernel signals several times for one kill), and ends once the cgroup is removed
+    /// (the kernel signals its removal on the same eventfd). v2 reports the kills that
+    /// memory.events counted since the last read, and ends once the cgroup is empty or gone.
+    pub fn read(&mut self) -> Result<(u64, bool)> {
         let mut buf = [0u8; 4096];
         // SAFETY: buf is a live, writable buffer of the length passed.
         let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
@@ -122,22 +128,21 @@ impl OomEvents {
         match &mut self.kind {
             Kind::V1 { dir, .. } => {
                 if !dir.join("cgroup.event_control").exists() {
-                    return Ok(None);
+                    return Ok((0, true));
                 }
-                Ok(Some(if n == 8 {
-                    u64::from_ne_bytes(buf[..8].try_into().expect("8 bytes"))
-                } else {
-                    0
-                }))
+                let signalled = n == 8 && buf[..8].iter().any(|&b| b != 0);
+                Ok((u64::from(signalled), false))
             }
             Kind::V2 { dir, last } => {
                 let Ok(ev) = read_keyed(dir, "memory.events") else {
-                    return Ok(None);
+                    return Ok((0, true));
                 };
                 let now = keyed(&ev, "oom_kill");
                 let new = now.saturating_sub(*last);
                 *last = now;
-                Ok(Some(new))
+                let empty =
+                    read_keyed(dir, "cgroup.events").map_or(true, |e| keyed(&e, "populated") == 0);
+                Ok((new, empty))
             }
         }
     }

@@ -392,7 +392,7 @@ fn oom_kill_is_reported() {
         1,
         "no OOM event"
     );
-    assert!(events.read().unwrap().unwrap() >= 1);
+    assert_eq!(events.read().unwrap().0, 1, "one event per notification");
 }
 
 /// The v2 device program for real: attached to a cgroup in this host's cgroup2 hierarchy
@@ -476,4 +476,23 @@ fn update_changes_limits_and_checks_usage() {
         .unwrap_err()
         .to_string()
         .starts_with("linux.resources.cpu.quota"));
+}
+
+#[test]
+fn check_before_update_in_runcs_words() {
+    assert!(super::check_before_update(Some(4096), None, 4095).is_ok());
+    assert_eq!(
+        super::check_before_update(Some(4096), None, 4096)
+            .unwrap_err()
+            .to_string(),
+        "rejecting memory limit 4096 <= usage 4096"
+    );
+    assert_eq!(
+        super::check_before_update(Some(8192), Some(2048), 4096)
+            .unwrap_err()
+            .to_string(),
+        "rejecting memory+swap limit 2048 <= usage 4096"
+    );
+    // Unlimited (-1) and unset (0 is filtered before) are never refused.
+    assert!(super::check_before_update(Some(-1), Some(-1), u64::MAX).is_ok());
 }

@@ -1,12 +1,12 @@
 //! Applying linux.resources on cgroup v1 (and hybrid: a controller that only the cgroup2
 //! hierarchy has, such as hugetlb on some hosts, is set there with its v2 file names).
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources};
 use std::path::Path;
 
 use super::files::{read, read_u64, write};
-use super::{devices, rdma_line, Cgroup};
+use super::{check_before_update, devices, rdma_line, Cgroup};
 
 /// The directory of a v1 controller, or an error naming the resource that needs it.
 fn need<'a>(cg: &'a Cgroup, controller: &str, resource: &str) -> Result<&'a Path> {
@@ -114,11 +114,8 @@ fn memory(dir: &Path, m: &LinuxMemory, update: bool) -> Result<()> {
     if limit == Some(-1) && swap.is_none() && has_memsw {
         swap = Some(-1);
     }
-    if let (Some(l), true) = (limit, update && m.check_before_update() == Some(true)) {
-        let usage = read_u64(dir, "memory.usage_in_bytes")?;
-        if l > 0 && (l as u64) < usage {
-            bail!("{f}.limit: {l} is below the current usage {usage} (checkBeforeUpdate)");
-        }
+    if update && m.check_before_update() == Some(true) {
+        check_before_update(limit, swap, read_u64(dir, "memory.usage_in_bytes")?)?;
     }
     let write_limit = |v: i64| {
         write(
@@ -127,6 +124,19 @@ fn memory(dir: &Path, m: &LinuxMemory, update: bool) -> Result<()> {
             &v.to_string(),
             &format!("{f}.limit"),
         )
+        .map_err(|e| {
+            // The kernel refuses (EBUSY) a limit it cannot reclaim down to: say so in
+            // runc's words, with the usage.
+            let usage = read_u64(dir, "memory.usage_in_bytes").unwrap_or(0);
+            if v > 0 && v as u64 <= usage {
+                let peak = read_u64(dir, "memory.max_usage_in_bytes").unwrap_or(0);
+                anyhow!(
+                    "unable to set memory limit to {v} (current usage: {usage}, peak usage: {peak})"
+                )
+            } else {
+                e
+            }
+        })
     };
     let write_swap = |v: i64| {
         write(

@@ -1,7 +1,7 @@
 //! Applying linux.resources on cgroup v2, converting v1-shaped values as runc does, and
 //! creating the cgroup with its ancestors' controllers enabled.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources};
 use std::collections::HashMap;
 use std::os::fd::BorrowedFd;
@@ -153,11 +153,9 @@ fn memory(dir: &Path, m: &LinuxMemory, update: bool) -> Result<()> {
     }
     let f = "linux.resources.memory";
     let limit = m.limit().filter(|&v| v != 0);
-    if let (Some(l), true) = (limit, update && m.check_before_update() == Some(true)) {
-        let usage = read_u64(dir, "memory.current")?;
-        if l > 0 && (l as u64) < usage {
-            bail!("{f}.limit: {l} is below the current usage {usage} (checkBeforeUpdate)");
-        }
+    if update && m.check_before_update() == Some(true) {
+        let swap = m.swap().filter(|&v| v != 0);
+        super::check_before_update(limit, swap, read_u64(dir, "memory.current")?)?;
     }
     if let Some(swap) = swap_to_v2(m.swap(), m.limit())? {
         let v = v2_limit(swap);

@@ -1,6 +1,6 @@
 //! `berth events`: a container's statistics and OOM kills as JSON lines, as runc prints
 //! them: with --stats one stats event, else a stream (stats every --interval, OOM events as
-//! they happen) until the container stops.
+//! they happen) until the container's cgroup ends (see container::events).
 
 use crate::cli::Global;
 use anyhow::{bail, Result};
@@ -9,7 +9,7 @@ use std::time::Duration;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Time between two stats events (Go duration syntax: 5s, 500ms, 1m30s)
-    #[arg(long, default_value = "5s", value_parser = parse_interval)]
+    #[arg(long, default_value = "5s", value_parser = parse_interval, allow_hyphen_values = true)]
     pub interval: Duration,
     /// Print the container's statistics once and exit
     #[arg(long)]
@@ -24,10 +24,12 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     Ok(0)
 }
 
+/// runc's words for a zero or negative interval.
 fn parse_interval(s: &str) -> Result<Duration> {
-    let d = parse_go_duration(s)?;
-    if d.is_zero() {
-        bail!("the interval must be greater than 0");
+    let negative = s.strip_prefix('-');
+    let d = parse_go_duration(negative.unwrap_or(s))?;
+    if d.is_zero() || negative.is_some() {
+        bail!("duration interval must be greater than 0");
     }
     Ok(d)
 }
@@ -95,7 +97,13 @@ mod tests {
         for bad in ["", "5", "s", "5x", "-1s", "1s2"] {
             assert!(parse_go_duration(bad).is_err(), "{bad}");
         }
-        assert!(parse_interval("0s").is_err());
-        assert!(parse_interval("0").is_err());
+        for bad in ["0s", "0", "-1s", "-0"] {
+            assert_eq!(
+                parse_interval(bad).unwrap_err().to_string(),
+                "duration interval must be greater than 0",
+                "{bad}"
+            );
+        }
+        assert!(parse_interval("-x").is_err());
     }
 }

@@ -16,23 +16,35 @@ pub struct Args {
     /// Output format
     #[arg(short, long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Container id
-    pub id: String,
-    /// Arguments for ps(1) (default: -ef)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub ps_args: Vec<String>,
+    /// The container id, then arguments for ps(1) (default: -ef). As in runc, everything
+    /// after the id goes to ps, `-f` included.
+    #[arg(
+        value_name = "ID [PS ARGS]",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub words: Vec<String>,
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    let pids = crate::container::pids(&g.root, &a.id)?;
+    let (id, ps_args) = a.words.split_first().expect("clap requires the id");
+    let pids = crate::container::pids(&g.root, id)?;
     if a.format == Format::Json {
-        println!("{}", serde_json::to_string(&pids)?);
+        // runc marshals an empty Go slice as null (a stopped container's list).
+        let json = if pids.is_empty() {
+            "null".to_string()
+        } else {
+            serde_json::to_string(&pids)?
+        };
+        println!("{json}");
         return Ok(0);
     }
-    let args = if a.ps_args.is_empty() {
+    let args = if ps_args.is_empty() {
         vec!["-ef".to_string()]
     } else {
-        a.ps_args
+        ps_args.to_vec()
     };
     let out = std::process::Command::new("ps")
         .args(&args)
@@ -58,7 +70,7 @@ fn filter(ps_output: &str, pids: &[i32]) -> Result<String> {
     let col = header
         .split_whitespace()
         .position(|h| h == "PID")
-        .ok_or_else(|| anyhow!("ps: no PID column in its output ({header:?})"))?;
+        .ok_or_else(|| anyhow!("couldn't find PID field in ps output ({header:?})"))?;
     let mut out = format!("{header}\n");
     for line in lines.filter(|l| !l.trim().is_empty()) {
         let field = line.split_whitespace().nth(col).unwrap_or_default();
@@ -100,7 +112,7 @@ mod tests {
         assert!(filter("USER COMMAND\nroot x\n", &[1])
             .unwrap_err()
             .to_string()
-            .contains("no PID column"));
+            .contains("couldn't find PID field in ps output"));
         assert!(filter("PID\nabc\n", &[1]).is_err());
     }
 }

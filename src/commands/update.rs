@@ -1,6 +1,6 @@
 //! `berth update`: change a container's cgroup limits live, from a linux.resources JSON
-//! (`-r FILE`, or `-r -` for stdin) and runc's flags; a flag overrides the same field of
-//! the file.
+//! (`-r FILE`, or `-r -` for stdin) or runc's flags. runc ignores every flag given with -r;
+//! berth refuses the mix rather than silently drop a limit (compat/differences.rs).
 
 use crate::cli::Global;
 use anyhow::{anyhow, bail, Context, Result};
@@ -22,50 +22,102 @@ pub struct Args {
     #[arg(long, allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
     /// CPU CFS period in microseconds
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_period: Option<String>,
     /// CPU CFS quota in microseconds per period (-1: none)
     #[arg(long, allow_hyphen_values = true)]
     pub cpu_quota: Option<String>,
     /// CPU CFS burst in microseconds
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_burst: Option<String>,
     /// CPU shares (relative weight)
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_share: Option<String>,
     /// CPU realtime period in microseconds
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_rt_period: Option<String>,
     /// CPU realtime runtime in microseconds per period
     #[arg(long, allow_hyphen_values = true)]
     pub cpu_rt_runtime: Option<String>,
     /// CPUs the container may run on ("0-1,3")
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpuset_cpus: Option<String>,
     /// Memory nodes the container may use
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpuset_mems: Option<String>,
     /// Block IO weight (10-1000)
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub blkio_weight: Option<String>,
-    /// Maximum number of processes (-1: unlimited; 0: unchanged)
+    /// Maximum number of processes (-1: unlimited; 0 is a limit, written as 1 as runc 1.5 does)
     #[arg(long, allow_hyphen_values = true)]
     pub pids_limit: Option<String>,
     /// 1: the cgroup's tasks run as SCHED_IDLE; 0: normally
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_idle: Option<String>,
+    /// Intel RDT/CAT L3 cache schema (not supported: berth has no Intel RDT)
+    #[arg(long, allow_hyphen_values = true)]
+    pub l3_cache_schema: Option<String>,
+    /// Intel RDT/MBA memory bandwidth schema (not supported: berth has no Intel RDT)
+    #[arg(long, allow_hyphen_values = true)]
+    pub mem_bw_schema: Option<String>,
+    /// Kernel memory limit: ignored with a warning, as runc does
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    pub kernel_memory: Option<String>,
+    /// Kernel TCP buffer limit: ignored with a warning, as runc does
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    pub kernel_memory_tcp: Option<String>,
     /// Container id
     pub id: String,
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    let base = match a.resources.as_deref() {
-        Some(src) => read_resources(src)?,
-        None => LinuxResources::default(),
+    // runc's words: managers and scripts match them.
+    if a.l3_cache_schema.is_some() {
+        bail!("Intel RDT/CAT: l3 cache schema is not enabled (berth does not support Intel RDT)");
+    }
+    if a.mem_bw_schema.is_some() {
+        bail!("Intel RDT/MBA: memory bandwidth schema is not enabled (berth does not support Intel RDT)");
+    }
+    let r = match a.resources.as_deref() {
+        Some(src) => {
+            if let Some(flag) = flags_given(&a).first() {
+                bail!(
+                    "--{flag} cannot be given with --resources: the file holds every value \
+                     (runc would silently ignore the flag)"
+                );
+            }
+            read_resources(src)?
+        }
+        None => apply_flags(LinuxResources::default(), &a)?,
     };
-    let r = apply_flags(base, &a)?;
     crate::container::update(&g.root, &a.id, &r)?;
     Ok(0)
+}
+
+/// The resource flags given (every flag but -r), by name.
+fn flags_given(a: &Args) -> Vec<&'static str> {
+    [
+        ("memory", &a.memory),
+        ("memory-reservation", &a.memory_reservation),
+        ("memory-swap", &a.memory_swap),
+        ("cpu-period", &a.cpu_period),
+        ("cpu-quota", &a.cpu_quota),
+        ("cpu-burst", &a.cpu_burst),
+        ("cpu-share", &a.cpu_share),
+        ("cpu-rt-period", &a.cpu_rt_period),
+        ("cpu-rt-runtime", &a.cpu_rt_runtime),
+        ("cpuset-cpus", &a.cpuset_cpus),
+        ("cpuset-mems", &a.cpuset_mems),
+        ("blkio-weight", &a.blkio_weight),
+        ("pids-limit", &a.pids_limit),
+        ("cpu-idle", &a.cpu_idle),
+        ("kernel-memory", &a.kernel_memory),
+        ("kernel-memory-tcp", &a.kernel_memory_tcp),
+    ]
+    .into_iter()
+    .filter(|(_, v)| v.is_some())
+    .map(|(name, _)| name)
+    .collect()
 }
 
 fn read_resources(src: &str) -> Result<LinuxResources> {
@@ -87,7 +139,11 @@ fn parse_resources(text: &str) -> Result<LinuxResources> {
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        anyhow!("linux.resources.{path}: {}", e.into_inner())
+        let field = match path.as_str() {
+            "." => "linux.resources".to_string(),
+            p => format!("linux.resources.{p}"),
+        };
+        anyhow!("{field}: {}", e.into_inner())
     })
 }
 
@@ -137,9 +193,15 @@ fn ram_in_bytes(v: &str) -> Result<i64> {
     Ok(bytes as i64)
 }
 
-/// Sets each given flag on `r` (over whatever the file said).
+/// Sets each given flag on `r`.
 fn apply_flags(mut r: LinuxResources, a: &Args) -> Result<LinuxResources> {
-    let mem_flags = [&a.memory, &a.memory_reservation, &a.memory_swap];
+    let mem_flags = [
+        &a.memory,
+        &a.memory_reservation,
+        &a.memory_swap,
+        &a.kernel_memory,
+        &a.kernel_memory_tcp,
+    ];
     if mem_flags.iter().any(|f| f.is_some()) {
         let m = r.memory_mut().get_or_insert_with(LinuxMemory::default);
         if let Some(v) = &a.memory {
@@ -150,6 +212,14 @@ fn apply_flags(mut r: LinuxResources, a: &Args) -> Result<LinuxResources> {
         }
         if let Some(v) = &a.memory_swap {
             m.set_swap(Some(bytes("memory-swap", v)?));
+        }
+        // update warns about kernel memory and ignores it, as runc does.
+        if let Some(v) = &a.kernel_memory {
+            #[allow(deprecated)]
+            m.set_kernel(Some(bytes("kernel-memory", v)?));
+        }
+        if let Some(v) = &a.kernel_memory_tcp {
+            m.set_kernel_tcp(Some(bytes("kernel-memory-tcp", v)?));
         }
     }
     let cpu_flags = [
@@ -227,19 +297,22 @@ mod tests {
     }
 
     #[test]
-    fn flags_override_the_file() {
-        let file = parse_resources(
-            r#"{"memory":{"limit":1000000,"reservation":500000},"cpu":{"shares":512,"quota":1000},"pids":{"limit":7}}"#,
-        )
-        .unwrap();
+    fn flags_merge_over_a_base_and_are_named() {
+        let base =
+            parse_resources(r#"{"memory":{"reservation":500000},"cpu":{"shares":512}}"#).unwrap();
         let a = Args {
+            resources: Some("-".into()),
             memory: Some("2m".into()),
             cpu_quota: Some("-1".into()),
             cpuset_cpus: Some("0".into()),
             blkio_weight: Some("300".into()),
             ..Default::default()
         };
-        let r = apply_flags(file, &a).unwrap();
+        assert_eq!(
+            flags_given(&a),
+            ["memory", "cpu-quota", "cpuset-cpus", "blkio-weight"]
+        );
+        let r = apply_flags(base, &a).unwrap();
         let m = r.memory().unwrap();
         assert_eq!(m.limit(), Some(2 << 20));
         assert_eq!(m.reservation(), Some(500000));
@@ -248,7 +321,25 @@ mod tests {
         assert_eq!(c.quota(), Some(-1));
         assert_eq!(c.cpus().as_deref(), Some("0"));
         assert_eq!(r.block_io().as_ref().unwrap().weight(), Some(300));
-        assert_eq!(r.pids().unwrap().limit(), 7);
+        let only_file = Args {
+            resources: Some("-".into()),
+            ..Default::default()
+        };
+        assert!(flags_given(&only_file).is_empty());
+    }
+
+    #[test]
+    #[allow(deprecated)]
+    fn kernel_memory_flags_land_in_their_fields() {
+        let a = Args {
+            kernel_memory: Some("1m".into()),
+            kernel_memory_tcp: Some("2m".into()),
+            ..Default::default()
+        };
+        assert_eq!(flags_given(&a), ["kernel-memory", "kernel-memory-tcp"]);
+        let r = apply_flags(LinuxResources::default(), &a).unwrap();
+        let m = r.memory().unwrap();
+        assert_eq!((m.kernel(), m.kernel_tcp()), (Some(1 << 20), Some(2 << 20)));
     }
 
     #[test]

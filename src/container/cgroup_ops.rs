@@ -3,7 +3,7 @@
 //! one, update anything but a stopped one).
 
 use anyhow::{anyhow, bail, Context, Result};
-use oci_spec::runtime::LinuxResources;
+use oci_spec::runtime::{LinuxMemory, LinuxResources};
 use std::path::Path;
 
 use crate::cgroups::{Cgroup, Mode};
@@ -57,13 +57,64 @@ pub fn update(root: &Path, id: &str, resources: &LinuxResources) -> Result<()> {
         bail!("cannot update container {id:?}: container not running (it is stopped)");
     }
     let cg = cgroup_of(&st, "update")?;
-    let mut r = resources.clone();
+    let mut r = updatable(resources);
     if cg.mode == Mode::V2 {
         let dir = cg.v2.as_deref().expect("a v2 cgroup has its directory");
         complete_v2(dir, &mut r)?;
     }
     cg.update(&r)
         .with_context(|| format!("updating container {id:?}"))
+}
+
+/// The part of a linux.resources object that update applies, as runc's update: memory
+/// limit, reservation, swap and checkBeforeUpdate, cpu, blockIO, pids and unified. The
+/// rest (device rules, hugepage limits, network, rdma, swappiness, the OOM killer switch,
+/// kernel memory) stays as it is: containerd sends the container's whole linux.resources,
+/// device list included, with every update.
+fn updatable(r: &LinuxResources) -> LinuxResources {
+    let mut ignored = Vec::new();
+    let mut out = LinuxResources::default();
+    if let Some(m) = r.memory() {
+        #[allow(deprecated)]
+        if m.kernel().is_some() || m.kernel_tcp().is_some() {
+            crate::logging::warn("Kernel memory settings are ignored and will be removed");
+        }
+        if m.swappiness().is_some() {
+            ignored.push("memory.swappiness");
+        }
+        if m.disable_oom_killer().is_some() {
+            ignored.push("memory.disableOOMKiller");
+        }
+        let mut keep = LinuxMemory::default();
+        keep.set_limit(m.limit())
+            .set_reservation(m.reservation())
+            .set_swap(m.swap())
+            .set_check_before_update(m.check_before_update());
+        out.set_memory(Some(keep));
+    }
+    out.set_cpu(r.cpu().clone())
+        .set_pids(*r.pids())
+        .set_block_io(r.block_io().clone())
+        .set_unified(r.unified().clone());
+    if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        ignored.push("devices");
+    }
+    if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
+        ignored.push("hugepageLimits");
+    }
+    if r.network().is_some() {
+        ignored.push("network");
+    }
+    if r.rdma().as_ref().is_some_and(|h| !h.is_empty()) {
+        ignored.push("rdma");
+    }
+    if !ignored.is_empty() {
+        crate::logging::debug(&format!(
+            "update leaves linux.resources {} as they are (as runc)",
+            ignored.join(", ")
+        ));
+    }
+    out
 }
 
 /// On cgroup v2, quota and period share cpu.max and the swap limit is derived from the
@@ -117,6 +168,38 @@ pub fn pids(root: &Path, id: &str) -> Result<Vec<i32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[allow(deprecated)]
+    fn update_takes_what_runcs_update_takes() {
+        let r: LinuxResources = serde_json::from_str(
+            r#"{"devices":[{"allow":false,"access":"rwm"}],
+                "memory":{"limit":1048576,"reservation":4096,"swap":2097152,"kernel":1,
+                          "kernelTCP":2,"swappiness":10,"disableOOMKiller":true,
+                          "checkBeforeUpdate":true},
+                "cpu":{"shares":512,"cpus":"0"},
+                "pids":{"limit":9},
+                "blockIO":{"weight":300,"throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1}]},
+                "hugepageLimits":[{"pageSize":"2MB","limit":2097152}],
+                "network":{"classID":7},
+                "rdma":{"mlx":{"hcaHandles":1}},
+                "unified":{"memory.high":"max"}}"#,
+        )
+        .unwrap();
+        let u = serde_json::to_value(updatable(&r)).unwrap();
+        assert_eq!(
+            u,
+            serde_json::json!({
+                "memory": {"limit": 1048576, "reservation": 4096, "swap": 2097152,
+                           "checkBeforeUpdate": true},
+                "cpu": {"shares": 512, "cpus": "0"},
+                "pids": {"limit": 9},
+                "blockIO": {"weight": 300,
+                            "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1}]},
+                "unified": {"memory.high": "max"}
+            })
+        );
+    }
 
     #[test]
     fn cpu_max_quota() {

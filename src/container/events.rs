@@ -1,16 +1,15 @@
 //! `events`: a container's statistics and OOM kills as JSON lines shaped like runc's
 //! (`{"type":"stats","id":...,"data":{...}}`, `{"type":"oom","id":...}`), once or as a
-//! stream until the container's init exits or its cgroup is removed.
+//! stream until the container's cgroup ends (v1: removed; v2: empty), as runc's.
 
 use anyhow::{anyhow, bail, Context, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use serde::Serialize;
 use std::io::Write;
-use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::cgroups::{Cgroup, OomEvents};
+use crate::cgroups::OomEvents;
 use crate::state::{self, Status};
 
 #[derive(Serialize)]
@@ -29,13 +28,11 @@ fn emit<T: Serialize>(out: &mut impl Write, kind: &str, id: &str, data: Option<T
         .context("writing an event")
 }
 
-/// How long, after init exits, to wait for an OOM notification still on its way: cgroup v2
-/// rate-limits memory.events notifications to one per 10 ms.
-const OOM_GRACE: Duration = Duration::from_millis(100);
-
 /// With `interval` None: one stats event. Otherwise a stats event every `interval` and an
-/// OOM event for each OOM kill, until the container stops. The container's lock is held
-/// only while its state is read, so a stream never blocks other commands.
+/// OOM event for each OOM notification, until the OOM source ends as runc's does (v1: the
+/// cgroup is removed, i.e. the container deleted; v2: the cgroup has no process left). The
+/// container's lock is held only while its state is read, so a stream never blocks other
+/// commands.
 pub fn events(
     root: &Path,
     id: &str,
@@ -61,82 +58,52 @@ pub fn events(
             .with_context(|| format!("reading the statistics of container {id:?}"))?;
         return emit(out, "stats", id, Some(stats));
     };
-    let pidfd =
-        super::init_pidfd(&st)?.ok_or_else(|| anyhow!("container {id:?} is not running"))?;
     let mut oom = cg
         .oom_events()
         .with_context(|| format!("watching container {id:?} for OOM kills"))?;
+    if oom.ended() {
+        return Ok(());
+    }
     // As runc's ticker: the first statistics come one interval after the start.
     let mut next = Instant::now() + interval;
     loop {
         let wait = next.saturating_duration_since(Instant::now());
-        let (oom_ready, init_gone) = wait_for(&oom, pidfd.as_fd(), wait)?;
-        if oom_ready && !report_oom(&mut oom, id, out)? {
-            return Ok(());
-        }
-        if init_gone {
-            // A kill that took init may still be on its way (v1 eventfd) or not notified
-            // at all (v2 rate limit): wait briefly, then also count what memory.events says.
-            let (late, _) = wait_for(&oom, pidfd.as_fd(), OOM_GRACE)?;
-            if late {
-                report_oom(&mut oom, id, out)?;
-            }
-            for _ in 0..oom.unnotified() {
+        if wait_for(&oom, wait)? {
+            let (n, ended) = oom.read()?;
+            for _ in 0..n {
                 emit::<()>(out, "oom", id, None)?;
             }
-            return Ok(());
+            if ended {
+                return Ok(());
+            }
         }
         if Instant::now() >= next {
-            stats_tick(&cg, id, out)?;
+            match cg.stats() {
+                Ok(s) => emit(out, "stats", id, Some(s))?,
+                // Being removed: the end's notification is on its way.
+                Err(_) if oom.ended() => return Ok(()),
+                // As runc: a failed read is logged and the stream goes on.
+                Err(e) => {
+                    crate::logging::error(&format!("reading the statistics of {id:?}: {e:#}"))
+                }
+            }
             next += interval;
         }
     }
 }
 
-/// Polls the OOM source and init's pidfd for up to `wait`: (OOM readable, init exited).
-fn wait_for(
-    oom: &OomEvents,
-    pidfd: std::os::fd::BorrowedFd<'_>,
-    wait: Duration,
-) -> Result<(bool, bool)> {
+/// Polls the OOM source for up to `wait`: whether it is readable.
+fn wait_for(oom: &OomEvents, wait: Duration) -> Result<bool> {
     // poll takes at most i32::MAX ms; a longer interval simply loops.
     let ms = wait.as_millis().min(i32::MAX as u128) as i32;
     let timeout = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
-    let mut fds = [
-        PollFd::new(oom.as_fd(), PollFlags::POLLIN),
-        PollFd::new(pidfd, PollFlags::POLLIN),
-    ];
+    let mut fds = [PollFd::new(oom.as_fd(), PollFlags::POLLIN)];
     match poll(&mut fds, timeout) {
         Ok(_) => {}
-        Err(nix::errno::Errno::EINTR) => return Ok((false, false)),
+        Err(nix::errno::Errno::EINTR) => return Ok(false),
         Err(e) => return Err(e).context("waiting for container events"),
     }
-    let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
-    Ok((ready(&fds[0]), ready(&fds[1])))
-}
-
-/// Prints one OOM event per kill the source reports; false once the cgroup is gone.
-fn report_oom(oom: &mut OomEvents, id: &str, out: &mut impl Write) -> Result<bool> {
-    match oom.read()? {
-        None => Ok(false),
-        Some(n) => {
-            for _ in 0..n {
-                emit::<()>(out, "oom", id, None)?;
-            }
-            Ok(true)
-        }
-    }
-}
-
-/// One stats event; a failed read is logged and the stream goes on, as in runc.
-fn stats_tick(cg: &Cgroup, id: &str, out: &mut impl Write) -> Result<()> {
-    match cg.stats() {
-        Ok(s) => emit(out, "stats", id, Some(s)),
-        Err(e) => {
-            crate::logging::error(&format!("reading the statistics of {id:?}: {e:#}"));
-            Ok(())
-        }
-    }
+    Ok(fds[0].revents().is_some_and(|r| !r.is_empty()))
 }
 
 #[cfg(test)]
