@@ -75,17 +75,19 @@ pub fn borrow_sync(fd: RawFd) -> OwnedFd {
 
 /// Runs init. Never returns.
 pub fn run(ctx: &Context) -> ! {
-    let sock = borrow_sync(ctx.sync);
-    let mut ready = false;
-    let err = match setup(ctx, &sock, &mut ready) {
+    // The sync socket until `Ready`; closed then (the parent stops listening), so that a
+    // created container's init holds nothing of berth's it does not need.
+    let mut sock = Some(borrow_sync(ctx.sync));
+    let err = match setup(ctx, &mut sock) {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    if ready {
-        // The parent stopped listening at Ready; the container's stderr is all that is left.
-        eprintln!("berth: container init: {err:#}");
-    } else {
-        let _ = sync::write(&sock, &Msg::Error(format!("{err:#}")));
+    match &sock {
+        Some(sock) => {
+            let _ = sync::write(sock, &Msg::Error(format!("{err:#}")));
+        }
+        // After Ready the container's stderr is all that is left.
+        None => eprintln!("berth: container init: {err:#}"),
     }
     // SAFETY: _exit skips the parent's destructors and atexit handlers, which are not ours.
     unsafe { libc::_exit(1) }
@@ -93,7 +95,8 @@ pub fn run(ctx: &Context) -> ! {
 
 enum Never {}
 
-fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
+fn setup(ctx: &Context, sock_slot: &mut Option<OwnedFd>) -> Result<Never> {
+    let sock = sock_slot.as_ref().expect("the sync socket until Ready");
     // SAFETY: closing the parent's end of the socketpair, which this process must not hold.
     unsafe { libc::close(ctx.sync_parent) };
     let cgroup_pending = match sync::read(sock)? {
@@ -219,7 +222,7 @@ fn setup(ctx: &Context, sock: &OwnedFd, ready: &mut bool) -> Result<Never> {
     exit_on_signals(&[libc::SIGTERM, libc::SIGINT])?;
 
     sync::write(sock, &Msg::Ready)?;
-    *ready = true;
+    *sock_slot = None;
     // Blocks until `berth start` opens the fifo for reading.
     let fifo = nix::fcntl::openat(
         &fd_dir,

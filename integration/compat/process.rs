@@ -424,6 +424,22 @@ fn created_init_holds_no_fds_of_the_callers_or_the_state_dir() {
             .map(|(n, _)| *n)
             .collect();
     assert_eq!(held, [3], "berth: {:?}", fb.0);
+    // Of its own, only what start and the exec need (runc's init holds its equivalents, and
+    // its sync socket, cgroup files and an epoll besides): the exec fifo (O_PATH, reopened
+    // for writing to wait for start), the procfs fd directory that reopens it without
+    // trusting the container's /proc, and the sealed exec trampoline (CVE-2019-5736).
+    let own: Vec<&str> =
+        fb.0.iter()
+            .filter(|(n, _)| *n > 3)
+            .map(|(_, t)| t.as_str())
+            .collect();
+    assert_eq!(own.len(), 3, "berth: {:?}", fb.0);
+    assert!(own[0].ends_with("/exec.fifo"), "berth: {own:?}");
+    assert!(
+        own[1].ends_with("/fd") && !own[1].contains("/work"),
+        "berth: {own:?}"
+    );
+    assert!(own[2].starts_with("/memfd:berth-exec"), "berth: {own:?}");
 }
 
 /// A terminal's output reaches the caller as written: ONLCR is off on the container's pty.
