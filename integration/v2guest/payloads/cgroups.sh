@@ -66,9 +66,13 @@ expect update-memory 33554432 "$(cat $cg/memory.max)"
 expect update-pids 25 "$(cat $cg/pids.max)"
 expect update-weight 35 "$(cat $cg/cpu.weight)"
 echo '{"pids":{"limit":15},"memory":{"reservation":8388608}}' >$W/r.json
-check update-r-stdin sh -c "berth --root $R update -r - --pids-limit 12 lim <$W/r.json"
-expect update-r-flag-overrides 12 "$(cat $cg/pids.max)"
+check update-r-stdin sh -c "berth --root $R update -r - lim <$W/r.json"
+expect update-r-pids 15 "$(cat $cg/pids.max)"
 expect update-r-file 8388608 "$(cat $cg/memory.low)"
+# -r with another flag is refused, naming the flag, and changes nothing (runc ignores it).
+out=$(berth --root $R update -r - --pids-limit 12 lim <$W/r.json 2>&1)
+case "$out" in *"--pids-limit cannot be given with --resources"*) ok update-r-and-flag-refused ;; *) not_ok update-r-and-flag-refused "$out" ;; esac
+expect update-r-and-flag-unchanged 15 "$(cat $cg/pids.max)"
 check update-period berth --root $R update --cpu-period 50000 lim
 expect update-period-keeps-quota "20000 50000" "$(cat $cg/cpu.max)"
 out=$(berth --root $R update --cpu-quota -5 lim 2>&1)
