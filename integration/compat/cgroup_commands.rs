@@ -4,7 +4,7 @@
 //! arguments, -f json of a stopped container) and events (the --interval stream and how it
 //! ends, OOM kills, a stopped container).
 
-use super::{assert_same_code, differences, runc, Outcome, Pair, Shape};
+use super::{assert_same_code, differences, runc, stats_shape, Outcome, Pair};
 use crate::cgroups::{host_dir, pure_v2};
 use crate::common::{base_config, pid_alive, unique, Bundle, Root};
 use serde_json::{json, Value};
@@ -792,36 +792,6 @@ fn ps_table_arguments_and_stopped() {
     assert_eq!(b.4, r.4, "ps -f json of a stopped container");
     assert_eq!(b.4, (0, "null\n".to_string()));
     assert_eq!(b.5, r.5, "ps of a stopped container: the header alone");
-}
-
-/// A stats line's shape, without Go's omitempty fields (present or not with the value) and
-/// with the hugetlb map emptied where it is a listed difference.
-fn stats_shape(line: &str) -> Shape {
-    let Shape::Object(mut top) = Shape::parse(line) else {
-        panic!("not an event: {line}")
-    };
-    let hybrid_hugetlb = !Path::new("/sys/fs/cgroup/hugetlb").exists()
-        && std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers")
-            .is_ok_and(|c| c.split_whitespace().any(|x| x == "hugetlb"));
-    for (k, data) in top.iter_mut() {
-        if let (true, Shape::Object(fields)) = (k == "data", data) {
-            for (name, v) in fields.iter_mut() {
-                if name == "hugetlb" && hybrid_hugetlb {
-                    let _ = differences::intended("events --stats: hugetlb on a hybrid host");
-                    *v = Shape::Object(Vec::new());
-                }
-            }
-        }
-    }
-    Shape::Object(top).strip(&[
-        "data.cpu.usage.total",
-        "data.cpu.throttling",
-        "data.memory.cache",
-        "data.memory.*.usage",
-        "data.memory.*.max",
-        "data.pids.current",
-        "data.pids.limit",
-    ])
 }
 
 /// `events` in the background, with its output in a file.

@@ -1,6 +1,6 @@
 //! What berth prints as JSON, compared with runc: `state`, `list -f json`, `ps -f json`.
 
-use super::{assert_same_shape, differences, Pair, Shape};
+use super::{assert_same_shape, stats_shape, Pair, Shape};
 use crate::common::{base_config, Bundle};
 
 /// A created container, then running, then stopped: `state` and `list -f json` give the same
@@ -95,37 +95,9 @@ fn ps_and_events_stats_json() {
     assert_same_shape("ps -f json", &b.0, &r.0);
     let pids: Vec<i64> = serde_json::from_str(&b.0).unwrap();
     assert_eq!(pids.len(), 1, "one process: {}", b.0);
-    let normalise = |text: &str| -> Shape {
-        let Shape::Object(mut top) = Shape::parse(text) else {
-            panic!("events --stats is not an object: {text}")
-        };
-        for (k, data) in top.iter_mut() {
-            if k != "data" {
-                continue;
-            }
-            if let Shape::Object(fields) = data {
-                for (name, v) in fields.iter_mut() {
-                    if name == "hugetlb" && hugetlb_in_hybrid_cgroup2() {
-                        let _ = differences::intended("events --stats: hugetlb on a hybrid host");
-                        *v = Shape::Object(Vec::new());
-                    }
-                }
-            }
-        }
-        // Go's omitempty numbers: present or not with the value, not the runtime.
-        Shape::Object(top).strip(&[
-            "data.cpu.usage.total",
-            "data.cpu.throttling",
-            "data.memory.cache",
-            "data.memory.*.usage",
-            "data.memory.*.max",
-            "data.pids.current",
-            "data.pids.limit",
-        ])
-    };
     assert_eq!(
-        normalise(b.1.trim()),
-        normalise(r.1.trim()),
+        stats_shape(b.1.trim()),
+        stats_shape(r.1.trim()),
         "events --stats shapes differ\nberth: {}\nrunc:  {}",
         b.1,
         r.1
@@ -134,13 +106,4 @@ fn ps_and_events_stats_json() {
     assert_eq!(stats["type"], "stats");
     assert_eq!(stats["data"]["pids"]["limit"], 50);
     assert_eq!(stats["data"]["memory"]["usage"]["limit"], 64 << 20);
-}
-
-/// On a hybrid host whose hugetlb controller sits in the cgroup2 hierarchy (this VM at boot),
-/// berth reads it there; runc's v1 manager does not see it.
-fn hugetlb_in_hybrid_cgroup2() -> bool {
-    let v1 = std::path::Path::new("/sys/fs/cgroup/hugetlb").exists();
-    let v2 = std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers")
-        .is_ok_and(|c| c.split_whitespace().any(|x| x == "hugetlb"));
-    !v1 && v2
 }
