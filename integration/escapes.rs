@@ -201,8 +201,13 @@ fn cve_2019_5736_berth_init_is_not_dumpable_before_exec() {
 
 /// CVE-2021-30465. A container sharing a host directory with the next one flips an entry of
 /// it between a directory and a symlink to a host directory while the victim is created with
-/// a mount on that entry, again and again. Every mount lands inside the victim's rootfs (or
-/// fails); the host directory is neither written nor mounted on.
+/// a mount on that entry, again and again. The victim's "/" is rslave, so an escaped mount is
+/// never seen on the host: the victim reports where its tmpfs (marked by its size) landed.
+/// The host directory is also bind-mounted (rbind, after the tmpfs) at /watch in the victim,
+/// so a tmpfs that escaped onto it shows at /watch. Every run either fails or has its tmpfs
+/// inside its rootfs (at /data/x, or at the symlink's target resolved inside the rootfs; or
+/// nowhere, when the flipper's rmdir detached it), never at /watch; the host directory is
+/// neither written nor mounted on.
 #[test]
 fn cve_2021_30465_mount_destination_swapped_for_a_symlink_stays_inside() {
     let root = Root::new();
@@ -221,22 +226,41 @@ fn cve_2021_30465_mount_destination_swapped_for_a_symlink_stays_inside() {
     let ab = Bundle::new(&a);
     let attacker = start_detached(&root, &ab);
     assert!(wait_for(&shared.0.join("ready"), Duration::from_secs(10)));
-    let (vb, _) = own_rootfs(&["/bin/sh", "-c", "touch /data/x/planted"], |c| {
+    let victim = "grep size=1236k /proc/self/mountinfo | cut -d' ' -f5; ls /watch";
+    let (vb, _) = own_rootfs(&["/bin/sh", "-c", victim], |c| {
         add_mount(
             c,
             json!({"destination": "/data", "type": "bind", "source": shared.0, "options": ["rbind"]}),
         );
         add_mount(
             c,
-            json!({"destination": "/data/x", "type": "tmpfs", "source": "tmpfs"}),
+            json!({"destination": "/data/x", "type": "tmpfs", "source": "tmpfs", "options": ["size=1236k"]}),
+        );
+        add_mount(
+            c,
+            json!({"destination": "/watch", "type": "bind", "source": outside.0, "options": ["rbind"]}),
         );
     });
+    let inside = [
+        String::new(),
+        "/data/x\n".to_string(),
+        format!("{}\n", outside.0.display()),
+    ];
+    let mut ran = 0;
     for _ in 0..15 {
         let id = unique("victim");
         let mut cmd = root.cmd();
         cmd.args(["run", "--bundle", vb.dir.to_str().unwrap(), &id]);
-        let _ = output_via_files(&mut cmd);
+        let out = output_via_files(&mut cmd);
         let _ = root.berth(&["delete", "-f", &id]);
+        if out.status.success() {
+            ran += 1;
+            let seen = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                inside.contains(&seen.to_string()),
+                "the victim's tmpfs is not (only) at /data/x; mounts and /watch: {seen:?}"
+            );
+        }
         assert_eq!(
             std::fs::read_dir(&outside.0).unwrap().count(),
             0,
@@ -244,6 +268,7 @@ fn cve_2021_30465_mount_destination_swapped_for_a_symlink_stays_inside() {
         );
         assert!(!host_mountinfo().contains(outside.0.to_str().unwrap()));
     }
+    eprintln!("CVE-2021-30465: {ran} of 15 victims ran");
     std::fs::write(shared.0.join("stop"), "").unwrap();
     root.ok(&["delete", "-f", &attacker]);
     assert!(!host_mountinfo().contains(outside.0.to_str().unwrap()));
