@@ -362,16 +362,24 @@ fn cve_2024_21626_no_host_fd_survives_into_the_container() {
 }
 
 /// CVE-2025-31133. /dev comes from a directory shared with an attacking container, which
-/// keeps replacing `null` in it with a symlink to a writable /proc file (here the container's
-/// own hostname, so a successful attack is visible and harmless). A masked path must never
-/// become that file: every run either fails or has its hostname untouched after writing to
-/// every masked file.
+/// keeps replacing `null` in it with a symlink to `witness`, a writable regular file in the
+/// same directory (the real attack points it at a /proc/sys file, but /proc/sys is already
+/// read-only when masks apply, so a redirect there could not be seen). A masked path must
+/// never become that file: the victim writes to every masked file, and `witness` must stay
+/// empty, from the host and from inside every run.
 #[test]
 fn cve_2025_31133_dev_null_swapped_for_a_symlink_before_masking() {
     let root = Root::new();
     let shared = HostDir::new("devdir");
+    let witness = shared.0.join("witness");
+    std::fs::write(&witness, "").unwrap();
+    std::fs::set_permissions(
+        &witness,
+        std::os::unix::fs::PermissionsExt::from_mode(0o666),
+    )
+    .unwrap();
     let swapper = ": > /dev-shared/ready; n=0; while [ $n -lt 20000 ] && [ ! -e /dev-shared/stop ]; do n=$((n+1)); \
-                   rm -f /dev-shared/null; ln -s /proc/sys/kernel/hostname /dev-shared/null; \
+                   rm -f /dev-shared/null; ln -s /dev/witness /dev-shared/null; \
                    rm -f /dev-shared/null; mknod -m 666 /dev-shared/null c 1 3; done";
     let mut a = base_config(&["/bin/sh", "-c", swapper]);
     add_mount(
@@ -388,7 +396,7 @@ fn cve_2025_31133_dev_null_swapped_for_a_symlink_before_masking() {
     let attacker = start_detached(&root, &ab);
     assert!(wait_for(&shared.0.join("ready"), Duration::from_secs(10)));
     let victim_script = "for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug; do \
-                         echo pwned > $f; done 2>/dev/null; hostname";
+                         echo pwned > $f; done 2>/dev/null; echo \"witness=$(cat /dev/witness)\"";
     let mut v = base_config(&["/bin/sh", "-c", victim_script]);
     let mounts: Vec<Value> = v["mounts"]
         .as_array()
@@ -405,11 +413,13 @@ fn cve_2025_31133_dev_null_swapped_for_a_symlink_before_masking() {
     for _ in 0..15 {
         let (code, out, _) = root.run(&v);
         if code == 0 {
-            assert_eq!(
-                out, "berth-test\n",
-                "a masked path became the hostname file"
-            );
+            assert_eq!(out, "witness=\n", "a masked path became the witness file");
         }
+        assert_eq!(
+            std::fs::read_to_string(&witness).unwrap(),
+            "",
+            "a masked path became the witness file"
+        );
     }
     std::fs::write(shared.0.join("stop"), "").unwrap();
     root.ok(&["delete", "-f", &attacker]);
