@@ -125,13 +125,15 @@ fn cwd_through_a_leaked_fd_is_refused() {
 #[test]
 fn rlimits() {
     let root = Root::new();
-    let out = root.sh_with("ulimit -n; ulimit -Hn; ulimit -c", |c| {
+    // The core limit is not the host's usual 0 (which would pass with RLIMIT_CORE ignored).
+    let script = "ulimit -n; ulimit -Hn; grep 'core file' /proc/self/limits | tr -s ' '";
+    let out = root.sh_with(script, |c| {
         c["process"]["rlimits"] = json!([
             {"type": "RLIMIT_NOFILE", "soft": 512, "hard": 777},
-            {"type": "RLIMIT_CORE", "soft": 0, "hard": 0}
+            {"type": "RLIMIT_CORE", "soft": 1048576, "hard": 2097152}
         ]);
     });
-    assert_eq!(out, "512\n777\n0\n");
+    assert_eq!(out, "512\n777\nMax core file size 1048576 2097152 bytes \n");
 }
 
 #[test]
