@@ -112,7 +112,7 @@ fn lifecycle_rules_refuse_and_change_nothing() {
     wait_status(&root, &id, "running");
     // start of a running container
     let err = root.fails(&["start", &id]);
-    assert!(err.contains("running"), "{err}");
+    assert_eq!(err, "cannot start an already running container\n");
     // delete of a running container
     let err = root.fails(&["delete", &id]);
     assert!(err.contains("running"), "{err}");
@@ -123,7 +123,7 @@ fn lifecycle_rules_refuse_and_change_nothing() {
     let err = root.fails(&["kill", &id]);
     assert!(err.contains("container not running"), "{err}");
     let err = root.fails(&["start", &id]);
-    assert!(err.contains("stopped"), "{err}");
+    assert_eq!(err, "cannot start a container that has stopped\n");
     root.ok(&["delete", &id]);
     root.assert_clean(None);
 }
@@ -170,7 +170,7 @@ fn start_of_a_dead_init_is_an_error_not_a_hang() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let err = root.fails(&["start", &id]);
-    assert!(err.contains("stopped") || err.contains("exited"), "{err}");
+    assert_eq!(err, "cannot start a container that has stopped\n");
     root.ok(&["delete", &id]);
 }
 

@@ -22,6 +22,7 @@ mod namespaces;
 mod output;
 mod process;
 mod rootless;
+mod start;
 
 use crate::common::{output_via_files, unique, Bundle, Root, BERTH};
 use serde_json::Value;
