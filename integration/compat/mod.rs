@@ -20,6 +20,7 @@ mod lifecycle;
 mod mounts;
 mod namespaces;
 mod output;
+mod privilege;
 mod process;
 mod rootless;
 mod start;
