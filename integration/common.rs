@@ -419,3 +419,65 @@ impl Drop for FdSocket {
         let _ = std::fs::remove_file(&self.path);
     }
 }
+
+/// The static probe (integration/tools/probe.rs) on the host, built once by rustc alone, for
+/// the calls busybox has no applet for. Its file name carries a hash of its source, so an
+/// edited probe is rebuilt.
+pub fn probe() -> &'static Path {
+    static PROBE: OnceLock<PathBuf> = OnceLock::new();
+    PROBE.get_or_init(|| {
+        use std::hash::{Hash, Hasher};
+        const SOURCE: &str = include_str!("tools/probe.rs");
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        SOURCE.hash(&mut h);
+        let exe = work_dir().join(format!("probe-{:016x}", h.finish()));
+        if exe.exists() {
+            return exe;
+        }
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("integration/tools/probe.rs");
+        let tmp = work_dir().join(unique("probe-tmp"));
+        let out = Command::new(rustc())
+            .args([
+                "--edition",
+                "2021",
+                "-O",
+                "-C",
+                "target-feature=+crt-static",
+                "-o",
+            ])
+            .arg(&tmp)
+            .arg(&src)
+            .output()
+            .expect("running rustc for the probe");
+        assert!(
+            out.status.success(),
+            "building the probe: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Another test process may have built it too; either copy is complete.
+        std::fs::rename(&tmp, &exe).unwrap();
+        exe
+    })
+}
+
+/// The rustc that builds the probe: $RUSTC, else the one beside the cargo running the tests.
+fn rustc() -> PathBuf {
+    if let Some(r) = std::env::var_os("RUSTC") {
+        return r.into();
+    }
+    std::env::var_os("CARGO")
+        .map(|c| PathBuf::from(c).with_file_name("rustc"))
+        .filter(|r| r.exists())
+        .unwrap_or_else(|| "rustc".into())
+}
+
+/// Where `add_probe` puts the probe inside a container.
+pub const PROBE: &str = "/tmp/probe";
+
+/// Bind-mounts the probe read-only at `PROBE` (on the config's /tmp tmpfs, so the shared
+/// rootfs is not written).
+pub fn add_probe(c: &mut Value) {
+    c["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": PROBE, "type": "bind", "source": probe(), "options": ["bind", "ro"]
+    }));
+}

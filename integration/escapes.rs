@@ -201,8 +201,13 @@ fn cve_2019_5736_berth_init_is_not_dumpable_before_exec() {
 
 /// CVE-2021-30465. A container sharing a host directory with the next one flips an entry of
 /// it between a directory and a symlink to a host directory while the victim is created with
-/// a mount on that entry, again and again. Every mount lands inside the victim's rootfs (or
-/// fails); the host directory is neither written nor mounted on.
+/// a mount on that entry, again and again. The victim's "/" is rslave, so an escaped mount is
+/// never seen on the host: the victim reports where its tmpfs (marked by its size) landed.
+/// The host directory is also bind-mounted (rbind, after the tmpfs) at /watch in the victim,
+/// so a tmpfs that escaped onto it shows at /watch. Every run either fails or has its tmpfs
+/// inside its rootfs (at /data/x, or at the symlink's target resolved inside the rootfs; or
+/// nowhere, when the flipper's rmdir detached it), never at /watch; the host directory is
+/// neither written nor mounted on.
 #[test]
 fn cve_2021_30465_mount_destination_swapped_for_a_symlink_stays_inside() {
     let root = Root::new();
@@ -221,22 +226,41 @@ fn cve_2021_30465_mount_destination_swapped_for_a_symlink_stays_inside() {
     let ab = Bundle::new(&a);
     let attacker = start_detached(&root, &ab);
     assert!(wait_for(&shared.0.join("ready"), Duration::from_secs(10)));
-    let (vb, _) = own_rootfs(&["/bin/sh", "-c", "touch /data/x/planted"], |c| {
+    let victim = "grep size=1236k /proc/self/mountinfo | cut -d' ' -f5; ls /watch";
+    let (vb, _) = own_rootfs(&["/bin/sh", "-c", victim], |c| {
         add_mount(
             c,
             json!({"destination": "/data", "type": "bind", "source": shared.0, "options": ["rbind"]}),
         );
         add_mount(
             c,
-            json!({"destination": "/data/x", "type": "tmpfs", "source": "tmpfs"}),
+            json!({"destination": "/data/x", "type": "tmpfs", "source": "tmpfs", "options": ["size=1236k"]}),
+        );
+        add_mount(
+            c,
+            json!({"destination": "/watch", "type": "bind", "source": outside.0, "options": ["rbind"]}),
         );
     });
+    let inside = [
+        String::new(),
+        "/data/x\n".to_string(),
+        format!("{}\n", outside.0.display()),
+    ];
+    let mut ran = 0;
     for _ in 0..15 {
         let id = unique("victim");
         let mut cmd = root.cmd();
         cmd.args(["run", "--bundle", vb.dir.to_str().unwrap(), &id]);
-        let _ = output_via_files(&mut cmd);
+        let out = output_via_files(&mut cmd);
         let _ = root.berth(&["delete", "-f", &id]);
+        if out.status.success() {
+            ran += 1;
+            let seen = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                inside.contains(&seen.to_string()),
+                "the victim's tmpfs is not (only) at /data/x; mounts and /watch: {seen:?}"
+            );
+        }
         assert_eq!(
             std::fs::read_dir(&outside.0).unwrap().count(),
             0,
@@ -244,6 +268,7 @@ fn cve_2021_30465_mount_destination_swapped_for_a_symlink_stays_inside() {
         );
         assert!(!host_mountinfo().contains(outside.0.to_str().unwrap()));
     }
+    eprintln!("CVE-2021-30465: {ran} of 15 victims ran");
     std::fs::write(shared.0.join("stop"), "").unwrap();
     root.ok(&["delete", "-f", &attacker]);
     assert!(!host_mountinfo().contains(outside.0.to_str().unwrap()));
@@ -337,16 +362,25 @@ fn cve_2024_21626_no_host_fd_survives_into_the_container() {
 }
 
 /// CVE-2025-31133. /dev comes from a directory shared with an attacking container, which
-/// keeps replacing `null` in it with a symlink to a writable /proc file (here the container's
-/// own hostname, so a successful attack is visible and harmless). A masked path must never
-/// become that file: every run either fails or has its hostname untouched after writing to
-/// every masked file.
+/// keeps replacing `null` in it with a symlink to `witness`, a writable regular file in the
+/// same directory (the real attack points it at a /proc/sys file, but /proc/sys is already
+/// read-only when masks apply, so a redirect there could not be seen). A masked path must
+/// never become that file: the victim writes to every masked file, and `witness` must stay
+/// empty, from the host and from inside every run. (The victim itself never opens its
+/// /dev/null: the attacker may have swapped it by then, which berth cannot prevent.)
 #[test]
 fn cve_2025_31133_dev_null_swapped_for_a_symlink_before_masking() {
     let root = Root::new();
     let shared = HostDir::new("devdir");
+    let witness = shared.0.join("witness");
+    std::fs::write(&witness, "").unwrap();
+    std::fs::set_permissions(
+        &witness,
+        std::os::unix::fs::PermissionsExt::from_mode(0o666),
+    )
+    .unwrap();
     let swapper = ": > /dev-shared/ready; n=0; while [ $n -lt 20000 ] && [ ! -e /dev-shared/stop ]; do n=$((n+1)); \
-                   rm -f /dev-shared/null; ln -s /proc/sys/kernel/hostname /dev-shared/null; \
+                   rm -f /dev-shared/null; ln -s /dev/witness /dev-shared/null; \
                    rm -f /dev-shared/null; mknod -m 666 /dev-shared/null c 1 3; done";
     let mut a = base_config(&["/bin/sh", "-c", swapper]);
     add_mount(
@@ -363,7 +397,7 @@ fn cve_2025_31133_dev_null_swapped_for_a_symlink_before_masking() {
     let attacker = start_detached(&root, &ab);
     assert!(wait_for(&shared.0.join("ready"), Duration::from_secs(10)));
     let victim_script = "for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug; do \
-                         echo pwned > $f; done 2>/dev/null; hostname";
+                         echo pwned > $f; done 2>/tmp/err; echo \"witness=$(cat /dev/witness)\"";
     let mut v = base_config(&["/bin/sh", "-c", victim_script]);
     let mounts: Vec<Value> = v["mounts"]
         .as_array()
@@ -380,11 +414,13 @@ fn cve_2025_31133_dev_null_swapped_for_a_symlink_before_masking() {
     for _ in 0..15 {
         let (code, out, _) = root.run(&v);
         if code == 0 {
-            assert_eq!(
-                out, "berth-test\n",
-                "a masked path became the hostname file"
-            );
+            assert_eq!(out, "witness=\n", "a masked path became the witness file");
         }
+        assert_eq!(
+            std::fs::read_to_string(&witness).unwrap(),
+            "",
+            "a masked path became the witness file"
+        );
     }
     std::fs::write(shared.0.join("stop"), "").unwrap();
     root.ok(&["delete", "-f", &attacker]);

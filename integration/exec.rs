@@ -44,7 +44,26 @@ fn exec_joins_the_containers_namespaces_and_cgroup() {
     assert_eq!(lines[6], "berth-test");
     // In the container's cgroup namespace, its own cgroup is the root.
     assert!(lines[7..].iter().all(|l| l.ends_with(":/")), "{out}");
-    // And from the host: the exec'd process was in init's cgroups.
+    // And from the host: an exec'd process is in init's cgroups, every hierarchy.
+    let pf = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique("exec-pid"));
+    let (code, _, err) = exec_out(
+        &root,
+        &[
+            "-d",
+            "--pid-file",
+            pf.to_str().unwrap(),
+            &id,
+            "/bin/sleep",
+            "60",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let exec_pid = std::fs::read_to_string(&pf).unwrap();
+    let _ = std::fs::remove_file(&pf);
+    let cgroups = |p: &str| std::fs::read_to_string(format!("/proc/{}/cgroup", p.trim())).unwrap();
+    let init_cgroups = cgroups(&pid.to_string());
+    assert!(init_cgroups.contains(&id), "{init_cgroups}");
+    assert_eq!(cgroups(&exec_pid), init_cgroups);
     root.ok(&["delete", "-f", &id]);
 }
 
@@ -253,8 +272,9 @@ fn exec_into_a_paused_container() {
     root.ok(&["delete", "-f", &id]);
 }
 
+/// (LISTEN_FDS, which exec ignores as runc does: compat::fds.)
 #[test]
-fn exec_preserve_fds_and_listen_fds() {
+fn exec_preserve_fds_passes_exactly_those() {
     use std::os::fd::AsRawFd;
     let (root, b, id) = running(|_| {});
     let f3 = b.dir.join("three");

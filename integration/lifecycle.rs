@@ -112,7 +112,7 @@ fn lifecycle_rules_refuse_and_change_nothing() {
     wait_status(&root, &id, "running");
     // start of a running container
     let err = root.fails(&["start", &id]);
-    assert!(err.contains("running"), "{err}");
+    assert_eq!(err, "cannot start an already running container\n");
     // delete of a running container
     let err = root.fails(&["delete", &id]);
     assert!(err.contains("running"), "{err}");
@@ -123,7 +123,7 @@ fn lifecycle_rules_refuse_and_change_nothing() {
     let err = root.fails(&["kill", &id]);
     assert!(err.contains("container not running"), "{err}");
     let err = root.fails(&["start", &id]);
-    assert!(err.contains("stopped"), "{err}");
+    assert_eq!(err, "cannot start a container that has stopped\n");
     root.ok(&["delete", &id]);
     root.assert_clean(None);
 }
@@ -170,7 +170,7 @@ fn start_of_a_dead_init_is_an_error_not_a_hang() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let err = root.fails(&["start", &id]);
-    assert!(err.contains("stopped") || err.contains("exited"), "{err}");
+    assert_eq!(err, "cannot start a container that has stopped\n");
     root.ok(&["delete", &id]);
 }
 
@@ -296,22 +296,27 @@ fn run_forwards_signals() {
     let script = "trap 'echo got-usr1; exit 7' USR1; echo ready; while true; do sleep 0.05; done";
     let b = Bundle::new(&base_config(&["/bin/sh", "-c", script]));
     let id = unique("fwd");
-    let child = root
+    let mut child = root
         .cmd()
         .args(["run", "--bundle", b.dir.to_str().unwrap(), &id])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    wait_status(&root, &id, "running");
-    std::thread::sleep(Duration::from_millis(300));
+    // The trap is set once the script says so (no fixed sleep).
+    use std::io::BufRead;
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGUSR1,
     )
     .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(7));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("got-usr1"));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+    assert_eq!(rest, "got-usr1\n");
 }
 
 #[test]

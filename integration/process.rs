@@ -125,13 +125,15 @@ fn cwd_through_a_leaked_fd_is_refused() {
 #[test]
 fn rlimits() {
     let root = Root::new();
-    let out = root.sh_with("ulimit -n; ulimit -Hn; ulimit -c", |c| {
+    // The core limit is not the host's usual 0 (which would pass with RLIMIT_CORE ignored).
+    let script = "ulimit -n; ulimit -Hn; grep 'core file' /proc/self/limits | tr -s ' '";
+    let out = root.sh_with(script, |c| {
         c["process"]["rlimits"] = json!([
             {"type": "RLIMIT_NOFILE", "soft": 512, "hard": 777},
-            {"type": "RLIMIT_CORE", "soft": 0, "hard": 0}
+            {"type": "RLIMIT_CORE", "soft": 1048576, "hard": 2097152}
         ]);
     });
-    assert_eq!(out, "512\n777\n0\n");
+    assert_eq!(out, "512\n777\nMax core file size 1048576 2097152 bytes \n");
 }
 
 #[test]
@@ -198,22 +200,32 @@ fn preserve_fds_passes_extra_fds() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "third\nfourth\n");
 }
 
+/// berth runs here with CAP_SYS_RESOURCE dropped from its bounding set (by the test, before
+/// exec), so the case happens on every host, not only where berth lacks it anyway.
 #[test]
 fn capability_berth_lacks_is_a_clear_error() {
-    let bnd = std::fs::read_to_string("/proc/self/status").unwrap();
-    let bnd = u64::from_str_radix(&status_field(&bnd, "CapBnd"), 16).unwrap();
-    if bnd & (1 << 24) != 0 {
-        // This host can grant CAP_SYS_RESOURCE; the case under test cannot happen here.
-        eprintln!("CAP_SYS_RESOURCE is in berth's bounding set on this host: nothing to refuse");
-        return;
-    }
+    use std::os::unix::process::CommandExt;
+    const CAP_SYS_RESOURCE: libc::c_ulong = 24;
     let root = Root::new();
     let mut c = base_config(&["/bin/true"]);
     c["process"]["capabilities"]["bounding"] = json!(["CAP_SYS_RESOURCE"]);
-    let (code, _, err) = root.run(&c);
-    assert_ne!(code, 0);
+    let b = Bundle::new(&c);
+    let mut cmd = root.cmd();
+    cmd.args(["run", "--bundle", b.dir.to_str().unwrap(), &unique("nocap")]);
+    // SAFETY (test): prctl is async-signal-safe; the child only drops one capability.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = output_via_files(&mut cmd);
+    let err = messages(&String::from_utf8_lossy(&out.stderr));
+    assert_ne!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("CAP_SYS_RESOURCE"), "{err}");
-    root.assert_clean(None);
+    root.assert_clean(Some(&b));
 }
 
 #[test]

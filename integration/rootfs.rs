@@ -174,6 +174,10 @@ fn no_pivot() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "/bin/busybox\n1\n");
 }
 
+/// A mount destination that is a symlink to a host path lands on that path resolved inside
+/// the rootfs. The host directory is also rbind-mounted at /watch (after the tmpfs), so a
+/// tmpfs mounted on the host directory would show there, even though the container's "/" is
+/// rslave and the host never sees it.
 #[test]
 fn symlink_destination_cannot_escape_the_rootfs() {
     let root = Root::new();
@@ -183,18 +187,34 @@ fn symlink_destination_cannot_escape_the_rootfs() {
     let outside = std::env::temp_dir().join(unique("outside"));
     std::fs::create_dir_all(&outside).unwrap();
     std::os::unix::fs::symlink(&outside, rootfs.join("evil")).unwrap();
-    let mut c = base_config(&["/bin/sh", "-c", "touch /evil/written; ls /evil"]);
+    let script = "grep size=1236k /proc/self/mountinfo | cut -d' ' -f5; \
+                  touch /evil/written && echo written; ls /watch";
+    let mut c = base_config(&["/bin/sh", "-c", script]);
     c["root"] = json!({"path": "rootfs", "readonly": false});
     add_mount(
         &mut c,
-        json!({"destination": "/evil", "type": "tmpfs", "source": "tmpfs"}),
+        json!({"destination": "/evil", "type": "tmpfs", "source": "tmpfs", "options": ["size=1236k"]}),
+    );
+    add_mount(
+        &mut c,
+        json!({"destination": "/watch", "type": "bind", "source": outside, "options": ["rbind"]}),
     );
     std::fs::write(b.dir.join("config.json"), c.to_string()).unwrap();
     let id = unique("escape");
     let mut cmd = root.cmd();
     cmd.args(["run", "--bundle", b.dir.to_str().unwrap(), &id]);
     let out = output_via_files(&mut cmd);
-    // Either the mount landed inside the rootfs or it failed; the host directory is untouched.
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The tmpfs is at the symlink's target inside the rootfs, the write went there, and the
+    // host directory (at /watch) stayed empty and unmounted.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}\nwritten\n", outside.display())
+    );
     assert_eq!(
         std::fs::read_dir(&outside).unwrap().count(),
         0,
@@ -202,6 +222,5 @@ fn symlink_destination_cannot_escape_the_rootfs() {
     );
     let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mi.contains(outside.to_str().unwrap()));
-    let _ = out;
     std::fs::remove_dir_all(&outside).unwrap();
 }

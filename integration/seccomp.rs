@@ -47,22 +47,27 @@ fn kill_process_action_kills() {
 #[test]
 fn argument_filters_match_and_do_not_match() {
     let root = Root::new();
-    // personality(0xffffffff) queries; block only personality(PER_LINUX32 = 8).
-    let c = with_seccomp(
-        "uname -m; setarch linux32 uname -m 2>&1; echo rc=$?",
-        json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
-            {"names": ["personality"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
-             "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}
-        ]}),
+    // Only personality(PER_LINUX32 = 8) is refused; the query 0xffffffff and PER_LINUX (0)
+    // do not match the argument and go through.
+    let script = format!(
+        "{PROBE} syscall personality 0xffffffff; {PROBE} syscall personality 8; \
+                          {PROBE} syscall personality 0"
     );
+    let filter = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["personality"], "action": "SCMP_ACT_ERRNO", "errnoRet": 18,
+         "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}
+    ]});
+    let mut c = with_seccomp(&script, filter);
+    add_probe(&mut c);
     let (code, out, err) = root.run(&c);
     assert_eq!(code, 0, "{err}");
-    let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "x86_64");
-    assert!(
-        out.contains("rc=1") || lines[1] != "i686",
-        "linux32 must be refused: {out}"
-    );
+    assert_eq!(out, "ret=0 errno=0\nret=-1 errno=18\nret=0 errno=0\n");
+    // Without the filter the same calls all succeed (each probe returns its persona before
+    // the call, PER_LINUX): the probe sees a missing filter.
+    c["linux"].as_object_mut().unwrap().remove("seccomp");
+    let (code, out, err) = root.run(&c);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "ret=0 errno=0\nret=0 errno=0\nret=0 errno=0\n");
 }
 
 #[test]
@@ -113,19 +118,30 @@ fn exec_gets_the_containers_filter() {
 #[test]
 fn default_profile_runs_a_shell_and_blocks_what_it_must() {
     let root = Root::new();
-    let script = "echo ok; ls / >/dev/null && echo ls-ok; \
-                  unshare -U true 2>/dev/null; echo unshare=$?; \
-                  keyctl show 2>/dev/null; echo keyctl=$?";
-    let c = with_seccomp(script, default_seccomp_profile());
+    // keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0) and unshare(CLONE_NEWUSER):
+    // both succeed for the container's root unless the profile refuses them (EPERM).
+    let script = format!(
+        "echo ok; ls / >/dev/null && echo ls-ok; \
+                          {PROBE} syscall keyctl 0 -3 0; {PROBE} syscall unshare 0x10000000"
+    );
+    let mut c = with_seccomp(&script, default_seccomp_profile());
+    add_probe(&mut c);
+    let (code, out, err) = root.run(&c);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "ok\nls-ok\nret=-1 errno=1\nret=-1 errno=1\n");
+    // The control: without the profile both calls succeed here.
+    c["linux"].as_object_mut().unwrap().remove("seccomp");
     let (code, out, err) = root.run(&c);
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(&lines[..2], ["ok", "ls-ok"]);
-    assert!(
-        lines.contains(&"unshare=1"),
-        "unshare of a user namespace must fail: {out}"
-    );
-    assert!(!lines.contains(&"keyctl=0"), "keyctl must fail: {out}");
+    assert_eq!(lines.len(), 4, "{out}");
+    let key: i64 = lines[2]
+        .strip_prefix("ret=")
+        .and_then(|l| l.strip_suffix(" errno=0"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("keyctl without the profile: {out}"));
+    assert!(key > 0, "keyctl returns the session keyring's id: {out}");
+    assert_eq!(lines[3], "ret=0 errno=0");
 }
 
 #[test]

@@ -115,7 +115,9 @@ fn pidfd_socket_that_does_not_exist_leaves_nothing() {
 fn notify_socket_passes_ready_on() {
     use std::os::unix::net::UnixDatagram;
     let root = Root::new();
-    let b = Bundle::new(&base_config(&["/bin/sleep", "600"]));
+    let mut c = base_config(&["/bin/sleep", "600"]);
+    add_probe(&mut c);
+    let b = Bundle::new(&c);
     let host = PathBuf::from("/run").join(format!("{}.sock", unique("notify")));
     let host_sock = UnixDatagram::bind(&host).unwrap();
     let id = unique("notify");
@@ -146,10 +148,16 @@ fn notify_socket_passes_ready_on() {
     ]);
     assert_eq!(seen, "present\n");
     assert!(!started.is_finished(), "start returns only after READY=");
-    UnixDatagram::unbound()
-        .unwrap()
-        .send_to(b"STATUS=starting\nREADY=1\n", &container_sock)
-        .unwrap();
+    // READY= comes from inside the container, through the socket at its $NOTIFY_SOCKET.
+    let sent = root.ok(&[
+        "exec",
+        &id,
+        PROBE,
+        "notify",
+        "/run/notify/notify.sock",
+        "STATUS=starting\nREADY=1\n",
+    ]);
+    assert_eq!(sent, "sent\n");
     let out = started.join().unwrap();
     assert!(
         out.status.success(),

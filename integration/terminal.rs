@@ -110,7 +110,7 @@ fn run_relays_through_berths_terminal() {
     let b = Bundle::new(&terminal_config(&[
         "/bin/sh",
         "-c",
-        "read x; stty size; tty; echo \"got $x\"; exit 3",
+        "read x; stty size; tty; echo \"got $x\"; read y; exit 3",
     ]));
     let ws = nix::pty::Winsize {
         ws_row: 33,
@@ -130,6 +130,20 @@ fn run_relays_through_berths_terminal() {
     drop(berth);
     nix::unistd::write(&pty.master, b"hello\n").unwrap();
     let out = read_until(&pty.master, "got hello", Duration::from_secs(20));
+    // While it relays, berth's terminal is raw: no line editing or echo of its own.
+    let during = nix::sys::termios::tcgetattr(&pty.slave).unwrap();
+    use nix::sys::termios::LocalFlags;
+    assert!(
+        !during
+            .local_flags
+            .intersects(LocalFlags::ICANON | LocalFlags::ECHO),
+        "berth's terminal is not raw: {:?}",
+        during.local_flags
+    );
+    assert!(before
+        .local_flags
+        .contains(LocalFlags::ICANON | LocalFlags::ECHO));
+    nix::unistd::write(&pty.master, b"\n").unwrap();
     let status = child.wait().unwrap();
     let lines = lines(&out);
     assert_eq!(

@@ -468,11 +468,12 @@ pub fn start(root: &Path, id: &str) -> Result<Option<Started>> {
     let lock = state::open(root, id)?;
     let st = lock.load_existing()?;
     let status = state::status(&lock.dir, &st);
-    if status != Status::Created {
-        bail!(
-            "cannot start container {id:?}: it is {}, not created",
-            status.as_str()
-        );
+    // runc's words, per state.
+    match status {
+        Status::Created => {}
+        Status::Stopped => bail!("cannot start a container that has stopped"),
+        Status::Running => bail!("cannot start an already running container"),
+        Status::Paused => bail!("cannot start a container in the paused state"),
     }
     let pidfd = init_pidfd(&st)?.ok_or_else(|| anyhow!("container {id:?}: init has exited"))?;
     // Bound before init runs, so that no READY= is lost.

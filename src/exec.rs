@@ -45,7 +45,6 @@ struct Child<'a> {
     sync: RawFd,
     sync_parent: RawFd,
     preserve_fds: u32,
-    listen_fds: u32,
     seccomp: Option<&'a crate::seccomp::Filter>,
     /// The container's linux.personality, for every process in it.
     personality: Option<&'a oci_spec::runtime::LinuxPersonality>,
@@ -55,11 +54,9 @@ struct Child<'a> {
 
 /// Runs the process; returns its exit status (0 with `detach`).
 pub fn exec(opts: ExecOpts) -> Result<i32> {
-    let listen_fds = crate::process::fds::listen_fds_from_env();
-    crate::process::fds::check_passed(
-        crate::process::fds::FIRST_PASSED_FD,
-        listen_fds + opts.preserve_fds,
-    )?;
+    // Socket activation is for the container's init only: runc's exec ignores LISTEN_FDS
+    // (--preserve-fds counts from fd 3 and the process gets no LISTEN_* variables).
+    crate::process::fds::check_passed(crate::process::fds::FIRST_PASSED_FD, opts.preserve_fds)?;
     process::validate(&opts.process)?;
     crate::terminal::validate(&opts.process)?;
     let terminal = opts.process.terminal().unwrap_or(false);
@@ -162,7 +159,6 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         sync: child_sock.as_raw_fd(),
         sync_parent: parent_sock.as_raw_fd(),
         preserve_fds: opts.preserve_fds,
-        listen_fds,
         seccomp: filter.as_ref(),
         personality: linux.personality().as_ref(),
     };
@@ -272,14 +268,8 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
         // As runc's exec: a pty of the container's devpts, no /dev/console mount.
         crate::terminal::setup_in_init(c.process, false, sock)?;
     }
-    let mut prepared = init::prepare_process(
-        c.process,
-        c.listen_fds,
-        c.preserve_fds,
-        c.seccomp,
-        sock,
-        on_exec,
-    )?;
+    let mut prepared =
+        init::prepare_process(c.process, 0, c.preserve_fds, c.seccomp, sock, on_exec)?;
     prepared.trampoline = c.trampoline;
     sync::write(sock, &Msg::Ready)?;
     Ok(prepared)

@@ -15,12 +15,15 @@ mod cgroups;
 mod cli;
 mod commands;
 pub mod differences;
+mod fds;
 mod lifecycle;
 mod mounts;
 mod namespaces;
 mod output;
+mod privilege;
 mod process;
 mod rootless;
+mod start;
 
 use crate::common::{output_via_files, unique, Bundle, Root, BERTH};
 use serde_json::Value;
