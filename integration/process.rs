@@ -207,25 +207,44 @@ fn capability_berth_lacks_is_a_clear_error() {
     use std::os::unix::process::CommandExt;
     const CAP_SYS_RESOURCE: libc::c_ulong = 24;
     let root = Root::new();
-    let mut c = base_config(&["/bin/true"]);
-    c["process"]["capabilities"]["bounding"] = json!(["CAP_SYS_RESOURCE"]);
-    let b = Bundle::new(&c);
-    let mut cmd = root.cmd();
-    cmd.args(["run", "--bundle", b.dir.to_str().unwrap(), &unique("nocap")]);
-    // SAFETY (test): prctl is async-signal-safe; the child only drops one capability.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+    // In the bounding set alone it is left out with a warning (as runc leaves it out); in
+    // the permitted set it cannot be granted: a clear error naming it.
+    for (sets, ok) in [
+        (&["bounding"][..], true),
+        (&["bounding", "effective", "permitted"][..], false),
+    ] {
+        let mut c = base_config(&["/bin/sh", "-c", "grep CapBnd /proc/self/status"]);
+        for set in sets {
+            c["process"]["capabilities"][set] = json!(["CAP_SYS_RESOURCE", "CAP_KILL"]);
+        }
+        let b = Bundle::new(&c);
+        let mut cmd = root.cmd();
+        cmd.args(["run", "--bundle", b.dir.to_str().unwrap(), &unique("nocap")]);
+        // SAFETY (test): prctl is async-signal-safe; the child only drops one capability.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let out = output_via_files(&mut cmd);
+        let err = messages(&String::from_utf8_lossy(&out.stderr));
+        assert!(err.contains("CAP_SYS_RESOURCE"), "{sets:?}: {err}");
+        if ok {
+            assert_eq!(out.status.code(), Some(0), "{sets:?}: {err}");
+            // CAP_KILL (5) alone.
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                "CapBnd:\t0000000000000020\n"
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{sets:?}: {err}");
+            assert!(err.contains("cannot grant capabilities"), "{err}");
+        }
+        root.assert_clean(Some(&b));
     }
-    let out = output_via_files(&mut cmd);
-    let err = messages(&String::from_utf8_lossy(&out.stderr));
-    assert_ne!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("CAP_SYS_RESOURCE"), "{err}");
-    root.assert_clean(Some(&b));
 }
 
 #[test]

@@ -106,14 +106,6 @@ pub const INTENDED: &[Difference] = &[
                \"unable to set memory limit to L (current usage: …)\"",
         reason: "the spec field asks for the check whatever the cgroup version; both refuse",
     },
-    Difference {
-        case: "a capability outside the runtime's bounding set",
-        berth: "refuses the config: \"process.capabilities: cannot grant capabilities berth \
-                itself does not have (bounding: CAP_…)\"",
-        runc: "runs the container without the capability, silently",
-        reason: "a setting that is accepted does what it says (charter); a capability dropped \
-                 silently fails the workload later, far from its cause",
-    },
 ];
 
 /// The row for `case`; a test that meets an unlisted difference fails here.

@@ -5,8 +5,9 @@
 //! A missing `capabilities` object, or a missing set inside it, means an empty set (runc).
 //! Capabilities the running kernel does not know are ignored with a warning at validation,
 //! as the spec asks; capabilities the kernel knows but berth itself does not hold (its own
-//! bounding set lacks them, and no new user namespace resets it) cannot be granted and fail
-//! clearly instead of leaving the container with less than it asked for.
+//! bounding set lacks them, and no new user namespace resets it) are left out of the bounding
+//! set with a warning (runc leaves them out too), and cannot be granted in the effective,
+//! permitted or inheritable set: those fail clearly (runc fails there with EPERM).
 
 use anyhow::{bail, Context as _, Result};
 use caps::{CapSet, Capability, CapsHashSet};
@@ -143,9 +144,19 @@ pub fn drop_bounding(caps: Option<&LinuxCapabilities>) -> Result<()> {
             _ => &current_permitted,
         };
         let lacking: CapsHashSet = known(set).difference(have).copied().collect();
-        if !lacking.is_empty() {
-            missing.push(format!("{name}: {}", sorted_names(&lacking)));
+        if lacking.is_empty() {
+            continue;
         }
+        if name == "bounding" {
+            // A bounding set only limits: one berth cannot add is left out, as runc leaves
+            // it (a --privileged config lists every capability the kernel knows).
+            crate::logging::warn(&format!(
+                "ignoring unavailable capabilities in the bounding set (berth's own bounding set lacks them): [{}]",
+                sorted_names(&lacking).replace(", ", " ")
+            ));
+            continue;
+        }
+        missing.push(format!("{name}: {}", sorted_names(&lacking)));
     }
     if !missing.is_empty() {
         bail!(
@@ -345,7 +356,7 @@ mod tests {
             }));
             let err = format!("{:#}", drop_bounding(Some(&c)).unwrap_err());
             anyhow::ensure!(
-                err.starts_with("process.capabilities: cannot grant capabilities berth itself does not have (bounding: CAP_SYS_RESOURCE; permitted: CAP_SYS_RESOURCE)"),
+                err.starts_with("process.capabilities: cannot grant capabilities berth itself does not have (permitted: CAP_SYS_RESOURCE)"),
                 "unexpected error: {err}"
             );
             // Nothing was dropped before failing.
@@ -354,6 +365,10 @@ mod tests {
                 CapSet::Bounding,
                 Capability::CAP_CHOWN
             )?);
+            // In the bounding set alone it is left out (as runc), the rest applied.
+            let c = spec_caps(serde_json::json!({"bounding": ["CAP_SYS_RESOURCE", "CAP_KILL"]}));
+            drop_bounding(Some(&c))?;
+            anyhow::ensure!(caps::read(None, CapSet::Bounding)? == [Capability::CAP_KILL].into());
             Ok(())
         });
     }
