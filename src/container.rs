@@ -214,20 +214,24 @@ fn create_locked(
     let new_time = namespaces::creates(linux, LinuxNamespaceType::Time);
 
     let (pid, pidfd, is_child, in_cgroup) = if joined.is_empty() {
-        if new_time {
-            // The time namespace is entered by the children of the unsharing process, and
-            // its offsets must be written before any child enters it.
-            nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
-                libc::CLONE_NEWTIME,
-            ))
-            .context("creating the time namespace")?;
-            namespaces::write_time_offsets(linux)?;
-        }
-        match clone(
+        // The time namespace is entered by the next child of the unsharing process (init),
+        // and berth's later children (hooks) go back to berth's own.
+        let own_time = new_time
+            .then(|| namespaces::new_time_for_children(linux))
+            .transpose()?;
+        let cloned = clone(
             flags,
             cgroup.and_then(|c| c.dir_fd_v2()).map(|fd| fd.as_raw_fd()),
-        )? {
-            Forked::Child => init::run(&ctx),
+        );
+        if let (Some(own), Ok(Forked::Parent { .. }) | Err(_)) = (&own_time, &cloned) {
+            namespaces::restore_time_for_children(own)?;
+        }
+        match cloned? {
+            Forked::Child => {
+                // init holds no fd of berth's but the ones it needs.
+                drop(own_time);
+                init::run(&ctx)
+            }
             Forked::Parent {
                 pid,
                 pidfd,
@@ -350,12 +354,9 @@ fn intermediate(
     let sock = init::borrow_sync(ctx.sync);
     let result = (|| -> Result<i32> {
         namespaces::join(joined)?;
+        // This process exits once init is cloned: it need not leave the time namespace.
         if new_time {
-            nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
-                libc::CLONE_NEWTIME,
-            ))
-            .context("creating the time namespace")?;
-            namespaces::write_time_offsets(linux)?;
+            namespaces::new_time_for_children(linux)?;
         }
         match clone(flags, None)? {
             Forked::Child => init::run(ctx),

@@ -183,9 +183,39 @@ pub fn join(fds: &[(LinuxNamespaceType, OwnedFd)]) -> Result<()> {
     Ok(())
 }
 
+/// Makes a new time namespace for this process's next child (unshare(CLONE_NEWTIME) moves
+/// only the children), with linux.timeOffsets written before that child exists. Returns
+/// this process's own time namespace, for [`restore_time_for_children`] once the container's
+/// init is cloned: only the container may be in the new one, not berth's later children
+/// (hooks).
+pub fn new_time_for_children(linux: &Linux) -> Result<OwnedFd> {
+    let own = std::fs::File::open("/proc/self/ns/time")
+        .context("opening /proc/self/ns/time")?
+        .into();
+    nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
+        libc::CLONE_NEWTIME,
+    ))
+    .context("creating the time namespace")?;
+    if let Err(e) = write_time_offsets(linux) {
+        let _ = restore_time_for_children(&own);
+        return Err(e);
+    }
+    Ok(own)
+}
+
+/// Makes this process's children start in its own time namespace again (setns into the
+/// namespace it is in resets the one for children too).
+pub fn restore_time_for_children(own: &OwnedFd) -> Result<()> {
+    nix::sched::setns(
+        own.as_fd(),
+        nix::sched::CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+    )
+    .context("returning to berth's own time namespace")
+}
+
 /// Writes linux.timeOffsets for the time namespace that this process's children will enter
 /// (after unshare(CLONE_NEWTIME), before the first child is made).
-pub fn write_time_offsets(linux: &Linux) -> Result<()> {
+fn write_time_offsets(linux: &Linux) -> Result<()> {
     let mut text = String::new();
     for (clock, off) in linux.time_offsets().iter().flatten() {
         text.push_str(&format!(
