@@ -21,6 +21,7 @@ mod namespaces;
 mod output;
 mod process;
 mod rootless;
+mod threads;
 
 use crate::common::{output_via_files, unique, Bundle, Root, BERTH};
 use serde_json::Value;
