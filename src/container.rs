@@ -511,7 +511,7 @@ pub fn start(root: &Path, id: &str) -> Result<Option<Started>> {
 }
 
 /// A started container whose caller asked for sd_notify (NOTIFY_SOCKET): its READY= is yet
-/// to be passed on (`Started::forward_ready`).
+/// to be passed on (`Started::forward_ready`, or `Started::forwarder` for a wait loop).
 pub struct Started {
     notify: std::os::unix::net::UnixDatagram,
     pidfd: OwnedFd,
@@ -519,16 +519,23 @@ pub struct Started {
 }
 
 impl Started {
-    pub fn forward_ready(&self) -> Result<()> {
-        match crate::notify_socket::host_socket() {
-            Some(host) => crate::notify_socket::forward_ready(
-                &self.notify,
-                self.pidfd.as_fd(),
-                self.pid,
-                &host,
-            ),
-            None => Ok(()),
-        }
+    /// Returns once READY= was passed on; an error if init exits first.
+    pub fn forward_ready(self) -> Result<()> {
+        let Some(host) = crate::notify_socket::host_socket() else {
+            return Ok(());
+        };
+        let f = crate::notify_socket::Forwarder::new(self.notify, self.pid, host);
+        crate::notify_socket::forward_ready(f, self.pidfd.as_fd())
+    }
+
+    /// The forwarding as steps of a wait loop (`reaper::wait_or_relay`).
+    pub fn forwarder(self) -> Option<crate::notify_socket::Forwarder> {
+        let host = crate::notify_socket::host_socket()?;
+        Some(crate::notify_socket::Forwarder::new(
+            self.notify,
+            self.pid,
+            host,
+        ))
     }
 }
 

@@ -207,7 +207,7 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
     }
     match sfd {
         None => Ok(0),
-        Some(sfd) => reaper::wait_or_relay(&sfd, pid, &pidfd, true, master.kept.as_ref()),
+        Some(sfd) => reaper::wait_or_relay(&sfd, pid, &pidfd, true, master.kept.as_ref(), None),
     }
 }
 
