@@ -159,21 +159,29 @@ impl Forwarder {
 }
 
 /// Waits until the container's READY= was passed on to the caller's socket (`start`,
-/// `run -d`), or fails when init exits first (via `pidfd`).
+/// `run -d`), or fails when init exits before it sent READY= (via `pidfd`). Once READY=
+/// came, it is passed on whatever init does, as soon as the caller's socket takes it.
 pub fn forward_ready(mut f: Forwarder, pidfd: std::os::fd::BorrowedFd) -> Result<()> {
     use nix::poll::{poll, PollTimeout};
     loop {
+        let got_ready = f.out.is_some();
         let Some(fd) = f.poll_fd() else {
             return Ok(());
         };
-        let mut fds = [fd, PollFd::new(pidfd, PollFlags::POLLIN)];
+        let mut fds = vec![fd];
+        if !got_ready {
+            fds.push(PollFd::new(pidfd, PollFlags::POLLIN));
+        }
         match poll(&mut fds, PollTimeout::NONE) {
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(e).context("waiting for the container's READY="),
             Ok(_) => {}
         }
         let ready = fds[0].revents().is_some_and(|r| !r.is_empty());
-        let dead = fds[1].revents().is_some_and(|r| !r.is_empty());
+        let dead = fds
+            .get(1)
+            .and_then(|f| f.revents())
+            .is_some_and(|r| !r.is_empty());
         if ready {
             f.step()?;
         } else if dead {
