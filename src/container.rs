@@ -207,24 +207,36 @@ fn create_locked(
         cgroupns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Cgroup),
         idmapped: &idmapped,
     };
-    // Time: entered through the parent (see below). Cgroup: init unshares it itself once it
-    // sits in its cgroup, so that the namespace is rooted there.
-    let mut flags =
-        namespaces::new_flags(linux) & !(libc::CLONE_NEWTIME as u64 | libc::CLONE_NEWCGROUP as u64);
-    let new_time = namespaces::creates(linux, LinuxNamespaceType::Time);
+    // Cgroup: init unshares it itself once it sits in its cgroup, so that the namespace is
+    // rooted there. Time: only init may be in it. Without offsets the clone makes it. Offsets
+    // must be written before any process is in it, so the process that clones init unshares
+    // it first (its next child enters it): berth, which then goes back to its own time
+    // namespace for its later children (hooks), or, where it may not go back (as root of a
+    // foreign user namespace), the intermediate process.
+    let mut flags = namespaces::new_flags(linux) & !(libc::CLONE_NEWCGROUP as u64);
+    let unshare_time =
+        namespaces::creates(linux, LinuxNamespaceType::Time) && namespaces::has_time_offsets(linux);
+    if unshare_time {
+        flags &= !(libc::CLONE_NEWTIME as u64);
+    }
+    let own_time = (unshare_time && joined.is_empty())
+        .then(namespaces::rejoinable_time)
+        .flatten();
+    let direct = joined.is_empty() && (!unshare_time || own_time.is_some());
 
-    let (pid, pidfd, is_child, in_cgroup) = if joined.is_empty() {
-        // The time namespace is entered by the next child of the unsharing process (init),
-        // and berth's later children (hooks) go back to berth's own.
-        let own_time = new_time
-            .then(|| namespaces::new_time_for_children(linux))
-            .transpose()?;
+    let (pid, pidfd, is_child, in_cgroup) = if direct {
+        if let Some(own) = &own_time {
+            if let Err(e) = namespaces::unshare_time(linux) {
+                let _ = namespaces::rejoin_time(own);
+                return Err(e);
+            }
+        }
         let cloned = clone(
             flags,
             cgroup.and_then(|c| c.dir_fd_v2()).map(|fd| fd.as_raw_fd()),
         );
         if let (Some(own), Ok(Forked::Parent { .. }) | Err(_)) = (&own_time, &cloned) {
-            namespaces::restore_time_for_children(own)?;
+            namespaces::rejoin_time(own)?;
         }
         match cloned? {
             Forked::Child => {
@@ -244,7 +256,7 @@ fn create_locked(
             flags &= !(libc::CLONE_NEWUSER as u64);
         }
         let intermediate = match clone(0, None)? {
-            Forked::Child => intermediate(&ctx, &joined, flags, new_time, linux),
+            Forked::Child => intermediate(&ctx, &joined, flags, unshare_time, linux),
             Forked::Parent { pid, .. } => pid,
         };
         let status = waitpid(Pid::from_raw(intermediate), None)
@@ -342,21 +354,23 @@ fn create_locked(
     })
 }
 
-/// The short-lived process of the join path: setns into the namespaces given by path (user
-/// first), then clone init with the remaining new namespaces, report its pid, and exit.
+/// The short-lived process of the join path (and of time offsets where berth may not leave
+/// a time namespace it made): setns into the namespaces given by path (user first), unshare
+/// the time namespace with its offsets if `unshare_time`, then clone init with the remaining
+/// new namespaces, report its pid, and exit.
 fn intermediate(
     ctx: &init::Context,
     joined: &[(LinuxNamespaceType, OwnedFd)],
     flags: u64,
-    new_time: bool,
+    unshare_time: bool,
     linux: &oci_spec::runtime::Linux,
 ) -> ! {
     let sock = init::borrow_sync(ctx.sync);
     let result = (|| -> Result<i32> {
         namespaces::join(joined)?;
         // This process exits once init is cloned: it need not leave the time namespace.
-        if new_time {
-            namespaces::new_time_for_children(linux)?;
+        if unshare_time {
+            namespaces::unshare_time(linux)?;
         }
         match clone(flags, None)? {
             Forked::Child => init::run(ctx),

@@ -183,29 +183,33 @@ pub fn join(fds: &[(LinuxNamespaceType, OwnedFd)]) -> Result<()> {
     Ok(())
 }
 
+/// Whether linux.timeOffsets has offsets to write.
+pub fn has_time_offsets(linux: &Linux) -> bool {
+    linux.time_offsets().as_ref().is_some_and(|o| !o.is_empty())
+}
+
 /// Makes a new time namespace for this process's next child (unshare(CLONE_NEWTIME) moves
-/// only the children), with linux.timeOffsets written before that child exists. Returns
-/// this process's own time namespace, for [`restore_time_for_children`] once the container's
-/// init is cloned: only the container may be in the new one, not berth's later children
-/// (hooks).
-pub fn new_time_for_children(linux: &Linux) -> Result<OwnedFd> {
-    let own = std::fs::File::open("/proc/self/ns/time")
-        .context("opening /proc/self/ns/time")?
-        .into();
+/// only the children), with linux.timeOffsets written before that child exists.
+pub fn unshare_time(linux: &Linux) -> Result<()> {
     nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
         libc::CLONE_NEWTIME,
     ))
     .context("creating the time namespace")?;
-    if let Err(e) = write_time_offsets(linux) {
-        let _ = restore_time_for_children(&own);
-        return Err(e);
-    }
-    Ok(own)
+    write_time_offsets(linux)
 }
 
-/// Makes this process's children start in its own time namespace again (setns into the
-/// namespace it is in resets the one for children too).
-pub fn restore_time_for_children(own: &OwnedFd) -> Result<()> {
+/// This process's own time namespace, if it may go back to it after [`unshare_time`] (see
+/// [`rejoin_time`]); None where it may not: as root of a user namespace that does not own it.
+pub fn rejoinable_time() -> Option<OwnedFd> {
+    let own: OwnedFd = File::open("/proc/self/ns/time").ok()?.into();
+    // Going back needs the same rights as joining the namespace it is in now.
+    rejoin_time(&own).ok()?;
+    Some(own)
+}
+
+/// Makes this process's children start in its own time namespace `own` again: setns into the
+/// namespace it is in resets the one for its children too.
+pub fn rejoin_time(own: &OwnedFd) -> Result<()> {
     nix::sched::setns(
         own.as_fd(),
         nix::sched::CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),

@@ -1,7 +1,7 @@
 //! Issue 12 section 2 (threads and clone), berth against runc where runc's behaviour is the
 //! contract: the order of an exec'd process's CPU affinity and its cgroup move.
 
-use super::Pair;
+use super::{Outcome, Pair};
 use crate::common::{base_config, Bundle};
 use serde_json::json;
 
@@ -43,4 +43,78 @@ fn exec_cpu_affinity_initial_outside_the_cpuset_never_fails() {
     });
     assert_eq!(b, ["Some(0) Cpus_allowed_list:\t0 "], "berth");
     assert_eq!(b, r, "berth and runc");
+}
+
+/// Only the container is in its new time namespace, with its offsets: the hooks that the
+/// runtime runs before and after init are in the caller's, as runc's are. Also with the
+/// runtime as root of a foreign user namespace (rootless podman's setup), which has no
+/// rights over the time namespace it started in.
+#[test]
+fn hooks_run_in_the_callers_time_namespace() {
+    let kinds = ["prestart", "createRuntime", "poststart", "poststop"];
+    let caller = std::fs::read_link("/proc/self/ns/time").unwrap();
+    let caller = caller.to_str().unwrap();
+    for foreign_userns in [false, true] {
+        let pair = Pair::new();
+        let (b, r) = pair.both(|root, id| {
+            let out = std::env::temp_dir().join(crate::common::unique("timens"));
+            std::fs::create_dir(&out).unwrap();
+            let hook = |kind: &str| {
+                let script = format!("readlink /proc/self/ns/time > {}/{kind}", out.display());
+                json!({"path": "/bin/sh", "args": ["sh", "-c", script]})
+            };
+            let script = "readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime";
+            let mut c = base_config(&["/bin/sh", "-c", script]);
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "time"}));
+            c["linux"]["timeOffsets"] = json!({"boottime": {"secs": 864000, "nanosecs": 0}});
+            c["hooks"] = kinds
+                .iter()
+                .map(|k| (k.to_string(), json!([hook(k)])))
+                .collect();
+            if foreign_userns {
+                // Only root is mapped: devpts cannot take gid 5 (tty) there.
+                c["mounts"][2]["options"] = json!([
+                    "nosuid",
+                    "noexec",
+                    "newinstance",
+                    "ptmxmode=0666",
+                    "mode=0620"
+                ]);
+            }
+            let bundle = Bundle::new(&c);
+            let args = ["run", "--bundle", bundle.dir.to_str().unwrap(), id];
+            let o = if foreign_userns {
+                super::rootless::in_foreign_userns(root, &args)
+            } else {
+                Outcome::of(root, &args)
+            };
+            let mut lines = o.stdout.lines();
+            let inside = lines.next().unwrap_or_default().to_string();
+            let uptime: u64 = lines.next().unwrap_or_default().parse().unwrap_or(0);
+            // The kinds whose hook ran outside the caller's time namespace.
+            let elsewhere: Vec<&str> = kinds
+                .into_iter()
+                .filter(|k| {
+                    std::fs::read_to_string(out.join(k))
+                        .unwrap_or_default()
+                        .trim()
+                        != caller
+                })
+                .collect();
+            std::fs::remove_dir_all(&out).unwrap();
+            (
+                o.code,
+                inside != caller && inside.starts_with("time:["),
+                uptime >= 864000,
+                elsewhere,
+                o.error(),
+            )
+        });
+        let want = (0, true, true, Vec::<&str>::new(), String::new());
+        assert_eq!(b, want, "berth, foreign user namespace: {foreign_userns}");
+        assert_eq!(b, r, "runc, foreign user namespace: {foreign_userns}");
+    }
 }
