@@ -3,9 +3,12 @@
 //! clone(2) on kernels without clone3 or CLONE_INTO_CGROUP.
 //!
 //! Both are called without a new stack, so they behave like fork(2): the child continues on
-//! a copy of the parent's stack. The parent is single-threaded, so the child may allocate;
-//! it must not rely on glibc's cached thread id (no pthread calls, no raise(3)), which the
-//! raw syscall does not update.
+//! a copy of the parent's stack. Neither runs atfork handlers, so a lock that another thread
+//! held (the allocator's) would stay locked in the child: berth never has a second thread
+//! (debug builds assert it at each clone), and so the child may allocate. A child cloned
+//! where threads may exist (the unit tests' hooks) allocates nothing: see
+//! [`forbid_allocation`]. The child must not rely on glibc's cached thread id (no pthread
+//! calls, no raise(3)), which the raw syscall does not update.
 
 use anyhow::{bail, Result};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
