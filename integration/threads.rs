@@ -144,3 +144,52 @@ fn poststop_is_cloned_from_a_single_threaded_run() {
     );
     root.assert_clean(None);
 }
+
+/// `start` with a caller whose socket is full: the READY= the container sent is passed on
+/// once the caller reads, even if the container has exited meanwhile.
+#[test]
+fn start_passes_ready_on_once_the_caller_has_room() {
+    let root = Root::new();
+    let host = HostSocket::new();
+    let b = Bundle::new(&base_config(&["/bin/sleep", "600"]));
+    let id = unique("notify-start");
+    let mut create = root.cmd();
+    create.env("NOTIFY_SOCKET", &host.path).args([
+        "create",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        &id,
+    ]);
+    assert!(output_via_files(&mut create).status.success());
+    let pid = root.state(&id)["pid"].as_i64().unwrap();
+    host.fill();
+    let mut start = root.cmd();
+    start.env("NOTIFY_SOCKET", &host.path).args(["start", &id]);
+    let started = std::thread::spawn(move || output_via_files(&mut start));
+    send_ready(&root, &id);
+    // Killed once running: a kill before the exec would fail `start` itself.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while root.state(&id)["status"] != "running" {
+        assert!(Instant::now() < deadline, "{id} never ran");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    root.ok(&["kill", &id, "KILL"]);
+    while root.state(&id)["status"] != "stopped" {
+        assert!(Instant::now() < deadline, "{id} never stopped");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut got = host.recv();
+    while got == "FILLER=1" {
+        got = host.recv();
+    }
+    assert_eq!(got, "READY=1");
+    assert_eq!(host.recv(), format!("MAINPID={pid}\n"));
+    let out = started.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        messages(&String::from_utf8_lossy(&out.stderr))
+    );
+    root.ok(&["delete", &id]);
+    root.assert_clean(None);
+}
