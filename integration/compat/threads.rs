@@ -118,3 +118,51 @@ fn hooks_run_in_the_callers_time_namespace() {
         assert_eq!(b, r, "runc, foreign user namespace: {foreign_userns}");
     }
 }
+
+/// The inode of the user namespace that owns namespace file `ns` (NS_GET_USERNS).
+fn owner_userns(ns: &str) -> u64 {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::fs::MetadataExt;
+    const NS_GET_USERNS: libc::c_ulong = 0xb701;
+    let f = std::fs::File::open(ns).unwrap();
+    // SAFETY: NS_GET_USERNS takes no argument and returns a new fd or -1.
+    let fd = unsafe { libc::ioctl(f.as_raw_fd(), NS_GET_USERNS) };
+    assert!(
+        fd >= 0,
+        "NS_GET_USERNS on {ns}: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: the kernel returned a new fd that nothing else owns.
+    let owner = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    owner.metadata().unwrap().ino()
+}
+
+/// A new time namespace beside a new user namespace (no offsets) belongs to the container's
+/// user namespace, as runc's does: root in the container has its rights over it.
+#[test]
+fn a_new_time_namespace_is_owned_by_the_containers_user_namespace() {
+    use std::os::unix::fs::MetadataExt;
+    let mut c = base_config(&["/bin/sleep", "100"]);
+    crate::common::add_userns(&mut c, 100000);
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "time"}));
+    let pair = Pair::new();
+    let (b, r) = pair.both(|root, id| {
+        let bundle = Bundle::new(&c);
+        root.ok(&["run", "-d", "--bundle", bundle.dir.to_str().unwrap(), id]);
+        let pid = root.state(id)["pid"].as_i64().unwrap();
+        let user = std::fs::metadata(format!("/proc/{pid}/ns/user"))
+            .unwrap()
+            .ino();
+        let owner = owner_userns(&format!("/proc/{pid}/ns/time"));
+        root.ok(&["delete", "-f", id]);
+        owner == user
+    });
+    assert!(
+        b,
+        "berth: the time namespace is not the container's user namespace's"
+    );
+    assert_eq!(b, r);
+}
