@@ -5,8 +5,10 @@
 //! re-exec of berth, no helper left behind). Only when the config joins existing namespaces
 //! by path does a short-lived intermediate process setns into them first and clone init from
 //! there, so that init's new namespaces are owned by the joined user namespace and the
-//! parent's own view (its mount namespace, its paths) never changes. The parent and init
-//! speak the protocol of `sync`.
+//! parent's own view (its mount namespace, its paths) never changes. The same intermediate
+//! makes a time namespace with offsets where berth must not (see `create_locked`). It clones
+//! init with CLONE_PARENT, so init is berth's child either way. The parent and init speak
+//! the protocol of `sync`.
 
 use anyhow::{anyhow, bail, Context, Result};
 use nix::fcntl::{open, OFlag};
@@ -219,7 +221,10 @@ fn create_locked(
     if unshare_time {
         flags &= !(libc::CLONE_NEWTIME as u64);
     }
-    let own_time = (unshare_time && joined.is_empty())
+    // With a new user namespace the time namespace belongs to it, as runc's: the intermediate
+    // process is cloned into the user namespace, gets its id maps, and unshares time there.
+    let time_in_new_userns = unshare_time && ctx.new_userns && joined.is_empty();
+    let own_time = (unshare_time && joined.is_empty() && !time_in_new_userns)
         .then(namespaces::rejoinable_time)
         .flatten();
     let direct = joined.is_empty() && (!unshare_time || own_time.is_some());
@@ -255,10 +260,33 @@ fn create_locked(
         if joined.iter().any(|(t, _)| *t == LinuxNamespaceType::User) {
             flags &= !(libc::CLONE_NEWUSER as u64);
         }
-        let intermediate = match clone(0, None)? {
-            Forked::Child => intermediate(&ctx, &joined, flags, unshare_time, linux),
+        let mut intermediate_flags = 0;
+        if time_in_new_userns {
+            flags &= !(libc::CLONE_NEWUSER as u64);
+            intermediate_flags = libc::CLONE_NEWUSER as u64;
+        }
+        let step = IntermediateStep {
+            joined: &joined,
+            flags,
+            unshare_time,
+            await_maps: time_in_new_userns,
+        };
+        let intermediate = match clone(intermediate_flags, None)? {
+            Forked::Child => intermediate(&ctx, &step, linux),
             Forked::Parent { pid, .. } => pid,
         };
+        if time_in_new_userns {
+            let mapped = userns::write_maps(intermediate, linux)
+                .and_then(|()| sync::write(&parent_sock, &Msg::Go));
+            if let Err(e) = mapped {
+                let _ = nix::sys::signal::kill(
+                    Pid::from_raw(intermediate),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                let _ = waitpid(Pid::from_raw(intermediate), None);
+                return Err(e);
+            }
+        }
         let status = waitpid(Pid::from_raw(intermediate), None)
             .context("waiting for the intermediate process")?;
         let pid = match sync::read(&parent_sock)? {
@@ -266,14 +294,15 @@ fn create_locked(
             Some(Msg::Error(e)) => bail!("{e}"),
             other => bail!("intermediate process failed ({status:?}, {other:?})"),
         };
-        made.init = Some((pid, false));
+        made.init = Some((pid, true));
         let pidfd = pidfd_open(pid)?;
-        (pid, pidfd, false, false)
+        (pid, pidfd, true, false)
     };
     made.init = Some((pid, is_child));
     drop(child_sock);
 
-    if ctx.new_userns {
+    // (Written for the intermediate process, whose user namespace init is in, if that made it.)
+    if ctx.new_userns && !time_in_new_userns {
         userns::write_maps(pid, linux)?;
     }
     match cgroup.filter(|_| !in_cgroup) {
@@ -354,25 +383,45 @@ fn create_locked(
     })
 }
 
-/// The short-lived process of the join path (and of time offsets where berth may not leave
-/// a time namespace it made): setns into the namespaces given by path (user first), unshare
-/// the time namespace with its offsets if `unshare_time`, then clone init with the remaining
-/// new namespaces, report its pid, and exit.
+/// What the intermediate process does before it clones init.
+struct IntermediateStep<'a> {
+    /// Namespaces to join by path (user first).
+    joined: &'a [(LinuxNamespaceType, OwnedFd)],
+    /// init's new namespaces.
+    flags: u64,
+    /// Whether to unshare the time namespace and write its offsets.
+    unshare_time: bool,
+    /// Whether it was cloned into a new user namespace whose id maps the parent writes
+    /// (then sends Go).
+    await_maps: bool,
+}
+
+/// The short-lived process of the join path, and of time offsets where the time namespace
+/// must not be berth's to make (it belongs to the container's new user namespace, or berth
+/// could not leave it): waits for its id maps if in a new user namespace, setns into the
+/// namespaces given by path (user first), unshares the time namespace with its offsets,
+/// then clones init with the remaining new namespaces, reports its pid, and exits.
 fn intermediate(
     ctx: &init::Context,
-    joined: &[(LinuxNamespaceType, OwnedFd)],
-    flags: u64,
-    unshare_time: bool,
+    step: &IntermediateStep,
     linux: &oci_spec::runtime::Linux,
 ) -> ! {
     let sock = init::borrow_sync(ctx.sync);
     let result = (|| -> Result<i32> {
-        namespaces::join(joined)?;
+        if step.await_maps {
+            match sync::read(&sock)? {
+                Some(Msg::Go) => {}
+                other => bail!("sync: expected Go from the parent, got {other:?}"),
+            }
+        }
+        namespaces::join(step.joined)?;
         // This process exits once init is cloned: it need not leave the time namespace.
-        if unshare_time {
+        if step.unshare_time {
             namespaces::unshare_time(linux)?;
         }
-        match clone(flags, None)? {
+        // CLONE_PARENT: init is berth's child, as if berth had cloned it (so `run` gets its
+        // exit status without being a subreaper).
+        match clone(step.flags | libc::CLONE_PARENT as u64, None)? {
             Forked::Child => init::run(ctx),
             Forked::Parent { pid, .. } => Ok(pid),
         }

@@ -137,32 +137,96 @@ fn owner_userns(ns: &str) -> u64 {
     owner.metadata().unwrap().ino()
 }
 
-/// A new time namespace beside a new user namespace (no offsets) belongs to the container's
-/// user namespace, as runc's does: root in the container has its rights over it.
+/// A new time namespace beside a new user namespace belongs to the container's user
+/// namespace, as runc's does (root in the container has its rights over it), with offsets
+/// (made by an intermediate process in the user namespace) and without (made by the clone).
 #[test]
 fn a_new_time_namespace_is_owned_by_the_containers_user_namespace() {
     use std::os::unix::fs::MetadataExt;
-    let mut c = base_config(&["/bin/sleep", "100"]);
-    crate::common::add_userns(&mut c, 100000);
-    c["linux"]["namespaces"]
+    for offsets in [false, true] {
+        let mut c = base_config(&["/bin/sleep", "100"]);
+        crate::common::add_userns(&mut c, 100000);
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "time"}));
+        if offsets {
+            c["linux"]["timeOffsets"] = json!({"boottime": {"secs": 864000, "nanosecs": 0}});
+        }
+        let pair = Pair::new();
+        let (b, r) = pair.both(|root, id| {
+            let bundle = Bundle::new(&c);
+            root.ok(&["run", "-d", "--bundle", bundle.dir.to_str().unwrap(), id]);
+            let pid = root.state(id)["pid"].as_i64().unwrap();
+            let user = std::fs::metadata(format!("/proc/{pid}/ns/user"))
+                .unwrap()
+                .ino();
+            let owner = owner_userns(&format!("/proc/{pid}/ns/time"));
+            let inside: f64 = root
+                .ok(&["exec", id, "cut", "-d", " ", "-f1", "/proc/uptime"])
+                .trim()
+                .parse()
+                .unwrap();
+            let host: f64 = std::fs::read_to_string("/proc/uptime")
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            root.ok(&["delete", "-f", id]);
+            // Half the offset apart: the offsets are there, and only when asked for.
+            (owner == user, inside > host + 432000.0)
+        });
+        assert_eq!(
+            b,
+            (true, offsets),
+            "berth, offsets {offsets}: (owned by the container's user namespace, offsets applied)"
+        );
+        assert_eq!(b, r, "offsets {offsets}");
+    }
+}
+
+/// An init cloned by the intermediate process (time offsets in a new user namespace; a
+/// namespace joined by path) is berth's child all the same (CLONE_PARENT, as runc's): `run
+/// --no-subreaper` exits with its status.
+#[test]
+fn run_without_subreaper_gets_the_status_of_an_init_the_intermediate_cloned() {
+    let mut offsets = base_config(&["/bin/sh", "-c", "exit 3"]);
+    crate::common::add_userns(&mut offsets, 100000);
+    offsets["linux"]["namespaces"]
         .as_array_mut()
         .unwrap()
         .push(json!({"type": "time"}));
-    let pair = Pair::new();
-    let (b, r) = pair.both(|root, id| {
-        let bundle = Bundle::new(&c);
-        root.ok(&["run", "-d", "--bundle", bundle.dir.to_str().unwrap(), id]);
-        let pid = root.state(id)["pid"].as_i64().unwrap();
-        let user = std::fs::metadata(format!("/proc/{pid}/ns/user"))
-            .unwrap()
-            .ino();
-        let owner = owner_userns(&format!("/proc/{pid}/ns/time"));
-        root.ok(&["delete", "-f", id]);
-        owner == user
-    });
-    assert!(
-        b,
-        "berth: the time namespace is not the container's user namespace's"
-    );
-    assert_eq!(b, r);
+    offsets["linux"]["timeOffsets"] = json!({"monotonic": {"secs": 1000, "nanosecs": 0}});
+    for joined in [false, true] {
+        let pair = Pair::new();
+        let (b, r) = pair.both(|root, id| {
+            let mut c = offsets.clone();
+            let mut owner = None;
+            if joined {
+                // Another container's network namespace, by path.
+                c = base_config(&["/bin/sh", "-c", "exit 3"]);
+                let other = format!("{id}-net");
+                let b = Bundle::new(&base_config(&["/bin/sleep", "100"]));
+                root.ok(&["run", "-d", "--bundle", b.dir.to_str().unwrap(), &other]);
+                let pid = root.state(&other)["pid"].as_i64().unwrap();
+                for ns in c["linux"]["namespaces"].as_array_mut().unwrap() {
+                    if ns["type"] == "network" {
+                        ns["path"] = json!(format!("/proc/{pid}/ns/net"));
+                    }
+                }
+                owner = Some((other, b));
+            }
+            let bundle = Bundle::new(&c);
+            let dir = bundle.dir.to_str().unwrap();
+            let o = Outcome::of(root, &["run", "--no-subreaper", "--bundle", dir, id]);
+            if let Some((other, _b)) = owner {
+                root.ok(&["delete", "-f", &other]);
+            }
+            (o.code, o.error())
+        });
+        assert_eq!(b, (3, String::new()), "berth, joined {joined}");
+        assert_eq!(b, r, "joined {joined}");
+    }
 }
