@@ -16,4 +16,5 @@ mod rootfs;
 mod seccomp;
 mod sockets;
 mod terminal;
+mod threads;
 mod userns;

@@ -127,6 +127,64 @@ fn time_namespace_offsets() {
     );
 }
 
+/// Only the container is in its time namespace: berth's hooks, cloned by the same berth
+/// process before and after init, run in the host's (as runc's). With offsets (berth
+/// unshares it and goes back) and without (the clone makes it).
+#[test]
+fn hooks_run_outside_the_containers_time_namespace() {
+    for offsets in [true, false] {
+        let root = Root::new();
+        let out = std::env::temp_dir().join(unique("timens-hooks"));
+        std::fs::create_dir(&out).unwrap();
+        let hook = |kind: &str| {
+            let script = format!("readlink /proc/self/ns/time > {}/{kind}", out.display());
+            json!({"path": "/bin/sh", "args": ["sh", "-c", script]})
+        };
+        let kinds = ["prestart", "createRuntime", "poststart", "poststop"];
+        let script = "readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime";
+        let mut c = base_config(&["/bin/sh", "-c", script]);
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "time"}));
+        if offsets {
+            c["linux"]["timeOffsets"] = json!({"boottime": {"secs": 864000, "nanosecs": 0}});
+        }
+        c["hooks"] = kinds
+            .iter()
+            .map(|k| (k.to_string(), json!([hook(k)])))
+            .collect();
+        let (code, stdout, stderr) = root.run(&c);
+        assert_eq!(code, 0, "{stderr}");
+        let host = host_ns("time");
+        let mut lines = stdout.lines();
+        let container = lines.next().unwrap_or_default();
+        assert!(
+            container.starts_with("time:[") && container != host,
+            "{stdout}"
+        );
+        let inside: f64 = lines.next().unwrap_or_default().parse().unwrap();
+        let host_uptime: f64 = std::fs::read_to_string("/proc/uptime")
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        // Half the offset apart: the offsets reached the container, and only with offsets.
+        assert_eq!(inside > host_uptime + 432000.0, offsets, "{stdout}");
+        for kind in kinds {
+            let got = std::fs::read_to_string(out.join(kind)).unwrap();
+            assert_eq!(
+                got.trim(),
+                host,
+                "the {kind} hook's time namespace, offsets {offsets}"
+            );
+        }
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
+
 #[test]
 fn joining_namespaces_by_path() {
     let root = Root::new();

@@ -3,9 +3,12 @@
 //! clone(2) on kernels without clone3 or CLONE_INTO_CGROUP.
 //!
 //! Both are called without a new stack, so they behave like fork(2): the child continues on
-//! a copy of the parent's stack. The parent is single-threaded, so the child may allocate;
-//! it must not rely on glibc's cached thread id (no pthread calls, no raise(3)), which the
-//! raw syscall does not update.
+//! a copy of the parent's stack. Neither runs atfork handlers, so a lock that another thread
+//! held (the allocator's) would stay locked in the child: berth never has a second thread
+//! (debug builds assert it at each clone), and so the child may allocate. A child cloned
+//! where threads may exist (the unit tests' hooks) allocates nothing: see
+//! [`forbid_allocation`]. The child must not rely on glibc's cached thread id (no pthread
+//! calls, no raise(3)), which the raw syscall does not update.
 
 use anyhow::{bail, Result};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
@@ -42,6 +45,13 @@ pub enum Forked {
 
 /// Clones a child with `flags` (namespace flags; CLONE_PIDFD and SIGCHLD are added).
 pub fn clone(flags: u64, cgroup: Option<RawFd>) -> Result<Forked> {
+    // The unit tests' harness is threaded; their children are checked by forbid_allocation.
+    #[cfg(all(debug_assertions, not(test)))]
+    assert!(
+        threads().is_none_or(|n| n == 1),
+        "clone with {:?} threads: berth must be single-threaded here",
+        threads()
+    );
     let mut pidfd: RawFd = -1;
     let mut args = CloneArgs {
         flags: flags | libc::CLONE_PIDFD as u64,
@@ -100,4 +110,73 @@ pub fn clone(flags: u64, cgroup: Option<RawFd>) -> Result<Forked> {
         pidfd,
         in_cgroup,
     })
+}
+
+/// The number of threads of this process, from /proc/self/status (None when it cannot be
+/// read, as in a container without /proc). The raw clone runs no atfork handler, so a lock
+/// held by another thread would stay locked in the child for ever.
+pub fn threads() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Called first in a child that must not allocate (one that may have been cloned from a
+/// threaded process, whose allocator lock another thread may hold). In the unit tests, an
+/// allocation after it aborts the child, so a test of that child fails.
+pub fn forbid_allocation() {
+    #[cfg(test)]
+    alloc_check::FORBIDDEN.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn threads_counts_this_process_s_threads() {
+        // The harness's threads come and go; this one is alive beside the test's own.
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || rx.recv());
+        assert!(super::threads().unwrap() >= 2, "{:?}", super::threads());
+        drop(tx);
+        let _ = t.join();
+        crate::process::test_child::run(|| {
+            anyhow::ensure!(super::threads() == Some(1), "{:?}", super::threads());
+            Ok(())
+        });
+    }
+}
+
+#[cfg(test)]
+mod alloc_check {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Set only in a cloned child: its own copy of the flag.
+    pub static FORBIDDEN: AtomicBool = AtomicBool::new(false);
+
+    struct Checked;
+
+    // SAFETY: forwards to the system allocator; aborting never returns a bad pointer.
+    unsafe impl GlobalAlloc for Checked {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            if FORBIDDEN.load(Ordering::Relaxed) {
+                // SAFETY: abort takes no arguments and does not return.
+                unsafe { libc::abort() }
+            }
+            // SAFETY: the caller's layout goes to the system allocator unchanged.
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: `ptr` came from System.alloc with this layout.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    #[global_allocator]
+    static CHECKED: Checked = Checked;
 }

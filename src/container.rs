@@ -5,8 +5,10 @@
 //! re-exec of berth, no helper left behind). Only when the config joins existing namespaces
 //! by path does a short-lived intermediate process setns into them first and clone init from
 //! there, so that init's new namespaces are owned by the joined user namespace and the
-//! parent's own view (its mount namespace, its paths) never changes. The parent and init
-//! speak the protocol of `sync`.
+//! parent's own view (its mount namespace, its paths) never changes. The same intermediate
+//! makes a time namespace with offsets where berth must not (see `create_locked`). It clones
+//! init with CLONE_PARENT, so init is berth's child either way. The parent and init speak
+//! the protocol of `sync`.
 
 use anyhow::{anyhow, bail, Context, Result};
 use nix::fcntl::{open, OFlag};
@@ -207,27 +209,46 @@ fn create_locked(
         cgroupns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Cgroup),
         idmapped: &idmapped,
     };
-    // Time: entered through the parent (see below). Cgroup: init unshares it itself once it
-    // sits in its cgroup, so that the namespace is rooted there.
-    let mut flags =
-        namespaces::new_flags(linux) & !(libc::CLONE_NEWTIME as u64 | libc::CLONE_NEWCGROUP as u64);
-    let new_time = namespaces::creates(linux, LinuxNamespaceType::Time);
+    // Cgroup: init unshares it itself once it sits in its cgroup, so that the namespace is
+    // rooted there. Time: only init may be in it. Without offsets the clone makes it. Offsets
+    // must be written before any process is in it, so the process that clones init unshares
+    // it first (its next child enters it): berth, which then goes back to its own time
+    // namespace for its later children (hooks), or, where it may not go back (as root of a
+    // foreign user namespace), the intermediate process.
+    let mut flags = namespaces::new_flags(linux) & !(libc::CLONE_NEWCGROUP as u64);
+    let unshare_time =
+        namespaces::creates(linux, LinuxNamespaceType::Time) && namespaces::has_time_offsets(linux);
+    if unshare_time {
+        flags &= !(libc::CLONE_NEWTIME as u64);
+    }
+    // With a new user namespace the time namespace belongs to it, as runc's: the intermediate
+    // process is cloned into the user namespace, gets its id maps, and unshares time there.
+    let time_in_new_userns = unshare_time && ctx.new_userns && joined.is_empty();
+    let own_time = (unshare_time && joined.is_empty() && !time_in_new_userns)
+        .then(namespaces::rejoinable_time)
+        .flatten();
+    let direct = joined.is_empty() && (!unshare_time || own_time.is_some());
 
-    let (pid, pidfd, is_child, in_cgroup) = if joined.is_empty() {
-        if new_time {
-            // The time namespace is entered by the children of the unsharing process, and
-            // its offsets must be written before any child enters it.
-            nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
-                libc::CLONE_NEWTIME,
-            ))
-            .context("creating the time namespace")?;
-            namespaces::write_time_offsets(linux)?;
+    let (pid, pidfd, is_child, in_cgroup) = if direct {
+        if let Some(own) = &own_time {
+            if let Err(e) = namespaces::unshare_time(linux) {
+                let _ = namespaces::rejoin_time(own);
+                return Err(e);
+            }
         }
-        match clone(
+        let cloned = clone(
             flags,
             cgroup.and_then(|c| c.dir_fd_v2()).map(|fd| fd.as_raw_fd()),
-        )? {
-            Forked::Child => init::run(&ctx),
+        );
+        if let (Some(own), Ok(Forked::Parent { .. }) | Err(_)) = (&own_time, &cloned) {
+            namespaces::rejoin_time(own)?;
+        }
+        match cloned? {
+            Forked::Child => {
+                // init holds no fd of berth's but the ones it needs.
+                drop(own_time);
+                init::run(&ctx)
+            }
             Forked::Parent {
                 pid,
                 pidfd,
@@ -239,10 +260,33 @@ fn create_locked(
         if joined.iter().any(|(t, _)| *t == LinuxNamespaceType::User) {
             flags &= !(libc::CLONE_NEWUSER as u64);
         }
-        let intermediate = match clone(0, None)? {
-            Forked::Child => intermediate(&ctx, &joined, flags, new_time, linux),
+        let mut intermediate_flags = 0;
+        if time_in_new_userns {
+            flags &= !(libc::CLONE_NEWUSER as u64);
+            intermediate_flags = libc::CLONE_NEWUSER as u64;
+        }
+        let step = IntermediateStep {
+            joined: &joined,
+            flags,
+            unshare_time,
+            await_maps: time_in_new_userns,
+        };
+        let intermediate = match clone(intermediate_flags, None)? {
+            Forked::Child => intermediate(&ctx, &step, linux),
             Forked::Parent { pid, .. } => pid,
         };
+        if time_in_new_userns {
+            let mapped = userns::write_maps(intermediate, linux)
+                .and_then(|()| sync::write(&parent_sock, &Msg::Go));
+            if let Err(e) = mapped {
+                let _ = nix::sys::signal::kill(
+                    Pid::from_raw(intermediate),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                let _ = waitpid(Pid::from_raw(intermediate), None);
+                return Err(e);
+            }
+        }
         let status = waitpid(Pid::from_raw(intermediate), None)
             .context("waiting for the intermediate process")?;
         let pid = match sync::read(&parent_sock)? {
@@ -250,14 +294,15 @@ fn create_locked(
             Some(Msg::Error(e)) => bail!("{e}"),
             other => bail!("intermediate process failed ({status:?}, {other:?})"),
         };
-        made.init = Some((pid, false));
+        made.init = Some((pid, true));
         let pidfd = pidfd_open(pid)?;
-        (pid, pidfd, false, false)
+        (pid, pidfd, true, false)
     };
     made.init = Some((pid, is_child));
     drop(child_sock);
 
-    if ctx.new_userns {
+    // (Written for the intermediate process, whose user namespace init is in, if that made it.)
+    if ctx.new_userns && !time_in_new_userns {
         userns::write_maps(pid, linux)?;
     }
     match cgroup.filter(|_| !in_cgroup) {
@@ -338,26 +383,45 @@ fn create_locked(
     })
 }
 
-/// The short-lived process of the join path: setns into the namespaces given by path (user
-/// first), then clone init with the remaining new namespaces, report its pid, and exit.
+/// What the intermediate process does before it clones init.
+struct IntermediateStep<'a> {
+    /// Namespaces to join by path (user first).
+    joined: &'a [(LinuxNamespaceType, OwnedFd)],
+    /// init's new namespaces.
+    flags: u64,
+    /// Whether to unshare the time namespace and write its offsets.
+    unshare_time: bool,
+    /// Whether it was cloned into a new user namespace whose id maps the parent writes
+    /// (then sends Go).
+    await_maps: bool,
+}
+
+/// The short-lived process of the join path, and of time offsets where the time namespace
+/// must not be berth's to make (it belongs to the container's new user namespace, or berth
+/// could not leave it): waits for its id maps if in a new user namespace, setns into the
+/// namespaces given by path (user first), unshares the time namespace with its offsets,
+/// then clones init with the remaining new namespaces, reports its pid, and exits.
 fn intermediate(
     ctx: &init::Context,
-    joined: &[(LinuxNamespaceType, OwnedFd)],
-    flags: u64,
-    new_time: bool,
+    step: &IntermediateStep,
     linux: &oci_spec::runtime::Linux,
 ) -> ! {
     let sock = init::borrow_sync(ctx.sync);
     let result = (|| -> Result<i32> {
-        namespaces::join(joined)?;
-        if new_time {
-            nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
-                libc::CLONE_NEWTIME,
-            ))
-            .context("creating the time namespace")?;
-            namespaces::write_time_offsets(linux)?;
+        if step.await_maps {
+            match sync::read(&sock)? {
+                Some(Msg::Go) => {}
+                other => bail!("sync: expected Go from the parent, got {other:?}"),
+            }
         }
-        match clone(flags, None)? {
+        namespaces::join(step.joined)?;
+        // This process exits once init is cloned: it need not leave the time namespace.
+        if step.unshare_time {
+            namespaces::unshare_time(linux)?;
+        }
+        // CLONE_PARENT: init is berth's child, as if berth had cloned it (so `run` gets its
+        // exit status without being a subreaper).
+        match clone(step.flags | libc::CLONE_PARENT as u64, None)? {
             Forked::Child => init::run(ctx),
             Forked::Parent { pid, .. } => Ok(pid),
         }
@@ -511,7 +575,7 @@ pub fn start(root: &Path, id: &str) -> Result<Option<Started>> {
 }
 
 /// A started container whose caller asked for sd_notify (NOTIFY_SOCKET): its READY= is yet
-/// to be passed on (`Started::forward_ready`).
+/// to be passed on (`Started::forward_ready`, or `Started::forwarder` for a wait loop).
 pub struct Started {
     notify: std::os::unix::net::UnixDatagram,
     pidfd: OwnedFd,
@@ -519,16 +583,23 @@ pub struct Started {
 }
 
 impl Started {
-    pub fn forward_ready(&self) -> Result<()> {
-        match crate::notify_socket::host_socket() {
-            Some(host) => crate::notify_socket::forward_ready(
-                &self.notify,
-                self.pidfd.as_fd(),
-                self.pid,
-                &host,
-            ),
-            None => Ok(()),
-        }
+    /// Returns once READY= was passed on; an error if init exits first.
+    pub fn forward_ready(self) -> Result<()> {
+        let Some(host) = crate::notify_socket::host_socket() else {
+            return Ok(());
+        };
+        let f = crate::notify_socket::Forwarder::new(self.notify, self.pid, host);
+        crate::notify_socket::forward_ready(f, self.pidfd.as_fd())
+    }
+
+    /// The forwarding as steps of a wait loop (`reaper::wait_or_relay`).
+    pub fn forwarder(self) -> Option<crate::notify_socket::Forwarder> {
+        let host = crate::notify_socket::host_socket()?;
+        Some(crate::notify_socket::Forwarder::new(
+            self.notify,
+            self.pid,
+            host,
+        ))
     }
 }
 

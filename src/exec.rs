@@ -169,6 +169,10 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
     drop(child_sock);
     let mut master = crate::terminal::MasterFromChild::default();
     let started = (|| -> Result<()> {
+        // Here, not in the child: the child cannot know whether it is in the cgroup yet.
+        if let Some(a) = opts.process.exec_cpu_affinity() {
+            attrs::apply_exec_cpu_affinity_initial(pid, a)?;
+        }
         if let Some(cg) = &cgroup {
             cg.add_process(pid)?;
         }
@@ -199,7 +203,7 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
     }
     match sfd {
         None => Ok(0),
-        Some(sfd) => reaper::wait_or_relay(&sfd, pid, &pidfd, true, master.kept.as_ref()),
+        Some(sfd) => reaper::wait_or_relay(&sfd, pid, &pidfd, true, master.kept.as_ref(), None),
     }
 }
 
@@ -221,9 +225,6 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
     // SAFETY: closing the parent's end of the socketpair, which this process must not hold.
     unsafe { libc::close(c.sync_parent) };
     init::set_non_dumpable()?;
-    if let Some(a) = c.process.exec_cpu_affinity() {
-        attrs::apply_exec_cpu_affinity_initial(a)?;
-    }
     match sync::read(sock)? {
         Some(Msg::Go) => {}
         other => bail!("sync: expected Go from the parent, got {other:?}"),

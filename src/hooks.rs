@@ -26,6 +26,7 @@
 //! (seconds) runs out.
 
 use anyhow::{anyhow, bail, Context, Result};
+use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::signal::{kill, Signal};
@@ -35,7 +36,7 @@ use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -328,18 +329,20 @@ fn run_hook(hook: &Hook, input: &[u8], d: &Defaults) -> Result<()> {
     nix::unistd::lseek(&stdin, 0, nix::unistd::Whence::SeekSet).context("rewinding the state")?;
     let stdout = memfd("berth-hook-stdout")?;
     let stderr = memfd("berth-hook-stderr")?;
-    // Made before the fork: the child must not allocate if the caller has threads (tests).
+    // Everything the child uses is made here: the raw clone runs no atfork handler, so the
+    // child must not allocate (a lock of the allocator may be another thread's in tests).
     let exec_failed = format!("exec {}: ", hook.path().display());
+    let child = ExecChild {
+        path: &path,
+        argv: null_terminated(&argv),
+        envp: null_terminated(&envp),
+        cwd: d.cwd.as_deref(),
+        stdio: [stdin.as_raw_fd(), stdout.as_raw_fd(), stderr.as_raw_fd()],
+        exec_failed: exec_failed.as_bytes(),
+    };
 
     let (pid, pidfd) = match clone(0, None)? {
-        Forked::Child => exec_child(
-            &path,
-            &argv,
-            &envp,
-            d.cwd.as_deref(),
-            [&stdin, &stdout, &stderr],
-            &exec_failed,
-        ),
+        Forked::Child => exec_child(&child),
         Forked::Parent { pid, pidfd, .. } => (pid, pidfd),
     };
     let timeout = hook.timeout().map(|t| Duration::from_secs(t as u64));
@@ -396,34 +399,81 @@ fn memfd(name: &str) -> Result<File> {
     Ok(File::from(unsafe { OwnedFd::from_raw_fd(high) }))
 }
 
-/// In the forked child: its own process group, the memfds as stdio, no other fd, default
-/// signal handling (`run` blocks signals), then the hook. Async-signal-safe until execve.
-fn exec_child(
-    path: &CStr,
-    argv: &[CString],
-    envp: &[CString],
-    cwd: Option<&CStr>,
-    stdio: [&File; 3],
-    exec_failed: &str,
-) -> ! {
-    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
-    let moved = nix::unistd::dup2_stdin(stdio[0]).is_ok()
-        && nix::unistd::dup2_stdout(stdio[1]).is_ok()
-        && nix::unistd::dup2_stderr(stdio[2]).is_ok();
-    let stderr = std::io::stderr();
-    if let Some(Err(e)) = cwd.map(nix::unistd::chdir) {
-        let _ = nix::unistd::write(stderr.as_fd(), b"chdir ");
-        let _ = nix::unistd::write(stderr.as_fd(), cwd.unwrap_or_default().to_bytes());
-        let _ = nix::unistd::write(stderr.as_fd(), b": ");
-        let _ = nix::unistd::write(stderr.as_fd(), e.desc().as_bytes());
-    } else if moved && crate::process::fds::cloexec_from(3).is_ok() {
+/// execve's argument: pointers into `v`, then NULL.
+fn null_terminated(v: &[CString]) -> Vec<*const libc::c_char> {
+    v.iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
+/// What the hook's child needs, prepared before the clone.
+struct ExecChild<'a> {
+    path: &'a CStr,
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+    cwd: Option<&'a CStr>,
+    stdio: [RawFd; 3],
+    exec_failed: &'a [u8],
+}
+
+/// In the cloned child: its own process group, the memfds as stdio, no other fd, default
+/// signal handling (`run` blocks signals), then the hook. Only async-signal-safe calls, and
+/// no allocation, until execve.
+fn exec_child(c: &ExecChild) -> ! {
+    crate::clone::forbid_allocation();
+    let say = |parts: &[&[u8]]| {
+        for p in parts {
+            // SAFETY: write(2) of a borrowed buffer to fd 2.
+            let _ = unsafe { libc::write(2, p.as_ptr().cast(), p.len()) };
+        }
+    };
+    // SAFETY: setpgid and dup2 take integers only.
+    let moved = unsafe {
+        libc::setpgid(0, 0);
+        libc::dup2(c.stdio[0], 0) == 0
+            && libc::dup2(c.stdio[1], 1) == 1
+            && libc::dup2(c.stdio[2], 2) == 2
+    };
+    // SAFETY: chdir reads the NUL-terminated path it is given.
+    if let Some(Err(e)) = c
+        .cwd
+        .map(|d| Errno::result(unsafe { libc::chdir(d.as_ptr()) }))
+    {
+        let cwd = c.cwd.unwrap_or_default().to_bytes();
+        say(&[b"chdir ", cwd, b": ", e.desc().as_bytes()]);
+    } else if moved && cloexec_from_3() {
         crate::init::reset_signals();
-        let err = nix::unistd::execve(path, argv, envp).unwrap_err();
-        let _ = nix::unistd::write(stderr.as_fd(), exec_failed.as_bytes());
-        let _ = nix::unistd::write(stderr.as_fd(), err.desc().as_bytes());
+        // SAFETY: path, argv and envp are NUL-terminated strings and NULL-terminated arrays
+        // of them, alive in this (copied) address space until execve replaces it.
+        unsafe { libc::execve(c.path.as_ptr(), c.argv.as_ptr(), c.envp.as_ptr()) };
+        say(&[c.exec_failed, Errno::last().desc().as_bytes()]);
     }
-    // SAFETY: _exit skips the destructors and atexit handlers of the forked copy of berth.
+    // SAFETY: _exit skips the destructors and atexit handlers of the cloned copy of berth.
     unsafe { libc::_exit(127) }
+}
+
+/// Marks every fd from 3 on close-on-exec, without allocating: close_range, or on kernels
+/// before 5.11 fcntl on each number below the fd limit.
+fn cloexec_from_3() -> bool {
+    // SAFETY: close_range only changes fd flags.
+    let r = unsafe { libc::close_range(3, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC as i32) };
+    if r == 0 {
+        return true;
+    }
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return false;
+    }
+    for fd in 3..lim.rlim_cur.min(1 << 20) as RawFd {
+        // SAFETY: F_SETFD on a number that may not be open: EBADF at worst.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    true
 }
 
 /// Waits for the hook to exit: Ok(false) when `timeout` ran out first.

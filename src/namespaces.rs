@@ -183,9 +183,43 @@ pub fn join(fds: &[(LinuxNamespaceType, OwnedFd)]) -> Result<()> {
     Ok(())
 }
 
+/// Whether linux.timeOffsets has offsets to write.
+pub fn has_time_offsets(linux: &Linux) -> bool {
+    linux.time_offsets().as_ref().is_some_and(|o| !o.is_empty())
+}
+
+/// Makes a new time namespace for this process's next child (unshare(CLONE_NEWTIME) moves
+/// only the children), with linux.timeOffsets written before that child exists.
+pub fn unshare_time(linux: &Linux) -> Result<()> {
+    nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
+        libc::CLONE_NEWTIME,
+    ))
+    .context("creating the time namespace")?;
+    write_time_offsets(linux)
+}
+
+/// This process's own time namespace, if it may go back to it after [`unshare_time`] (see
+/// [`rejoin_time`]); None where it may not: as root of a user namespace that does not own it.
+pub fn rejoinable_time() -> Option<OwnedFd> {
+    let own: OwnedFd = File::open("/proc/self/ns/time").ok()?.into();
+    // Going back needs the same rights as joining the namespace it is in now.
+    rejoin_time(&own).ok()?;
+    Some(own)
+}
+
+/// Makes this process's children start in its own time namespace `own` again: setns into the
+/// namespace it is in resets the one for its children too.
+pub fn rejoin_time(own: &OwnedFd) -> Result<()> {
+    nix::sched::setns(
+        own.as_fd(),
+        nix::sched::CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+    )
+    .context("returning to berth's own time namespace")
+}
+
 /// Writes linux.timeOffsets for the time namespace that this process's children will enter
 /// (after unshare(CLONE_NEWTIME), before the first child is made).
-pub fn write_time_offsets(linux: &Linux) -> Result<()> {
+fn write_time_offsets(linux: &Linux) -> Result<()> {
     let mut text = String::new();
     for (clock, off) in linux.time_offsets().iter().flatten() {
         text.push_str(&format!(

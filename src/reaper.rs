@@ -7,6 +7,8 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use std::os::fd::{AsFd, OwnedFd};
 
+use crate::notify_socket::Forwarder;
+
 /// Blocks every catchable signal and returns a signalfd for them. Call it before cloning
 /// the process, so that no signal is lost; the child resets its mask before exec.
 pub fn take_signals() -> Result<SignalFd> {
@@ -18,25 +20,33 @@ pub fn take_signals() -> Result<SignalFd> {
     SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).context("creating a signalfd")
 }
 
-/// Forwards signals to `pid` until it exits, reaping any other child; returns its status.
+/// Forwards signals to `pid` until it exits, reaping any other child, and passes READY= on
+/// with `notify`; returns its status.
 /// The pidfd is polled too, so a process that is not berth's child (the join path with
 /// --no-subreaper) ends the wait instead of hanging it.
-pub fn wait(sfd: &SignalFd, pid: i32, pidfd: &OwnedFd, is_child: bool) -> Result<i32> {
+pub fn wait(
+    sfd: &SignalFd,
+    pid: i32,
+    pidfd: &OwnedFd,
+    is_child: bool,
+    mut notify: Option<&mut Forwarder>,
+) -> Result<i32> {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     loop {
-        let mut fds = [
+        let mut fds = vec![
             PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
             PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
         ];
+        fds.extend(notify.as_deref().and_then(Forwarder::poll_fd));
         match poll(&mut fds, PollTimeout::NONE) {
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(e).context("waiting for the container process"),
             Ok(_) => {}
         }
-        if fds[0]
-            .revents()
-            .is_some_and(|r| r.contains(PollFlags::POLLIN))
-        {
+        let ready = |i: usize| fds.get(i).and_then(|f| f.revents());
+        let (sig_ev, pid_ev, notify_ev) = (ready(0), ready(1), ready(2));
+        drop(fds);
+        if sig_ev.is_some_and(|r| r.contains(PollFlags::POLLIN)) {
             if let Some(info) = sfd.read_signal().context("reading the signalfd")? {
                 let sig = info.ssi_signo as i32;
                 if sig != libc::SIGCHLD {
@@ -44,13 +54,20 @@ pub fn wait(sfd: &SignalFd, pid: i32, pidfd: &OwnedFd, is_child: bool) -> Result
                 }
             }
         }
-        if let Some(code) = reap(
-            pid,
-            is_child,
-            fds[1].revents().is_some_and(|r| !r.is_empty()),
-        ) {
+        if notify_ev.is_some_and(|r| !r.is_empty()) {
+            notify_step(notify.as_deref_mut());
+        }
+        if let Some(code) = reap(pid, is_child, pid_ev.is_some_and(|r| !r.is_empty())) {
             return Ok(code);
         }
+    }
+}
+
+/// One step of passing READY= on, beside a wait; its failure is a warning, as the container
+/// runs on.
+pub fn notify_step(notify: Option<&mut Forwarder>) {
+    if let Some(Err(e)) = notify.map(Forwarder::step) {
+        crate::logging::warn(&format!("NOTIFY_SOCKET: {e:#}"));
     }
 }
 
@@ -112,9 +129,10 @@ pub fn wait_or_relay(
     pidfd: &OwnedFd,
     is_child: bool,
     master: Option<&OwnedFd>,
+    notify: Option<&mut Forwarder>,
 ) -> Result<i32> {
     let Some(master) = master else {
-        return wait(sfd, pid, pidfd, is_child);
+        return wait(sfd, pid, pidfd, is_child, notify);
     };
     let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
     let relay = crate::terminal::Relay {
@@ -126,6 +144,7 @@ pub fn wait_or_relay(
     };
     crate::terminal::relay(
         &relay,
+        notify,
         |s| forward(pid, s),
         |pidfd_ready| Ok(reap(pid, is_child, pidfd_ready)),
     )

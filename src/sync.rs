@@ -4,8 +4,11 @@
 //!
 //! | sender       | message        | when                                                        | payload        |
 //! |--------------|----------------|-------------------------------------------------------------|----------------|
-//! | intermediate | `InitPid`      | join path only: the intermediate (which setns'd into the   | pid (i32)      |
-//! |              |                | namespaces given by path) cloned init; it then exits        |                |
+//! | parent       | `Go`           | to the intermediate cloned into a new user namespace (time  | -              |
+//! |              |                | offsets), after writing its uid/gid maps                    |                |
+//! | intermediate | `InitPid`      | join path and time offsets: the intermediate (which setns'd | pid (i32)      |
+//! |              |                | into the namespaces given by path, or unshared time) cloned |                |
+//! |              |                | init as berth's child (CLONE_PARENT); it then exits         |                |
 //! | parent       | `Go`           | after writing uid/gid maps and placing init in its cgroup   | -              |
 //! | parent       | `GoBeforeCgroup` | instead of `Go` when init could not be cloned into its    | -              |
 //! |              |                | cgroup (v1, hybrid): init starts its setup while the parent |                |

@@ -308,6 +308,7 @@ pub struct Relay<'a> {
 /// every way out, and its size is copied to the pty first.
 pub fn relay(
     r: &Relay,
+    mut notify: Option<&mut crate::notify_socket::Forwarder>,
     mut forward: impl FnMut(i32),
     mut exited: impl FnMut(bool) -> Result<Option<i32>>,
 ) -> Result<i32> {
@@ -350,6 +351,10 @@ pub fn relay(
             fds.push(PollFd::new(r.input, PollFlags::POLLIN));
             fds.len() - 1
         });
+        let notify_at = notify.as_deref().and_then(|n| n.poll_fd()).map(|fd| {
+            fds.push(fd);
+            fds.len() - 1
+        });
         match poll(&mut fds, PollTimeout::NONE) {
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(e).context("terminal relay: poll"),
@@ -361,7 +366,11 @@ pub fn relay(
         };
         let (sig_ev, pid_ev) = (revents(Some(0)), revents(Some(1)));
         let (master_ev, input_ev) = (revents(master_at), revents(input_at));
+        let notify_ev = revents(notify_at);
         drop(fds);
+        if !notify_ev.is_empty() {
+            crate::reaper::notify_step(notify.as_deref_mut());
+        }
 
         if sig_ev.contains(PollFlags::POLLIN) {
             if let Some(info) = r.signals.read_signal().context("reading the signalfd")? {
@@ -725,6 +734,7 @@ mod tests {
         };
         let code = relay(
             &r,
+            None,
             |s| panic!("nothing to forward, got {s}"),
             // try_wait reaps only once the child has exited.
             |_| Ok(child.try_wait()?.map(|s| s.code().unwrap_or(-1))),

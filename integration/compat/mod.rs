@@ -24,6 +24,7 @@ mod privilege;
 mod process;
 mod rootless;
 mod start;
+mod threads;
 
 use crate::common::{output_via_files, unique, Bundle, Root, BERTH};
 use serde_json::Value;

@@ -10,7 +10,7 @@ use std::process::Command;
 /// Runs `root`'s runtime with `args` as uid 0 inside a new user namespace that maps only
 /// that id (to the host's root: unshare's --map-root-user, written without newuidmap) and a
 /// new mount namespace, the way podman runs its runtime when rootless.
-fn in_foreign_userns(root: &Root, args: &[&str]) -> Outcome {
+pub(super) fn in_foreign_userns(root: &Root, args: &[&str]) -> Outcome {
     let mut cmd = Command::new("unshare");
     cmd.args([
         "--user",

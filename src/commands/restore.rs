@@ -58,6 +58,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         &restored.pidfd,
         restored.is_child,
         restored.pty_master.as_ref(),
+        None,
     )?;
     let lock = state::open(&g.root, &a.id)?;
     if let Some(st) = lock.load()? {

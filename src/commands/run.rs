@@ -38,20 +38,16 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let sfd = reaper::take_signals()?;
 
     let created = container::create(&opts)?;
-    if let Some(started) = start_or_clean(g, &a.create.id)? {
-        // The wait below forwards signals; READY= is passed on beside it.
-        std::thread::spawn(move || {
-            if let Err(e) = started.forward_ready() {
-                crate::logging::warn(&format!("NOTIFY_SOCKET: {e:#}"));
-            }
-        });
-    }
+    // READY= is passed on in the wait below, beside the signals: a thread would make the
+    // clone of the poststop hooks unsafe (see clone.rs).
+    let mut notify = start_or_clean(g, &a.create.id)?.and_then(container::Started::forwarder);
     let code = reaper::wait_or_relay(
         &sfd,
         created.pid,
         &created.pidfd,
         created.is_child,
         created.pty_master.as_ref(),
+        notify.as_mut(),
     )?;
     if !a.keep {
         let lock = state::open(&g.root, &a.create.id)?;

@@ -202,19 +202,21 @@ pub fn parse_cpu_list(list: &str) -> Result<Option<CpuSet>> {
     Ok(Some(set))
 }
 
-fn set_cpu_affinity(field: &str, list: &str) -> Result<()> {
+fn set_cpu_affinity(pid: i32, field: &str, list: &str) -> Result<()> {
     let Some(set) = parse_cpu_list(list).with_context(|| field.to_string())? else {
         return Ok(());
     };
-    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(pid), &set)
         .with_context(|| format!("{field}: setting the CPU affinity to {list:?}"))
 }
 
-/// For a process started by `berth exec`, before it joins the container's cgroup:
-/// `execCPUAffinity.initial`. The spec says execCPUAffinity does not apply to the
-/// container's init process.
-pub fn apply_exec_cpu_affinity_initial(a: &ExecCPUAffinity) -> Result<()> {
+/// For a process started by `berth exec`: `execCPUAffinity.initial`, set by the parent on
+/// process `pid` before the parent moves it into the container's cgroup, whose cpuset may
+/// not hold those CPUs (the move then gives it the cgroup's). The spec says
+/// execCPUAffinity does not apply to the container's init process.
+pub fn apply_exec_cpu_affinity_initial(pid: i32, a: &ExecCPUAffinity) -> Result<()> {
     set_cpu_affinity(
+        pid,
         "process.execCPUAffinity.initial",
         a.initial().as_deref().unwrap_or_default(),
     )
@@ -224,6 +226,7 @@ pub fn apply_exec_cpu_affinity_initial(a: &ExecCPUAffinity) -> Result<()> {
 /// `execCPUAffinity.final`; when absent or empty the affinity is left alone (spec).
 pub fn apply_exec_cpu_affinity_final(a: &ExecCPUAffinity) -> Result<()> {
     set_cpu_affinity(
+        0,
         "process.execCPUAffinity.final",
         a.cpu_affinity_final().as_deref().unwrap_or_default(),
     )
