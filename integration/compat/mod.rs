@@ -355,6 +355,10 @@ pub fn stats_shape(line: &str) -> Shape {
         "data.memory.*.max",
         "data.pids.current",
         "data.pids.limit",
+        // Block I/O counters exist once the container did I/O (the cache decides).
+        "data.blkio.*",
+        "data.hugetlb.*.usage",
+        "data.hugetlb.*.max",
     ])
 }
 
