@@ -186,6 +186,9 @@ fn create_locked(
     let idmapped = rootfs::prepare_idmapped(spec, &bundle.dir)?;
     let (parent_sock, child_sock) = sync::pair()?;
     let tramp = crate::process::trampoline::memfd()?;
+    if let (Some(f), Some(t)) = (&filter, &tramp) {
+        crate::seccomp::require_execveat(f, t.as_raw_fd())?;
+    }
     let ctx = init::Context {
         trampoline: tramp.as_ref().map(|t| t.as_raw_fd()),
         seccomp: filter.as_ref(),

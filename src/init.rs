@@ -284,7 +284,17 @@ impl Prepared {
             }
         }
         let err = match self.trampoline {
-            Some(t) => crate::process::trampoline::exec(t, &self.exe, &self.argv, &self.envp),
+            Some(t) => {
+                let e = crate::process::trampoline::exec(t, &self.exe, &self.argv, &self.envp);
+                // The trampoline reports its own execve's failure; this is execveat's.
+                eprintln!(
+                    "berth: exec {} through the sealed trampoline: execveat: {}",
+                    self.exe.to_string_lossy(),
+                    e.desc().to_lowercase()
+                );
+                // SAFETY: nothing of this process should run after a failed exec.
+                unsafe { libc::_exit(127) }
+            }
             None => nix::unistd::execve(&self.exe, &self.argv, &self.envp).unwrap_err(),
         };
         // Go's wording, as runc's init prints it.

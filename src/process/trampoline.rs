@@ -126,8 +126,9 @@ fn sealed_memfd() -> Result<OwnedFd> {
 }
 
 /// Execs `exe` with `argv` and `envp` through the trampoline in `tramp`. Returns only on
-/// failure. If the trampoline itself cannot be exec'd (a seccomp profile without
-/// execveat), falls back to a direct execve.
+/// failure, with execveat's errno. Never falls back to a direct execve: from here that would
+/// run the container's program from a process whose /proc/self/exe is berth's binary on the
+/// host (CVE-2019-5736); the parent checks beforehand that the seccomp profile allows it.
 pub fn exec(tramp: RawFd, exe: &CString, argv: &[CString], envp: &[CString]) -> nix::errno::Errno {
     let mut args: Vec<*const libc::c_char> = Vec::with_capacity(argv.len() + 3);
     args.push(c"berth-exec".as_ptr());
@@ -147,12 +148,7 @@ pub fn exec(tramp: RawFd, exe: &CString, argv: &[CString], envp: &[CString]) -> 
             libc::AT_EMPTY_PATH,
         )
     };
-    match nix::errno::Errno::last() {
-        nix::errno::Errno::EPERM | nix::errno::Errno::ENOSYS | nix::errno::Errno::EACCES => {
-            nix::unistd::execve(exe, argv, envp).unwrap_err()
-        }
-        e => e,
-    }
+    nix::errno::Errno::last()
 }
 
 #[cfg(test)]

@@ -191,6 +191,59 @@ pub fn load(filter: &Filter) -> Result<Option<OwnedFd>> {
     Ok(Some(unsafe { OwnedFd::from_raw_fd(ret as i32) }))
 }
 
+/// Fails unless `filter` lets through execveat(`fd`, "", .., AT_EMPTY_PATH), the call that
+/// starts every container process through berth's sealed trampoline (CVE-2019-5736): with it
+/// denied, the only way left would be an execve from a process whose /proc/self/exe is
+/// berth's binary on the host, which berth never does. Tried in a forked child that loads the
+/// filter and passes a bad path pointer: the kernel fails an allowed call with EFAULT before
+/// executing anything, so the profile's own decision (errno, kill, trap, the ENOSYS stub,
+/// argument rules) is the only other outcome.
+pub fn require_execveat(filter: &Filter, fd: std::os::fd::RawFd) -> Result<()> {
+    // SAFETY: berth is single-threaded here; the child makes only raw syscalls (load
+    // allocates only when it fails) and _exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error()).context("fork to try the seccomp filter");
+    }
+    if pid == 0 {
+        let code = (|| {
+            // SAFETY: prctl with integer arguments; loading then needs no privilege.
+            if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+                return 2;
+            }
+            // A notify listener is closed at once: a call it would get fails with ENOSYS.
+            if load(filter).is_err() {
+                return 2;
+            }
+            // SAFETY: the path pointer is deliberately invalid; the kernel only reads it.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_execveat,
+                    fd,
+                    std::ptr::dangling::<libc::c_char>(),
+                    std::ptr::null::<*const libc::c_char>(),
+                    std::ptr::null::<*const libc::c_char>(),
+                    libc::AT_EMPTY_PATH,
+                )
+            };
+            i32::from(std::io::Error::last_os_error().raw_os_error() != Some(libc::EFAULT))
+        })();
+        // SAFETY: leaving the forked child without running anything of the parent's.
+        unsafe { libc::_exit(code) }
+    }
+    let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None)
+        .context("waiting for the seccomp filter's trial")?;
+    match status {
+        nix::sys::wait::WaitStatus::Exited(_, 0) => Ok(()),
+        nix::sys::wait::WaitStatus::Exited(_, 2) => Ok(()), // not loadable: load() reports it
+        _ => bail!(
+            "linux.seccomp: the profile does not allow execveat, which berth needs to start \
+             the container process through its sealed trampoline (CVE-2019-5736); allow \
+             execveat in the profile"
+        ),
+    }
+}
+
 /// The default profile for `berth spec` (seccomp-profiles/default.json, Docker's policy),
 /// with its architectures narrowed to the ones this host's kernel runs.
 pub fn default_profile() -> LinuxSeccomp {

@@ -1,0 +1,87 @@
+//! Hardening (issue 12): no fallback to an unsafe path, bad input refused with one clear
+//! error, bad state never aborting.
+
+use crate::common::*;
+use serde_json::{json, Value};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+/// A host file `#!/proc/self/exe`, bind-mounted at /x: exec'd by a process whose image is
+/// berth's binary, it would run that binary inside the container (CVE-2019-5736).
+struct SelfExeScript(PathBuf);
+
+impl SelfExeScript {
+    fn new() -> SelfExeScript {
+        let p = std::env::temp_dir().join(unique("selfexe"));
+        std::fs::write(&p, "#!/proc/self/exe\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        SelfExeScript(p)
+    }
+
+    fn mount(&self, c: &mut Value) {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/x", "type": "bind", "source": self.0, "options": ["bind", "ro"]
+        }));
+    }
+}
+
+impl Drop for SelfExeScript {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Profiles that deny execveat: an errno rule, and the ENOSYS a stub for syscalls newer
+/// than the profile returns.
+fn without_execveat() -> Vec<Value> {
+    vec![
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["execveat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}),
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["execveat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]}),
+    ]
+}
+
+const NO_EXECVEAT: &str = "linux.seccomp: the profile does not allow execveat";
+
+#[test]
+fn a_profile_without_execveat_is_refused_at_create() {
+    let script = SelfExeScript::new();
+    for nnp in [true, false] {
+        for profile in without_execveat() {
+            let root = Root::new();
+            let mut c = base_config(&["/x"]);
+            script.mount(&mut c);
+            c["process"]["noNewPrivileges"] = json!(nnp);
+            c["linux"]["seccomp"] = profile;
+            let b = Bundle::new(&c);
+            let id = unique("noexecveat");
+            let b_dir = b.dir.to_str().unwrap();
+            let err = root.fails(&["create", "--bundle", b_dir, &id]);
+            assert!(err.contains(NO_EXECVEAT), "nnp={nnp}: {err}");
+            root.assert_clean(Some(&b));
+        }
+    }
+}
+
+#[test]
+fn exec_under_a_profile_without_execveat_is_refused() {
+    let script = SelfExeScript::new();
+    for nnp in [true, false] {
+        let root = Root::new();
+        let mut c = base_config(&["sleep", "60"]);
+        script.mount(&mut c);
+        c["process"]["noNewPrivileges"] = json!(nnp);
+        let b = Bundle::new(&c);
+        let id = unique("noexecveat");
+        root.ok(&["run", "-d", "--bundle", b.dir.to_str().unwrap(), &id]);
+        // exec takes the container's filter from the bundle's config.json.
+        c["linux"]["seccomp"] = without_execveat().remove(0);
+        std::fs::write(b.dir.join("config.json"), c.to_string()).unwrap();
+        let out = root.berth(&["exec", &id, "/x"]);
+        assert_eq!(out.status.code(), Some(255), "nnp={nnp}");
+        let err = messages(&String::from_utf8_lossy(&out.stderr));
+        assert!(err.contains(NO_EXECVEAT), "nnp={nnp}: {err}");
+        root.ok(&["delete", "--force", &id]);
+    }
+}
