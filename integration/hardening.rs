@@ -85,3 +85,76 @@ fn exec_under_a_profile_without_execveat_is_refused() {
         root.ok(&["delete", "--force", &id]);
     }
 }
+
+type Edit<'a> = Box<dyn Fn(&mut Value) + 'a>;
+
+/// Every uid and gid field outside process.user is held to the same range, named in the
+/// error, with nothing left behind.
+#[test]
+fn ids_out_of_range_are_refused_in_every_field() {
+    let big = json!(4294967295u32);
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "linux.devices[0].uid",
+            Box::new(|c: &mut Value| {
+                c["linux"]["devices"] = json!([{"path": "/dev/x", "type": "c", "major": 1,
+                    "minor": 3, "uid": big}]);
+            }),
+        ),
+        (
+            "linux.devices[0].gid",
+            Box::new(|c: &mut Value| {
+                c["linux"]["devices"] = json!([{"path": "/dev/x", "type": "c", "major": 1,
+                    "minor": 3, "gid": big}]);
+            }),
+        ),
+        (
+            "linux.uidMappings[0].hostID",
+            Box::new(|c: &mut Value| {
+                add_userns(c, 100000);
+                c["linux"]["uidMappings"][0]["hostID"] = big.clone();
+            }),
+        ),
+        (
+            "linux.gidMappings[0].containerID",
+            Box::new(|c: &mut Value| {
+                add_userns(c, 100000);
+                c["linux"]["gidMappings"][0]["containerID"] = big.clone();
+            }),
+        ),
+        (
+            "linux.uidMappings[0].size",
+            Box::new(|c: &mut Value| {
+                add_userns(c, 100000);
+                c["linux"]["uidMappings"][0]["size"] = big.clone();
+            }),
+        ),
+        (
+            "mounts[7].uidMappings[0].hostID",
+            Box::new(|c: &mut Value| {
+                c["mounts"].as_array_mut().unwrap().push(json!({
+                    "destination": "/mnt", "type": "bind", "source": "/tmp",
+                    "options": ["bind"],
+                    "uidMappings": [{"containerID": 0, "hostID": big, "size": 1}],
+                    "gidMappings": [{"containerID": 0, "hostID": 0, "size": 1}]}));
+            }),
+        ),
+    ];
+    for (field, edit) in cases {
+        let root = Root::new();
+        let mut c = base_config(&["true"]);
+        edit(&mut c);
+        let b = Bundle::new(&c);
+        let err = root.fails(&[
+            "create",
+            "--bundle",
+            b.dir.to_str().unwrap(),
+            &unique("ids"),
+        ]);
+        assert!(
+            err.starts_with(&format!("config.json: {field}: ")),
+            "{field}: {err}"
+        );
+        root.assert_clean(Some(&b));
+    }
+}

@@ -208,6 +208,7 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
             bail!("config.json: linux.gidMappings: a new user namespace needs gid mappings");
         }
     }
+    check_ids(spec)?;
     unsupported(linux.net_devices().is_some(), "linux.netDevices")?;
     unsupported(linux.intel_rdt().is_some(), "linux.intelRdt")?;
     unsupported(linux.memory_policy().is_some(), "linux.memoryPolicy")?;
@@ -224,6 +225,42 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
     crate::rootfs::validate(spec)?;
     crate::sysctl::validate(spec)?;
     Ok(rootfs)
+}
+
+/// Every uid and gid outside `process.user` (checked with the process) in runc 1.1's range:
+/// id mappings (their ranges too), device owners, and mounts' idmaps.
+fn check_ids(spec: &Spec) -> Result<()> {
+    use crate::process::user::check_id;
+    let maps = |field: &str, maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        for (i, m) in maps.iter().flatten().enumerate() {
+            let at = format!("config.json: {field}[{i}]");
+            check_id(&format!("{at}.containerID"), m.container_id())?;
+            check_id(&format!("{at}.hostID"), m.host_id())?;
+            let ends =
+                [m.container_id(), m.host_id()].map(|id| u64::from(id) + u64::from(m.size()));
+            if m.size() == 0 || ends.iter().any(|&e| e > u64::from(u32::MAX)) {
+                bail!("{at}.size: {} is out of range for the ids mapped", m.size());
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    };
+    if let Some(linux) = spec.linux() {
+        maps("linux.uidMappings", linux.uid_mappings())?;
+        maps("linux.gidMappings", linux.gid_mappings())?;
+        for (i, d) in linux.devices().iter().flatten().enumerate() {
+            if let Some(uid) = d.uid() {
+                check_id(&format!("config.json: linux.devices[{i}].uid"), uid)?;
+            }
+            if let Some(gid) = d.gid() {
+                check_id(&format!("config.json: linux.devices[{i}].gid"), gid)?;
+            }
+        }
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        maps(&format!("mounts[{i}].uidMappings"), m.uid_mappings())?;
+        maps(&format!("mounts[{i}].gidMappings"), m.gid_mappings())?;
+    }
+    Ok(())
 }
 
 fn unsupported(present: bool, field: &str) -> Result<()> {

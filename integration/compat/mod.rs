@@ -15,6 +15,7 @@ mod cgroups;
 mod cli;
 mod commands;
 pub mod differences;
+mod hardening;
 mod lifecycle;
 mod mounts;
 mod namespaces;

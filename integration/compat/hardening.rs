@@ -1,0 +1,95 @@
+//! Hardening (issue 12) against runc: ids out of range, too many groups, a config.json that
+//! is not a regular file.
+
+use super::*;
+use crate::common::*;
+use serde_json::json;
+
+fn run_with(pair: &Pair, config: &Value) -> (Outcome, Outcome) {
+    let b = Bundle::new(config);
+    let dir = b.dir.to_str().unwrap();
+    pair.both(|root, id| Outcome::of(root, &["run", "--bundle", dir, id]))
+}
+
+/// setresuid(-1) means "unchanged": a uid or gid of 4294967295 must never leave the process
+/// root. runc refuses it (an unmapped id); berth refuses it naming the field.
+#[test]
+fn uid_or_gid_4294967295_is_refused() {
+    for field in ["uid", "gid"] {
+        let pair = Pair::new();
+        let mut c = base_config(&["/bin/sh", "-c", "id -u; id -g"]);
+        c["process"]["user"][field] = json!(4294967295u32);
+        let (b, r) = run_with(&pair, &c);
+        assert_same_code(field, &b, &r);
+        assert_eq!(b.code, 1, "{b:?}");
+        assert_eq!(b.stdout, "", "{b:?}");
+        assert_eq!(
+            b.error(),
+            format!(
+                "config.json: process.user.{field}: 4294967295 is out of range: uids and gids \
+                 must be in range 0-2147483647"
+            )
+        );
+        assert!(
+            r.error()
+                .contains(&format!("cannot set{field} to unmapped {field} 4294967295")),
+            "{r:?}"
+        );
+        assert_eq!(pair.berth.entries(), Vec::<String>::new());
+    }
+}
+
+/// Above 2147483647 runc 1.1 (what managers were written against) refuses every id in
+/// process.user; runc 1.5 lets those that are mapped through.
+#[test]
+fn ids_above_2147483647_are_refused_as_runc_1_1_does() {
+    for (field, value) in [
+        ("uid", json!(2147483648u32)),
+        ("gid", json!(4294967294u32)),
+        ("additionalGids", json!([5, 2147483648u32])),
+    ] {
+        let pair = Pair {
+            berth: Root::new(),
+            runc: Root::of(&runc_apt()),
+        };
+        let mut c = base_config(&["id"]);
+        c["process"]["user"][field] = value;
+        let (b, r) = run_with(&pair, &c);
+        assert_same_code(field, &b, &r);
+        assert_eq!(b.code, 1, "{b:?}");
+        assert!(
+            r.error()
+                .ends_with("uids and gids must be in range 0-2147483647"),
+            "{r:?}"
+        );
+        assert!(
+            b.error()
+                .starts_with(&format!("config.json: process.user.{field}"))
+                && b.error()
+                    .ends_with("uids and gids must be in range 0-2147483647"),
+            "{b:?}"
+        );
+        let d = differences::intended("ids above 2147483647");
+        let (_, r15) = run_with(&Pair::new(), &c);
+        assert_eq!(r15.code, 0, "{}: {r15:?}", d.runc);
+    }
+}
+
+/// More groups than NGROUPS_MAX: runc reports setgroups' EINVAL; berth refuses the config
+/// before anything is made, naming the field (its error no longer overflows the sync socket).
+#[test]
+fn more_additional_gids_than_the_kernel_takes() {
+    let pair = Pair::new();
+    let mut c = base_config(&["id"]);
+    c["process"]["user"]["additionalGids"] = json!((1..=65537).collect::<Vec<u32>>());
+    let (b, r) = run_with(&pair, &c);
+    assert_same_code("65537 additionalGids", &b, &r);
+    assert_eq!(b.code, 1, "{b:?}");
+    assert!(r.error().ends_with("setgroups: invalid argument"), "{r:?}");
+    assert_eq!(
+        b.error(),
+        "config.json: process.user.additionalGids: 65537 groups, more than the kernel's limit \
+         of 65536"
+    );
+    assert_eq!(pair.berth.entries(), Vec::<String>::new());
+}
