@@ -158,3 +158,49 @@ fn ids_out_of_range_are_refused_in_every_field() {
         root.assert_clean(Some(&b));
     }
 }
+
+/// Runs berth with `args`, killing it if it has not finished within a generous deadline: a
+/// hang is the failure being tested for.
+fn within_deadline(root: &Root, args: &[&str]) -> std::process::Output {
+    let mut cmd = root.cmd();
+    cmd.args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("berth {args:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A config.json that is a FIFO (runc hangs reading it) or a directory is refused at once,
+/// naming the file, with nothing left behind.
+#[test]
+fn a_config_json_that_is_not_a_regular_file_is_refused() {
+    for kind in ["fifo", "dir"] {
+        let root = Root::new();
+        let b = Bundle::new(&base_config(&["true"]));
+        let path = b.dir.join("config.json");
+        std::fs::remove_file(&path).unwrap();
+        if kind == "fifo" {
+            nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        } else {
+            std::fs::create_dir(&path).unwrap();
+        }
+        let id = unique("cfg");
+        let out = within_deadline(&root, &["create", "--bundle", b.dir.to_str().unwrap(), &id]);
+        assert_eq!(out.status.code(), Some(1), "{kind}");
+        assert_eq!(
+            messages(&String::from_utf8_lossy(&out.stderr)).trim_end(),
+            format!("config.json: {}: not a regular file", path.display()),
+            "{kind}"
+        );
+        root.assert_clean(Some(&b));
+    }
+}

@@ -6,8 +6,8 @@
 use anyhow::{anyhow, bail, Context, Result};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use serde_json::Value;
-use std::fs::File;
 use std::io::BufReader;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::namespaces;
@@ -69,13 +69,24 @@ pub fn parse(path: &Path) -> Result<Spec> {
 
 /// `parse`; with `warn`, also warns about what `normalize_process` dropped (once, at create).
 fn parse_warning(path: &Path, warn: bool) -> Result<Spec> {
-    let file = match File::open(path) {
+    // Non-blocking, so that a FIFO in its place cannot hang berth before it is refused.
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(path)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             bail!("config.json: no such file: {}", path.display())
         }
         Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
     };
+    let meta = file
+        .metadata()
+        .with_context(|| format!("stat of {}", path.display()))?;
+    if !meta.is_file() {
+        bail!("config.json: {}: not a regular file", path.display());
+    }
     let mut v: Value =
         serde_json::from_reader(BufReader::new(file)).map_err(|e| anyhow!("config.json: {e}"))?;
     if let Some(p) = v.get_mut("process") {
@@ -159,6 +170,10 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
         .root()
         .as_ref()
         .ok_or_else(|| anyhow!("config.json: root: missing"))?;
+    // runc would take the bundle itself (config.json and all) as the container's root.
+    if root.path().as_os_str().is_empty() {
+        bail!("config.json: root.path: must not be empty");
+    }
     let rootfs = bundle.join(root.path());
     let rootfs = match std::fs::metadata(&rootfs) {
         Ok(m) if m.is_dir() => rootfs

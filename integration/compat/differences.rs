@@ -12,6 +12,18 @@ pub struct Difference {
 
 pub const INTENDED: &[Difference] = &[
     Difference {
+        case: "empty root.path",
+        berth: "refuses the config: `config.json: root.path: must not be empty`",
+        runc: "uses the bundle directory itself, config.json included, as the root filesystem",
+        reason: "an empty path is a mistake, and mounting over the bundle is never what was meant",
+    },
+    Difference {
+        case: "config.json not a regular file",
+        berth: "refuses a FIFO, device or directory in place of config.json, naming the file",
+        runc: "blocks forever opening a FIFO (create hangs); reads a directory and fails",
+        reason: "a create that hangs holds its caller forever and leaves its state directory",
+    },
+    Difference {
         case: "ids above 2147483647",
         berth: "refuses a process.user uid, gid or additional gid above 2147483647, as runc 1.1 does",
         runc: "runc 1.5 runs with any such id that is mapped (all but 4294967295 outside a user namespace)",

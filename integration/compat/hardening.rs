@@ -93,3 +93,24 @@ fn more_additional_gids_than_the_kernel_takes() {
     );
     assert_eq!(pair.berth.entries(), Vec::<String>::new());
 }
+
+/// An empty root.path: runc takes the bundle directory itself as the root filesystem (and
+/// so fails to find the program there); berth refuses the config naming the field.
+#[test]
+fn an_empty_root_path_is_refused() {
+    let pair = Pair::new();
+    let mut c = base_config(&["true"]);
+    c["root"]["path"] = json!("");
+    let (b, r) = run_with(&pair, &c);
+    let d = differences::intended("empty root.path");
+    assert_eq!(b.code, 1, "{b:?}");
+    assert_eq!(b.error(), "config.json: root.path: must not be empty");
+    assert_eq!(pair.berth.entries(), Vec::<String>::new());
+    assert_eq!(r.code, 1, "{}: {r:?}", d.runc);
+    assert!(
+        r.error()
+            .ends_with("exec: \"true\": executable file not found in $PATH"),
+        "{}: {r:?}",
+        d.runc
+    );
+}
