@@ -160,8 +160,16 @@ pub fn supported_flags() -> Vec<&'static str> {
 /// uses SCMP_ACT_NOTIFY. Needs no_new_privs or CAP_SYS_ADMIN in the caller's user namespace.
 /// Allocates nothing unless it fails.
 pub fn load(filter: &Filter) -> Result<Option<OwnedFd>> {
+    // Never cut to fit sock_fprog's u16: a shorter program is another filter.
+    let Ok(len) = u16::try_from(filter.program.len()) else {
+        bail!(
+            "seccomp filter of {} instructions: more than the kernel's {}",
+            filter.program.len(),
+            compile::MAX_INSNS
+        );
+    };
     let prog = libc::sock_fprog {
-        len: filter.program.len() as u16,
+        len,
         filter: filter.program.as_ptr() as *mut libc::sock_filter,
     };
     // SAFETY: prog points into filter.program, alive for the call; seccompiler's sock_filter is
