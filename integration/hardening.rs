@@ -204,3 +204,124 @@ fn a_config_json_that_is_not_a_regular_file_is_refused() {
         root.assert_clean(Some(&b));
     }
 }
+
+/// A running container whose state.json is then rewritten by `corrupt`; returns what it
+/// made (init's pid and its cgroup directories), for the test to check and to clean up.
+fn corrupted(root: &Root, id: &str, corrupt: impl Fn(&mut Value)) -> (i64, Vec<PathBuf>) {
+    let b = Bundle::new(&base_config(&["sleep", "600"]));
+    root.ok(&["run", "-d", "--bundle", b.dir.to_str().unwrap(), id]);
+    let path = root.dir.join(id).join("state.json");
+    let mut st: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let pid = st["pid"].as_i64().unwrap();
+    let cg = &st["cgroup"];
+    let dirs: Vec<PathBuf> = cg["v1"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+        .chain(cg.get("v2"))
+        .map(|p| PathBuf::from(p.as_str().unwrap()))
+        .collect();
+    assert!(!dirs.is_empty(), "{st}");
+    corrupt(&mut st);
+    std::fs::write(&path, st.to_string()).unwrap();
+    (pid, dirs)
+}
+
+/// Removes what a test's corrupt state kept berth from knowing about.
+fn clean_up(pid: i64, dirs: &[PathBuf]) {
+    if pid_alive(pid) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for d in dirs {
+        while d.exists() && std::fs::remove_dir(d).is_err() && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+/// A state.json that does not hold together is an error naming the file for every command
+/// (never an abort), and `delete --force` removes the container and, where the file still
+/// tells them for sure, its init and its cgroup.
+#[test]
+fn a_corrupt_state_file_is_an_error_and_delete_force_removes_the_container() {
+    type Corrupt = fn(&mut Value);
+    let cases: [(&str, Corrupt, bool); 4] = [
+        ("another id", |st| st["id"] = json!("someone-else"), true),
+        (
+            "v2 mode without its directory",
+            |st| {
+                st["cgroup"] =
+                    json!({"mode": "v2", "v1": {"freezer": st["cgroup"]["v1"]["freezer"]}})
+            },
+            false,
+        ),
+        (
+            "a cgroup reached through ..",
+            |st| {
+                let f = st["cgroup"]["v1"]["freezer"].as_str().unwrap().to_string();
+                st["cgroup"]["v1"]["freezer"] = json!(format!("{f}/../../freezer"));
+            },
+            false,
+        ),
+        ("a negative pid", |st| st["pid"] = json!(-5), false),
+    ];
+    for (what, corrupt, salvaged) in cases {
+        let root = Root::new();
+        let id = unique("corrupt");
+        let (pid, dirs) = corrupted(&root, &id, corrupt);
+        let file = root.dir.join(&id).join("state.json");
+        for args in [
+            vec!["state", id.as_str()],
+            vec!["events", "--stats", id.as_str()],
+            vec!["update", "--pids-limit", "10", id.as_str()],
+            vec!["kill", id.as_str(), "KILL"],
+            vec!["delete", id.as_str()],
+        ] {
+            let out = root.berth(&args);
+            assert_eq!(out.status.code(), Some(1), "{what}: {args:?}");
+            let err = messages(&String::from_utf8_lossy(&out.stderr));
+            assert!(
+                err.contains(&format!("corrupt state file {}: ", file.display())),
+                "{what}: {args:?}: {err}"
+            );
+        }
+        root.ok(&["delete", "--force", &id]);
+        assert_eq!(root.entries(), Vec::<String>::new(), "{what}");
+        if salvaged {
+            // Everything it made is gone: init, and every cgroup directory.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while pid_alive(pid) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            assert!(!pid_alive(pid), "{what}: init {pid} survived");
+            for d in &dirs {
+                assert!(!d.exists(), "{what}: {} left", d.display());
+            }
+        }
+        clean_up(pid, &dirs);
+    }
+}
+
+/// State that is not even JSON: an error naming the file; `delete --force` still removes
+/// the container's directory (init and cgroup are unknowable from it).
+#[test]
+fn a_state_file_that_is_not_json_does_not_block_delete_force() {
+    let root = Root::new();
+    let id = unique("garbage");
+    let (pid, dirs) = corrupted(&root, &id, |_| {});
+    let file = root.dir.join(&id).join("state.json");
+    std::fs::write(&file, "{\"id\": garbage").unwrap();
+    let err = root.fails(&["state", &id]);
+    assert!(
+        err.starts_with(&format!("corrupt state file {}: ", file.display())),
+        "{err}"
+    );
+    root.ok(&["delete", "--force", &id]);
+    assert_eq!(root.entries(), Vec::<String>::new());
+    clean_up(pid, &dirs);
+}

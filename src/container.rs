@@ -672,7 +672,34 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
         }
         r => r?,
     };
-    let Some(st) = lock.load()? else {
+    let loaded = match lock.load() {
+        Err(e) if force => {
+            // Corrupt: still undo what can be told for sure, and remove the container.
+            logging::warn(&format!("{e:#}; removing the container anyway"));
+            let (init, cgroup) = state::salvage(&lock.dir);
+            if let Some(cg) = &cgroup {
+                let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+            }
+            if let Some((pid, start)) = init {
+                if let Ok(fd) = pidfd_open(pid) {
+                    if state::init_alive(pid, start) {
+                        let _ = pidfd_send_signal(&fd, libc::SIGKILL);
+                        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+                        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                        let _ = poll(&mut fds, PollTimeout::from(10_000u16));
+                    }
+                }
+            }
+            if let Some(cg) = &cgroup {
+                if let Err(e) = cg.destroy() {
+                    logging::warn(&format!("removing the cgroup: {e:#}"));
+                }
+            }
+            return lock.remove();
+        }
+        r => r?,
+    };
+    let Some(st) = loaded else {
         // A create that died before writing its state (we hold the lock, so it is gone), or
         // a delete that ran while we waited for the lock and removed everything.
         if lock.dir.exists() {

@@ -171,15 +171,50 @@ impl Locked {
     }
 }
 
+/// Reads and checks state.json: it may be corrupt or hand-edited, and nothing read from it
+/// may make berth abort or act outside the container. Errors name the file.
 fn read_state(dir: &Path) -> Result<Option<State>> {
     let path = dir.join(STATE_FILE);
-    match fs::read(&path) {
-        Ok(data) => Ok(Some(
-            serde_json::from_slice(&data).with_context(|| format!("reading {}", path.display()))?,
-        )),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    let data = match fs::read(&path) {
+        Ok(data) => data,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let corrupt = |e: anyhow::Error| anyhow!("corrupt state file {}: {e:#}", path.display());
+    let state: State = serde_json::from_slice(&data).map_err(|e| corrupt(e.into()))?;
+    validate(&state, dir).map_err(corrupt)?;
+    Ok(Some(state))
+}
+
+fn validate(state: &State, dir: &Path) -> Result<()> {
+    let id = id_of(dir);
+    if state.id != id {
+        bail!("id {:?} is not the container's ({id:?})", state.id);
     }
+    if state.pid < 0 {
+        bail!("pid {} is negative", state.pid);
+    }
+    if let Some(cg) = &state.cgroup {
+        cg.validate()?;
+    }
+    Ok(())
+}
+
+/// What a corrupt state.json still tells reliably, for `delete --force` to undo: init (pid
+/// and start time) and the cgroup, each only if it reads back whole and valid.
+pub fn salvage(dir: &Path) -> (Option<(i32, u64)>, Option<Cgroup>) {
+    let v: serde_json::Value = fs::read(dir.join(STATE_FILE))
+        .ok()
+        .and_then(|d| serde_json::from_slice(&d).ok())
+        .unwrap_or_default();
+    let pid = v["pid"].as_i64().and_then(|p| i32::try_from(p).ok());
+    let init = pid
+        .zip(v["init_start_time"].as_u64())
+        .filter(|&(p, _)| p > 0);
+    let cgroup = serde_json::from_value::<Cgroup>(v["cgroup"].clone())
+        .ok()
+        .filter(|c| c.validate().is_ok());
+    (init, cgroup)
 }
 
 /// Reads a container's state without locking (for `state` and `list`).
