@@ -258,7 +258,8 @@ impl Cgroup {
             .context("the container's cgroup has no directory")
     }
 
-    /// The pure-v2 directory, or an error for a cgroup (from a corrupt state) without one.
+    /// The v2 directory (pure or hybrid), or an error for a cgroup without one (a corrupt
+    /// state) rather than an abort.
     pub(crate) fn v2_dir(&self) -> Result<&Path> {
         self.v2
             .as_deref()
