@@ -325,3 +325,31 @@ fn a_state_file_that_is_not_json_does_not_block_delete_force() {
     assert_eq!(root.entries(), Vec::<String>::new());
     clean_up(pid, &dirs);
 }
+
+/// A config string with a newline in an error: one line on stderr, escaped, also where the
+/// log goes to a file and berth writes the bare error to stderr (as runc's fatal does).
+#[test]
+fn config_strings_with_newlines_make_one_line_errors() {
+    let mut c = base_config(&["true"]);
+    c["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/a\nb", "type": "bogus\nfs", "source": "x"
+    }));
+    let b = Bundle::new(&c);
+    let root = Root::new();
+    let log = b.dir.join("log.txt");
+    let out = root.berth(&[
+        "--log",
+        log.to_str().unwrap(),
+        "run",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        &unique("nl"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(stderr.contains("bogus\\nfs"), "{stderr:?}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(logged.lines().count(), 1, "{logged:?}");
+    root.assert_clean(Some(&b));
+}

@@ -87,7 +87,10 @@ pub fn run(ctx: &Context) -> ! {
             let _ = sync::write(sock, &Msg::Error(format!("{err:#}")));
         }
         // After Ready the container's stderr is all that is left.
-        None => eprintln!("berth: container init: {err:#}"),
+        None => eprintln!(
+            "berth: container init: {}",
+            crate::logging::one_line(&format!("{err:#}"))
+        ),
     }
     // SAFETY: _exit skips the parent's destructors and atexit handlers, which are not ours.
     unsafe { libc::_exit(1) }
@@ -271,14 +274,14 @@ impl Prepared {
     /// (nobody listens any more) and exits: 127 if setup failed, 255 if execve did (runc).
     pub fn exec(&self) -> ! {
         if let Err(e) = self.on_exec.apply() {
-            eprintln!("berth: {e:#}");
+            eprintln!("berth: {}", crate::logging::one_line(&format!("{e:#}")));
             // SAFETY: nothing of this process should run after a failed setup.
             unsafe { libc::_exit(127) }
         }
         fds::close_from(self.first_closed_fd, self.trampoline.as_slice());
         if let Some(f) = &self.late_seccomp {
             if let Err(e) = seccomp::load(f) {
-                eprintln!("berth: {e:#}");
+                eprintln!("berth: {}", crate::logging::one_line(&format!("{e:#}")));
                 // SAFETY: nothing of this process should run after a failed setup.
                 unsafe { libc::_exit(127) }
             }
