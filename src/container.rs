@@ -81,6 +81,7 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
     if rootless::active() {
         rootless::check(&bundle.spec)?;
     }
+    ensure_exec_path(&bundle.spec, opts.root)?;
     let process = bundle.spec.process().as_ref().expect("validated");
     let terminal = process.terminal().unwrap_or(false);
     terminal::check_opts(terminal, opts.detach, opts.console_socket)?;
@@ -121,6 +122,27 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
             Err(e)
         }
     }
+}
+
+/// Every container process is exec'd through the sealed trampoline with execveat
+/// (CVE-2019-5736). Where the seccomp profile denies execveat, berth instead runs from a
+/// sealed copy of itself, from which the process is exec'd directly (as on architectures
+/// without a trampoline): this re-executes berth when needed, so it runs before anything is
+/// made or connected. Never an execve from berth's binary on the host.
+pub fn ensure_exec_path(spec: &oci_spec::runtime::Spec, root: &Path) -> Result<()> {
+    let Some(sc) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
+        return Ok(());
+    };
+    // None: no trampoline for the architecture, or already running from a sealed copy.
+    let Some(tramp) = crate::process::trampoline::memfd()? else {
+        return Ok(());
+    };
+    let filter = seccomp::compile_cached(sc, &root.join(SECCOMP_CACHE))?;
+    if seccomp::require_execveat(&filter, tramp.as_raw_fd()).is_ok() {
+        return Ok(());
+    }
+    logging::debug("the seccomp profile denies execveat: running from a sealed copy of berth");
+    crate::process::sealed_exe::ensure()
 }
 
 /// What a failing create must undo.
