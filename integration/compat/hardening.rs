@@ -129,3 +129,24 @@ fn a_profile_denying_execveat() {
     assert_eq!((b.code, b.stdout.as_str()), (0, "ran\n"), "{b:?}");
     assert_eq!(b.stdout, r.stdout);
 }
+
+/// `list` with one container whose state is corrupt: the others are listed, and that one
+/// is named in a plain warning on stderr, as runc does.
+#[test]
+fn list_skips_a_corrupt_state_with_a_warning() {
+    let pair = Pair::new();
+    let (b, r) = pair.both(|root, _| {
+        let dir = root.dir.join("broken");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("state.json"), "{\"id\": garbage").unwrap();
+        Outcome::of(root, &["list"])
+    });
+    assert_same_code("list", &b, &r);
+    assert_eq!(b.code, 0);
+    assert_eq!(b.stdout, r.stdout);
+    for o in [&b, &r] {
+        let lines: Vec<&str> = o.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{o:?}");
+        assert!(lines[0].starts_with("load container broken: "), "{o:?}");
+    }
+}
