@@ -150,3 +150,26 @@ fn list_skips_a_corrupt_state_with_a_warning() {
         assert!(lines[0].starts_with("load container broken: "), "{o:?}");
     }
 }
+
+/// exec --user 4294967295 never runs the process as root: refused by both, with the same
+/// exit code.
+#[test]
+fn exec_as_uid_4294967295_is_refused() {
+    let pair = Pair::new();
+    let b = Bundle::new(&base_config(&["sleep", "60"]));
+    let dir = b.dir.to_str().unwrap();
+    let (be, re) = pair.both(|root, id| {
+        root.ok(&["run", "-d", "--bundle", dir, id]);
+        let out = Outcome::of(root, &["exec", "--user", "4294967295", id, "id", "-u"]);
+        root.ok(&["delete", "--force", id]);
+        out
+    });
+    assert_same_code("exec --user 4294967295", &be, &re);
+    assert_ne!(be.code, 0, "{be:?}");
+    assert_eq!((be.stdout.as_str(), re.stdout.as_str()), ("", ""));
+    assert_eq!(
+        be.error(),
+        "process.user.uid: 4294967295 is out of range: uids and gids must be in range \
+         0-2147483647"
+    );
+}
