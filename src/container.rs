@@ -133,6 +133,9 @@ pub fn ensure_exec_path(spec: &oci_spec::runtime::Spec, root: &Path) -> Result<(
     let Some(sc) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
         return Ok(());
     };
+    if seccomp::plainly_allows_execveat(sc) {
+        return Ok(());
+    }
     // None: no trampoline for the architecture, or already running from a sealed copy.
     let Some(tramp) = crate::process::trampoline::memfd()? else {
         return Ok(());
@@ -208,9 +211,6 @@ fn create_locked(
     let idmapped = rootfs::prepare_idmapped(spec, &bundle.dir)?;
     let (parent_sock, child_sock) = sync::pair()?;
     let tramp = crate::process::trampoline::memfd()?;
-    if let (Some(f), Some(t)) = (&filter, &tramp) {
-        crate::seccomp::require_execveat(f, t.as_raw_fd())?;
-    }
     let ctx = init::Context {
         trampoline: tramp.as_ref().map(|t| t.as_raw_fd()),
         seccomp: filter.as_ref(),

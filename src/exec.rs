@@ -159,9 +159,6 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
     };
     let (parent_sock, child_sock) = sync::pair()?;
     let tramp = crate::process::trampoline::memfd()?;
-    if let (Some(f), Some(t)) = (&filter, &tramp) {
-        crate::seccomp::require_execveat(f, t.as_raw_fd())?;
-    }
     let child = Child {
         trampoline: tramp.as_ref().map(|t| t.as_raw_fd()),
         process: &opts.process,

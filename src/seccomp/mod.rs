@@ -199,6 +199,23 @@ pub fn load(filter: &Filter) -> Result<Option<OwnedFd>> {
     Ok(Some(unsafe { OwnedFd::from_raw_fd(ret as i32) }))
 }
 
+/// Whether the profile lets execveat through whatever its arguments, read off its rules:
+/// every rule naming it allows it unconditionally, and one does or the default allows.
+/// Where this says false, `require_execveat` tries the compiled filter.
+pub fn plainly_allows_execveat(seccomp: &LinuxSeccomp) -> bool {
+    let allows = |a: Action| matches!(a, Action::ScmpActAllow | Action::ScmpActLog);
+    let mut rules = seccomp
+        .syscalls()
+        .iter()
+        .flatten()
+        .filter(|r| r.names().iter().any(|n| n == "execveat"))
+        .peekable();
+    if rules.peek().is_none() {
+        return allows(seccomp.default_action());
+    }
+    rules.all(|r| allows(r.action()) && r.args().as_ref().is_none_or(|a| a.is_empty()))
+}
+
 /// Fails unless `filter` lets through execveat(`fd`, "", .., AT_EMPTY_PATH), the call that
 /// starts every container process through berth's sealed trampoline (CVE-2019-5736): with it
 /// denied, the only way left would be an execve from a process whose /proc/self/exe is
