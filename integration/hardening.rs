@@ -370,3 +370,33 @@ fn config_strings_with_newlines_make_one_line_errors() {
     assert_eq!(logged.lines().count(), 1, "{logged:?}");
     root.assert_clean(Some(&b));
 }
+
+/// A state file that is no longer JSON but whose init and cgroup entries are intact:
+/// `delete --force` finds them by their keys and removes everything.
+#[test]
+fn delete_force_salvages_a_damaged_state_file() {
+    let root = Root::new();
+    let id = unique("damaged");
+    let (pid, dirs) = corrupted(&root, &id, |_| {});
+    let file = root.dir.join(&id).join("state.json");
+    let data = std::fs::read_to_string(&file).unwrap();
+    let damaged = data.replacen("\"ociVersion\":\"", "\"ociVersion\":\u{0}", 1);
+    assert_ne!(damaged, data);
+    std::fs::write(&file, damaged).unwrap();
+    let err = root.fails(&["state", &id]);
+    assert!(
+        err.starts_with(&format!("corrupt state file {}: ", file.display())),
+        "{err}"
+    );
+    root.ok(&["delete", "--force", &id]);
+    assert_eq!(root.entries(), Vec::<String>::new());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while pid_alive(pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!pid_alive(pid), "init {pid} survived");
+    for d in &dirs {
+        assert!(!d.exists(), "{} left", d.display());
+    }
+    clean_up(pid, &dirs);
+}

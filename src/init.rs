@@ -290,9 +290,10 @@ impl Prepared {
             Some(t) => {
                 let e = crate::process::trampoline::exec(t, &self.exe, &self.argv, &self.envp);
                 // The trampoline reports its own execve's failure; this is execveat's.
+                let exe = self.exe.to_string_lossy();
                 eprintln!(
                     "berth: exec {} through the sealed trampoline: execveat: {}",
-                    self.exe.to_string_lossy(),
+                    crate::logging::one_line(&exe),
                     e.desc().to_lowercase()
                 );
                 // SAFETY: nothing of this process should run after a failed exec.

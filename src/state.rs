@@ -201,20 +201,32 @@ fn validate(state: &State, dir: &Path) -> Result<()> {
 }
 
 /// What a corrupt state.json still tells reliably, for `delete --force` to undo: init (pid
-/// and start time) and the cgroup, each only if it reads back whole and valid.
+/// and start time) and the cgroup, each only if its value reads back whole and valid. Each
+/// is looked for by its key, so a file cut short or damaged elsewhere still yields it.
 pub fn salvage(dir: &Path) -> (Option<(i32, u64)>, Option<Cgroup>) {
-    let v: serde_json::Value = fs::read(dir.join(STATE_FILE))
-        .ok()
-        .and_then(|d| serde_json::from_slice(&d).ok())
-        .unwrap_or_default();
-    let pid = v["pid"].as_i64().and_then(|p| i32::try_from(p).ok());
-    let init = pid
-        .zip(v["init_start_time"].as_u64())
-        .filter(|&(p, _)| p > 0);
-    let cgroup = serde_json::from_value::<Cgroup>(v["cgroup"].clone())
-        .ok()
-        .filter(|c| c.validate().is_ok());
+    let data = fs::read(dir.join(STATE_FILE)).unwrap_or_default();
+    let pid = value_of::<i32>(&data, "pid");
+    let start = value_of::<u64>(&data, "init_start_time");
+    let init = pid.zip(start).filter(|&(p, _)| p > 0);
+    let cgroup = value_of::<Cgroup>(&data, "cgroup").filter(|c| c.validate().is_ok());
     (init, cgroup)
+}
+
+/// The JSON value right after the only `"key":` in `data`, whatever follows it.
+fn value_of<T: serde::de::DeserializeOwned>(data: &[u8], key: &str) -> Option<T> {
+    let needle = format!("\"{key}\":");
+    let mut at = data
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle.as_bytes());
+    let (i, _) = at.next()?;
+    if at.next().is_some() {
+        return None;
+    }
+    serde_json::Deserializer::from_slice(&data[i + needle.len()..])
+        .into_iter::<T>()
+        .next()?
+        .ok()
 }
 
 /// Reads a container's state without locking (for `state` and `list`).
