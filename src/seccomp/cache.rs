@@ -10,6 +10,11 @@
 //! so a rebuilt or upgraded berth never reuses another build's output. Files are written to a
 //! temporary name and renamed, so readers see whole files only. Failing to read or write the
 //! cache only costs the compile it would have saved.
+//!
+//! A cached program is loaded as the container's filter, so it is trusted only from a
+//! directory and a file that nobody but berth's user can write (checked before reading), and
+//! any entry that is not exactly what `encode` writes is a miss. The cache keeps at most
+//! `MAX_ENTRIES` programs and removes what killed writers left.
 
 use anyhow::Result;
 use oci_spec::runtime::LinuxSeccomp;
