@@ -6,8 +6,8 @@
 use anyhow::{anyhow, bail, Context, Result};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use serde_json::Value;
-use std::fs::File;
 use std::io::BufReader;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::namespaces;
@@ -69,13 +69,24 @@ pub fn parse(path: &Path) -> Result<Spec> {
 
 /// `parse`; with `warn`, also warns about what `normalize_process` dropped (once, at create).
 fn parse_warning(path: &Path, warn: bool) -> Result<Spec> {
-    let file = match File::open(path) {
+    // Non-blocking, so that a FIFO in its place cannot hang berth before it is refused.
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(path)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             bail!("config.json: no such file: {}", path.display())
         }
         Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
     };
+    let meta = file
+        .metadata()
+        .with_context(|| format!("stat of {}", path.display()))?;
+    if !meta.is_file() {
+        bail!("config.json: {}: not a regular file", path.display());
+    }
     let mut v: Value =
         serde_json::from_reader(BufReader::new(file)).map_err(|e| anyhow!("config.json: {e}"))?;
     if let Some(p) = v.get_mut("process") {
@@ -159,6 +170,10 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
         .root()
         .as_ref()
         .ok_or_else(|| anyhow!("config.json: root: missing"))?;
+    // runc would take the bundle itself (config.json and all) as the container's root.
+    if root.path().as_os_str().is_empty() {
+        bail!("config.json: root.path: must not be empty");
+    }
     let rootfs = bundle.join(root.path());
     let rootfs = match std::fs::metadata(&rootfs) {
         Ok(m) if m.is_dir() => rootfs
@@ -208,6 +223,7 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
             bail!("config.json: linux.gidMappings: a new user namespace needs gid mappings");
         }
     }
+    check_ids(spec)?;
     unsupported(linux.net_devices().is_some(), "linux.netDevices")?;
     unsupported(linux.intel_rdt().is_some(), "linux.intelRdt")?;
     unsupported(linux.memory_policy().is_some(), "linux.memoryPolicy")?;
@@ -224,6 +240,42 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
     crate::rootfs::validate(spec)?;
     crate::sysctl::validate(spec)?;
     Ok(rootfs)
+}
+
+/// Every uid and gid outside `process.user` (checked with the process) in runc 1.1's range:
+/// id mappings (their ranges too), device owners, and mounts' idmaps.
+fn check_ids(spec: &Spec) -> Result<()> {
+    use crate::process::user::check_id;
+    let maps = |field: &str, maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        for (i, m) in maps.iter().flatten().enumerate() {
+            let at = format!("config.json: {field}[{i}]");
+            check_id(&format!("{at}.containerID"), m.container_id())?;
+            check_id(&format!("{at}.hostID"), m.host_id())?;
+            let ends =
+                [m.container_id(), m.host_id()].map(|id| u64::from(id) + u64::from(m.size()));
+            if m.size() == 0 || ends.iter().any(|&e| e > u64::from(u32::MAX)) {
+                bail!("{at}.size: {} is out of range for the ids mapped", m.size());
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    };
+    if let Some(linux) = spec.linux() {
+        maps("linux.uidMappings", linux.uid_mappings())?;
+        maps("linux.gidMappings", linux.gid_mappings())?;
+        for (i, d) in linux.devices().iter().flatten().enumerate() {
+            if let Some(uid) = d.uid() {
+                check_id(&format!("config.json: linux.devices[{i}].uid"), uid)?;
+            }
+            if let Some(gid) = d.gid() {
+                check_id(&format!("config.json: linux.devices[{i}].gid"), gid)?;
+            }
+        }
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        maps(&format!("mounts[{i}].uidMappings"), m.uid_mappings())?;
+        maps(&format!("mounts[{i}].gidMappings"), m.gid_mappings())?;
+    }
+    Ok(())
 }
 
 fn unsupported(present: bool, field: &str) -> Result<()> {

@@ -83,6 +83,7 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
     if rootless::active() {
         rootless::check(&bundle.spec)?;
     }
+    ensure_exec_path(&bundle.spec, opts.root)?;
     let process = bundle.spec.process().as_ref().expect("validated");
     let terminal = process.terminal().unwrap_or(false);
     terminal::check_opts(terminal, opts.detach, opts.console_socket)?;
@@ -123,6 +124,30 @@ pub fn create(opts: &CreateOpts) -> Result<Created> {
             Err(e)
         }
     }
+}
+
+/// Every container process is exec'd through the sealed trampoline with execveat
+/// (CVE-2019-5736). Where the seccomp profile denies execveat, berth instead runs from a
+/// sealed copy of itself, from which the process is exec'd directly (as on architectures
+/// without a trampoline): this re-executes berth when needed, so it runs before anything is
+/// made or connected. Never an execve from berth's binary on the host.
+pub fn ensure_exec_path(spec: &oci_spec::runtime::Spec, root: &Path) -> Result<()> {
+    let Some(sc) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
+        return Ok(());
+    };
+    if seccomp::plainly_allows_execveat(sc) {
+        return Ok(());
+    }
+    // None: no trampoline for the architecture, or already running from a sealed copy.
+    let Some(tramp) = crate::process::trampoline::memfd()? else {
+        return Ok(());
+    };
+    let filter = seccomp::compile_cached(sc, &root.join(SECCOMP_CACHE))?;
+    if seccomp::require_execveat(&filter, tramp.as_raw_fd()).is_ok() {
+        return Ok(());
+    }
+    logging::debug("the seccomp profile denies execveat: running from a sealed copy of berth");
+    crate::process::sealed_exe::ensure()
 }
 
 /// What a failing create must undo.
@@ -741,7 +766,34 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
         }
         r => r?,
     };
-    let Some(st) = lock.load()? else {
+    let loaded = match lock.load() {
+        Err(e) if force => {
+            // Corrupt: still undo what can be told for sure, and remove the container.
+            logging::warn(&format!("{e:#}; removing the container anyway"));
+            let (init, cgroup) = state::salvage(&lock.dir);
+            if let Some(cg) = &cgroup {
+                let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+            }
+            if let Some((pid, start)) = init {
+                if let Ok(fd) = pidfd_open(pid) {
+                    if state::init_alive(pid, start) {
+                        let _ = pidfd_send_signal(&fd, libc::SIGKILL);
+                        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+                        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                        let _ = poll(&mut fds, PollTimeout::from(10_000u16));
+                    }
+                }
+            }
+            if let Some(cg) = &cgroup {
+                if let Err(e) = cg.destroy() {
+                    logging::warn(&format!("removing the cgroup: {e:#}"));
+                }
+            }
+            return lock.remove();
+        }
+        r => r?,
+    };
+    let Some(st) = loaded else {
         // A create that died before writing its state (we hold the lock, so it is gone), or
         // a delete that ran while we waited for the lock and removed everything.
         if lock.dir.exists() {

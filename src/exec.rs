@@ -58,6 +58,11 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
     // (--preserve-fds counts from fd 3 and the process gets no LISTEN_* variables).
     crate::process::fds::check_passed(crate::process::fds::FIRST_PASSED_FD, opts.preserve_fds)?;
     process::validate(&opts.process)?;
+    // Before anything is connected: this may re-execute berth (see there).
+    if let Some(st) = state::read(opts.root, opts.id)? {
+        let spec = crate::config::parse(&st.bundle.join("config.json"))?;
+        crate::container::ensure_exec_path(&spec, opts.root)?;
+    }
     crate::terminal::validate(&opts.process)?;
     let terminal = opts.process.terminal().unwrap_or(false);
     crate::terminal::check_opts(terminal, opts.detach, opts.console_socket)?;

@@ -87,7 +87,10 @@ pub fn run(ctx: &Context) -> ! {
             let _ = sync::write(sock, &Msg::Error(format!("{err:#}")));
         }
         // After Ready the container's stderr is all that is left.
-        None => eprintln!("berth: container init: {err:#}"),
+        None => eprintln!(
+            "berth: container init: {}",
+            crate::logging::one_line(&format!("{err:#}"))
+        ),
     }
     // SAFETY: _exit skips the parent's destructors and atexit handlers, which are not ours.
     unsafe { libc::_exit(1) }
@@ -271,20 +274,31 @@ impl Prepared {
     /// (nobody listens any more) and exits: 127 if setup failed, 255 if execve did (runc).
     pub fn exec(&self) -> ! {
         if let Err(e) = self.on_exec.apply() {
-            eprintln!("berth: {e:#}");
+            eprintln!("berth: {}", crate::logging::one_line(&format!("{e:#}")));
             // SAFETY: nothing of this process should run after a failed setup.
             unsafe { libc::_exit(127) }
         }
         fds::close_from(self.first_closed_fd, self.trampoline.as_slice());
         if let Some(f) = &self.late_seccomp {
             if let Err(e) = seccomp::load(f) {
-                eprintln!("berth: {e:#}");
+                eprintln!("berth: {}", crate::logging::one_line(&format!("{e:#}")));
                 // SAFETY: nothing of this process should run after a failed setup.
                 unsafe { libc::_exit(127) }
             }
         }
         let err = match self.trampoline {
-            Some(t) => crate::process::trampoline::exec(t, &self.exe, &self.argv, &self.envp),
+            Some(t) => {
+                let e = crate::process::trampoline::exec(t, &self.exe, &self.argv, &self.envp);
+                // The trampoline reports its own execve's failure; this is execveat's.
+                let exe = self.exe.to_string_lossy();
+                eprintln!(
+                    "berth: exec {} through the sealed trampoline: execveat: {}",
+                    crate::logging::one_line(&exe),
+                    e.desc().to_lowercase()
+                );
+                // SAFETY: nothing of this process should run after a failed exec.
+                unsafe { libc::_exit(127) }
+            }
             None => nix::unistd::execve(&self.exe, &self.argv, &self.envp).unwrap_err(),
         };
         // Go's wording, as runc's init prints it.

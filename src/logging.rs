@@ -89,9 +89,31 @@ fn logfmt_value(s: &str) -> String {
     q
 }
 
+/// `s` on one line: control characters (newlines from a config's strings, for one) written
+/// as Go's escapes, so that an error is always exactly one line wherever it is printed.
+pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control()) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x100 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
 fn log(level: &str, msg: &str) {
     let Some(logger) = LOGGER.get() else {
-        eprintln!("berth: {level}: {msg}");
+        eprintln!("berth: {level}: {}", one_line(msg));
         return;
     };
     if level == "debug" && !logger.debug {
@@ -119,7 +141,7 @@ pub fn error(msg: &str) {
 pub fn fatal(msg: &str) {
     error(msg);
     if LOGGER.get().is_some_and(|l| l.file.is_some()) {
-        eprintln!("{msg}");
+        eprintln!("{}", one_line(msg));
     }
 }
 
@@ -188,6 +210,12 @@ mod tests {
         assert!(rfc3339(leap).starts_with("2000-02-29T00:00:00"));
         assert_eq!(rfc3339_secs(t), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339_secs(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn one_line_escapes_control_characters() {
+        assert_eq!(one_line("plain: text"), "plain: text");
+        assert_eq!(one_line("a\nb\r\tc\u{1}\u{85}é"), "a\\nb\\r\\tc\\x01\\x85é");
     }
 
     #[test]

@@ -171,15 +171,62 @@ impl Locked {
     }
 }
 
+/// Reads and checks state.json: it may be corrupt or hand-edited, and nothing read from it
+/// may make berth abort or act outside the container. Errors name the file.
 fn read_state(dir: &Path) -> Result<Option<State>> {
     let path = dir.join(STATE_FILE);
-    match fs::read(&path) {
-        Ok(data) => Ok(Some(
-            serde_json::from_slice(&data).with_context(|| format!("reading {}", path.display()))?,
-        )),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    let data = match fs::read(&path) {
+        Ok(data) => data,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let corrupt = |e: anyhow::Error| anyhow!("corrupt state file {}: {e:#}", path.display());
+    let state: State = serde_json::from_slice(&data).map_err(|e| corrupt(e.into()))?;
+    validate(&state, dir).map_err(corrupt)?;
+    Ok(Some(state))
+}
+
+fn validate(state: &State, dir: &Path) -> Result<()> {
+    let id = id_of(dir);
+    if state.id != id {
+        bail!("id {:?} is not the container's ({id:?})", state.id);
     }
+    if state.pid < 0 {
+        bail!("pid {} is negative", state.pid);
+    }
+    if let Some(cg) = &state.cgroup {
+        cg.validate()?;
+    }
+    Ok(())
+}
+
+/// What a corrupt state.json still tells reliably, for `delete --force` to undo: init (pid
+/// and start time) and the cgroup, each only if its value reads back whole and valid. Each
+/// is looked for by its key, so a file cut short or damaged elsewhere still yields it.
+pub fn salvage(dir: &Path) -> (Option<(i32, u64)>, Option<Cgroup>) {
+    let data = fs::read(dir.join(STATE_FILE)).unwrap_or_default();
+    let pid = value_of::<i32>(&data, "pid");
+    let start = value_of::<u64>(&data, "init_start_time");
+    let init = pid.zip(start).filter(|&(p, _)| p > 0);
+    let cgroup = value_of::<Cgroup>(&data, "cgroup").filter(|c| c.validate().is_ok());
+    (init, cgroup)
+}
+
+/// The JSON value right after the only `"key":` in `data`, whatever follows it.
+fn value_of<T: serde::de::DeserializeOwned>(data: &[u8], key: &str) -> Option<T> {
+    let needle = format!("\"{key}\":");
+    let mut at = data
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle.as_bytes());
+    let (i, _) = at.next()?;
+    if at.next().is_some() {
+        return None;
+    }
+    serde_json::Deserializer::from_slice(&data[i + needle.len()..])
+        .into_iter::<T>()
+        .next()?
+        .ok()
 }
 
 /// Reads a container's state without locking (for `state` and `list`).

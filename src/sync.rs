@@ -40,6 +40,10 @@ use nix::sys::socket::{
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
+/// The largest message: what a reader's buffer holds. An error text longer than that is cut
+/// (it still reaches the parent); anything else arriving longer is refused, never truncated.
+pub const MAX_MSG: usize = 8192;
+
 const TAG_INIT_PID: u8 = 1;
 const TAG_GO: u8 = 2;
 const TAG_READY: u8 = 3;
@@ -100,11 +104,23 @@ fn encode(msg: &Msg) -> Vec<u8> {
         Msg::SeccompDone => vec![TAG_SECCOMP_DONE],
         Msg::Error(s) => {
             let mut v = vec![TAG_ERROR];
-            v.extend_from_slice(s.as_bytes());
+            v.extend_from_slice(bounded(s, MAX_MSG - 1).as_bytes());
             v
         }
         Msg::PtyMaster => vec![TAG_PTY_MASTER],
     }
+}
+
+/// `s` cut at a character boundary to at most `max` bytes, marked as cut with "...".
+fn bounded(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max {
+        return s.into();
+    }
+    let mut end = max - 3;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end]).into()
 }
 
 fn decode(buf: &[u8]) -> Result<Msg> {
@@ -150,7 +166,7 @@ pub fn read(fd: &OwnedFd) -> Result<Option<Msg>> {
 
 /// Reads one message and the fd that came with it, if any (close-on-exec).
 pub fn read_with_fd(fd: &OwnedFd) -> Result<Option<(Msg, Option<OwnedFd>)>> {
-    let mut buf = [0u8; 8192];
+    let mut buf = [0u8; MAX_MSG];
     let (n, mut fds) = recv_with_fds(fd.as_fd(), &mut buf).context("sync: reading a message")?;
     if n == 0 && fds.is_empty() {
         return Ok(None);
@@ -215,6 +231,13 @@ pub fn recv_with_fds(sock: BorrowedFd, buf: &mut [u8]) -> nix::Result<(usize, Ve
                 fds.extend(raw.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));
             }
         }
+        // A datagram longer than `buf` lost its tail: an error, never half a message.
+        if msg
+            .flags
+            .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC)
+        {
+            return Err(nix::errno::Errno::EMSGSIZE);
+        }
         return Ok((msg.bytes, fds));
     }
 }
@@ -255,6 +278,22 @@ mod tests {
         }
         drop(a);
         assert_eq!(read(&b).unwrap(), None);
+    }
+
+    #[test]
+    fn a_long_error_is_cut_to_fit_and_a_long_message_is_refused() {
+        let (a, b) = pair().unwrap();
+        let long = "é".repeat(MAX_MSG);
+        write(&a, &Msg::Error(long.clone())).unwrap();
+        let Some(Msg::Error(got)) = read(&b).unwrap() else {
+            panic!("not an error message")
+        };
+        assert!(got.len() < MAX_MSG && got.ends_with("..."), "{}", got.len());
+        assert!(long.starts_with(got.trim_end_matches("...")));
+        // Longer than the reader's buffer: refused, not truncated.
+        send_with_fds(a.as_fd(), &vec![TAG_ERROR; MAX_MSG + 1], &[]).unwrap();
+        let e = read(&b).unwrap_err();
+        assert!(format!("{e:#}").contains("EMSGSIZE"), "{e:#}");
     }
 
     #[test]

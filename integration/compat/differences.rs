@@ -12,6 +12,24 @@ pub struct Difference {
 
 pub const INTENDED: &[Difference] = &[
     Difference {
+        case: "empty root.path",
+        berth: "refuses the config: `config.json: root.path: must not be empty`",
+        runc: "uses the bundle directory itself, config.json included, as the root filesystem",
+        reason: "an empty path is a mistake, and mounting over the bundle is never what was meant",
+    },
+    Difference {
+        case: "config.json not a regular file",
+        berth: "refuses a FIFO, device or directory in place of config.json, naming the file",
+        runc: "blocks forever opening a FIFO (create hangs); reads a directory and fails",
+        reason: "a create that hangs holds its caller forever and leaves its state directory",
+    },
+    Difference {
+        case: "ids above 2147483647",
+        berth: "refuses a process.user uid, gid or additional gid above 2147483647, as runc 1.1 does",
+        runc: "runc 1.5 runs with any such id that is mapped (all but 4294967295 outside a user namespace)",
+        reason: "ids are signed in places and -1 means \"unchanged\" to setresuid; managers were written against runc 1.1's range",
+    },
+    Difference {
         case: "events --stats: hugetlb on a hybrid host",
         berth: "reports hugetlb usage from the cgroup2 hierarchy where the controller sits there",
         runc: "its v1 manager looks for hugetlb in v1 mounts only and reports an empty map",

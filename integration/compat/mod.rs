@@ -16,6 +16,7 @@ mod cli;
 mod commands;
 pub mod differences;
 mod fds;
+mod hardening;
 mod lifecycle;
 mod mounts;
 mod namespaces;

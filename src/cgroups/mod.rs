@@ -248,13 +248,55 @@ impl Cgroup {
     }
 
     /// The directory whose cgroup.procs lists the container's processes.
-    fn procs_dir(&self) -> &Path {
+    fn procs_dir(&self) -> Result<&Path> {
         ["freezer", "devices", "pids", "memory"]
             .iter()
             .find_map(|c| self.v1.get(*c))
             .or(self.v2.as_ref())
             .or(self.v1.values().next())
-            .expect("a cgroup has at least one directory")
+            .map(PathBuf::as_path)
+            .context("the container's cgroup has no directory")
+    }
+
+    /// The v2 directory (pure or hybrid), or an error for a cgroup without one (a corrupt
+    /// state) rather than an abort.
+    pub(crate) fn v2_dir(&self) -> Result<&Path> {
+        self.v2
+            .as_deref()
+            .context("the container's v2 cgroup has no directory")
+    }
+
+    /// Checks a cgroup read back from state.json, which may be corrupt or hand-edited: the
+    /// directories its mode needs are there, and each is a cgroup strictly below a mounted
+    /// cgroup hierarchy (never a hierarchy's root, never reached through ".."), so that
+    /// signalling or removing it cannot reach past the container.
+    pub fn validate(&self) -> Result<()> {
+        let complete = match self.mode {
+            Mode::V2 => self.v2.is_some() && self.v1.is_empty(),
+            Mode::V1 => !self.v1.is_empty() && self.v2.is_none(),
+            Mode::Hybrid => !self.v1.is_empty(),
+        };
+        if !complete {
+            bail!("cgroup: the directories do not match mode {:?}", self.mode);
+        }
+        let layout = mounts::detect()?;
+        for p in self.v1.values().chain(&self.v2) {
+            let below = |h: &mounts::Hierarchy| {
+                p.strip_prefix(&h.mountpoint).is_ok_and(|rest| {
+                    rest.components().next().is_some()
+                        && rest
+                            .components()
+                            .all(|c| matches!(c, std::path::Component::Normal(_)))
+                })
+            };
+            if !(layout.v1.iter().any(below) || layout.v2.iter().any(below)) {
+                bail!(
+                    "cgroup: {} is not a cgroup below a mounted hierarchy",
+                    p.display()
+                );
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn v1_dir(&self, controller: &str) -> Option<&Path> {
@@ -289,7 +331,7 @@ impl Cgroup {
         if self.dirs().iter().any(|d| d.exists()) && matches!(self.is_frozen(), Ok(true)) {
             bail!(
                 "container's cgroup unexpectedly frozen ({})",
-                self.procs_dir().display()
+                self.procs_dir()?.display()
             );
         }
         Ok(())
@@ -374,7 +416,7 @@ impl Cgroup {
     /// Every process in the cgroup and its sub-cgroups.
     pub fn pids(&self) -> Result<Vec<i32>> {
         let mut out = Vec::new();
-        collect_pids(self.procs_dir(), &mut out)?;
+        collect_pids(self.procs_dir()?, &mut out)?;
         Ok(out)
     }
 
@@ -432,7 +474,7 @@ impl Cgroup {
         validate::for_layout(resources, &layout, &v2_controllers)?;
         warn_kernel_memory(resources);
         match self.mode {
-            Mode::V2 => v2::set(self.v2.as_deref().expect("v2"), resources, true),
+            Mode::V2 => v2::set(self.v2_dir()?, resources, true),
             Mode::V1 | Mode::Hybrid => v1::set(self, resources, true),
         }
     }

@@ -31,7 +31,7 @@ enum Kind {
 
 pub fn watch(cg: &Cgroup) -> Result<OomEvents> {
     if cg.mode == Mode::V2 {
-        let dir = cg.v2.clone().expect("v2");
+        let dir = cg.v2_dir()?.to_path_buf();
         // SAFETY: plain syscall; the returned fd is checked and then owned below.
         let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) };
         if fd < 0 {

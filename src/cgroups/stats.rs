@@ -165,7 +165,7 @@ pub fn collect(cg: &Cgroup) -> Result<Stats> {
     let mut s = Stats::default();
     match cg.mode {
         Mode::V2 => {
-            let d = cg.v2.as_deref().expect("v2");
+            let d = cg.v2_dir()?;
             if !d.exists() {
                 bail!("cgroup {} does not exist", d.display());
             }
@@ -174,7 +174,9 @@ pub fn collect(cg: &Cgroup) -> Result<Stats> {
         Mode::V1 | Mode::Hybrid => {
             v1_stats(cg, &mut s)?;
             if cg.v1_dir("hugetlb").is_none() && cg.v2_has("hugetlb") {
-                v2_hugetlb(cg.v2.as_deref().expect("v2_has"), &mut s)?;
+                if let Some(d) = cg.v2.as_deref() {
+                    v2_hugetlb(d, &mut s)?;
+                }
             }
         }
     }

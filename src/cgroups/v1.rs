@@ -53,7 +53,7 @@ pub fn set(cg: &Cgroup, r: &LinuxResources, update: bool) -> Result<()> {
                 write(dir, &rsvd, &limit, &field)?;
             }
         } else if cg.v2_has("hugetlb") {
-            super::v2::hugetlb(cg.v2.as_deref().expect("v2_has"), size, h.limit(), &field)?;
+            super::v2::hugetlb(cg.v2_dir()?, size, h.limit(), &field)?;
         } else {
             bail!("{field}: the hugetlb cgroup controller is neither mounted as cgroup v1 nor available in the cgroup v2 hierarchy");
         }
@@ -86,7 +86,7 @@ pub fn set(cg: &Cgroup, r: &LinuxResources, update: bool) -> Result<()> {
     }
     if let Some(u) = r.unified().as_ref().filter(|u| !u.is_empty()) {
         // Only a hybrid host gets here (validate::for_layout refuses unified on pure v1).
-        let dir = cg.v2.as_deref().expect("hybrid has a v2 directory");
+        let dir = cg.v2_dir()?;
         super::v2::unified(dir, u)?;
     }
     Ok(())

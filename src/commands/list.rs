@@ -37,8 +37,17 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
             continue;
         }
         // A directory without state is a create in progress; runc lists only finished ones.
-        let Ok(Some(st)) = state::read(&g.root, &id) else {
-            continue;
+        let st = match state::read(&g.root, &id) {
+            Ok(Some(st)) => st,
+            Ok(None) => continue,
+            // A corrupt state hides only its own container, with runc's plain warning.
+            Err(e) => {
+                eprintln!(
+                    "load container {id}: {}",
+                    crate::logging::one_line(&format!("{e:#}"))
+                );
+                continue;
+            }
         };
         let status = state::status(&dir, &st);
         states.push((st, status, state::owner_name(&dir)));

@@ -59,7 +59,7 @@ pub fn update(root: &Path, id: &str, resources: &LinuxResources) -> Result<()> {
     let cg = cgroup_of(&st, "update")?;
     let mut r = updatable(resources);
     if cg.mode == Mode::V2 {
-        let dir = cg.v2.as_deref().expect("a v2 cgroup has its directory");
+        let dir = cg.v2_dir()?;
         complete_v2(dir, &mut r)?;
     }
     cg.update(&r)

@@ -34,6 +34,7 @@ pub fn validate(process: &Process) -> Result<()> {
     for (i, e) in process.env().iter().flatten().enumerate() {
         env::check_env_entry(i, e)?;
     }
+    user::validate(process.user())?;
     if let Some(umask) = process.user().umask() {
         if umask > 0o777 {
             bail!("process.user.umask: {umask:#o} has bits above 0o777");

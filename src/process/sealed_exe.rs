@@ -36,6 +36,11 @@ fn running_sealed(exe: impl AsFd) -> bool {
         .is_ok_and(|s| SealFlag::from_bits_truncate(s).contains(seals()))
 }
 
+/// Whether this process runs from a sealed copy of berth (`ensure` re-executed it).
+pub fn is_running_sealed() -> bool {
+    std::fs::File::open("/proc/self/exe").is_ok_and(|f| running_sealed(&f))
+}
+
 /// Re-executes berth from a sealed memfd copy of its binary, unless it already runs from one.
 /// Returns only in that case (or with an error, before anything was changed).
 pub fn ensure() -> Result<()> {

@@ -99,10 +99,11 @@ fn image() -> Vec<u8> {
 const MFD_EXEC: libc::c_uint = 0x10;
 
 /// A sealed memfd holding the trampoline, made by the parent before clone. None where no
-/// trampoline is written for the architecture: there berth runs from a sealed copy of
-/// itself instead (`sealed_exe`).
+/// trampoline is written for the architecture, or where berth already runs from a sealed
+/// copy of itself (`sealed_exe`; chosen when the seccomp profile denies execveat): the
+/// process is then exec'd directly from that copy.
 pub fn memfd() -> Result<Option<OwnedFd>> {
-    if cfg!(target_arch = "x86_64") {
+    if cfg!(target_arch = "x86_64") && !super::sealed_exe::is_running_sealed() {
         sealed_memfd().map(Some)
     } else {
         Ok(None)
@@ -126,8 +127,10 @@ fn sealed_memfd() -> Result<OwnedFd> {
 }
 
 /// Execs `exe` with `argv` and `envp` through the trampoline in `tramp`. Returns only on
-/// failure. If the trampoline itself cannot be exec'd (a seccomp profile without
-/// execveat), falls back to a direct execve.
+/// failure, with execveat's errno. Never falls back to a direct execve: from here that would
+/// run the container's program from a process whose /proc/self/exe is berth's binary on the
+/// host (CVE-2019-5736). Where the seccomp profile denies execveat the parent runs from a
+/// sealed copy of berth instead and passes no trampoline (`container::ensure_exec_path`).
 pub fn exec(tramp: RawFd, exe: &CString, argv: &[CString], envp: &[CString]) -> nix::errno::Errno {
     let mut args: Vec<*const libc::c_char> = Vec::with_capacity(argv.len() + 3);
     args.push(c"berth-exec".as_ptr());
@@ -147,12 +150,7 @@ pub fn exec(tramp: RawFd, exe: &CString, argv: &[CString], envp: &[CString]) -> 
             libc::AT_EMPTY_PATH,
         )
     };
-    match nix::errno::Errno::last() {
-        nix::errno::Errno::EPERM | nix::errno::Errno::ENOSYS | nix::errno::Errno::EACCES => {
-            nix::unistd::execve(exe, argv, envp).unwrap_err()
-        }
-        e => e,
-    }
+    nix::errno::Errno::last()
 }
 
 #[cfg(test)]

@@ -10,6 +10,40 @@ use std::os::fd::BorrowedFd;
 /// runc's umask when `process.user.umask` is not given.
 const DEFAULT_UMASK: u32 = 0o022;
 
+/// The largest uid or gid berth accepts, as runc 1.1 does: ids are signed in places, and
+/// -1 (4294967295) means "leave unchanged" to setresuid and friends, so such a uid would
+/// silently leave the process root.
+pub const MAX_ID: u32 = 2147483647;
+
+/// The kernel's NGROUPS_MAX: setgroups refuses more.
+const MAX_GROUPS: usize = 65536;
+
+/// Fails unless `id` is a uid or gid berth accepts; `field` names it in the error.
+pub fn check_id(field: &str, id: u32) -> Result<()> {
+    if id > MAX_ID {
+        bail!("{field}: {id} is out of range: uids and gids must be in range 0-{MAX_ID}");
+    }
+    Ok(())
+}
+
+/// Checks `process.user` before anything is created: ids in range, at most NGROUPS_MAX
+/// supplementary groups.
+pub fn validate(user: &User) -> Result<()> {
+    check_id("process.user.uid", user.uid())?;
+    check_id("process.user.gid", user.gid())?;
+    let groups = user.additional_gids().as_deref().unwrap_or_default();
+    if groups.len() > MAX_GROUPS {
+        bail!(
+            "process.user.additionalGids: {} groups, more than the kernel's limit of {MAX_GROUPS}",
+            groups.len()
+        );
+    }
+    for (i, g) in groups.iter().enumerate() {
+        check_id(&format!("process.user.additionalGids[{i}]"), *g)?;
+    }
+    Ok(())
+}
+
 /// Switches this process to `user`. Runs in init after `capabilities::drop_bounding` (while
 /// still root in the container, so CAP_SETUID/CAP_SETGID/CAP_CHOWN are still effective) and
 /// before `capabilities::apply`.
@@ -28,8 +62,8 @@ pub fn switch(user: &User) -> Result<()> {
     if setgroups_allowed()? {
         nix::unistd::setgroups(&groups).with_context(|| {
             format!(
-                "process.user.additionalGids: setting supplementary groups {:?}",
-                user.additional_gids().as_deref().unwrap_or_default()
+                "process.user.additionalGids: setting {} supplementary groups",
+                groups.len()
             )
         })?;
     } else if !groups.is_empty() {

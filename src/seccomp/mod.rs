@@ -160,8 +160,16 @@ pub fn supported_flags() -> Vec<&'static str> {
 /// uses SCMP_ACT_NOTIFY. Needs no_new_privs or CAP_SYS_ADMIN in the caller's user namespace.
 /// Allocates nothing unless it fails.
 pub fn load(filter: &Filter) -> Result<Option<OwnedFd>> {
+    // Never cut to fit sock_fprog's u16: a shorter program is another filter.
+    let Ok(len) = u16::try_from(filter.program.len()) else {
+        bail!(
+            "seccomp filter of {} instructions: more than the kernel's {}",
+            filter.program.len(),
+            compile::MAX_INSNS
+        );
+    };
     let prog = libc::sock_fprog {
-        len: filter.program.len() as u16,
+        len,
         filter: filter.program.as_ptr() as *mut libc::sock_filter,
     };
     // SAFETY: prog points into filter.program, alive for the call; seccompiler's sock_filter is
@@ -189,6 +197,76 @@ pub fn load(filter: &Filter) -> Result<Option<OwnedFd>> {
     }
     // SAFETY: with SECCOMP_FILTER_FLAG_NEW_LISTENER the kernel returns a new fd owned by us.
     Ok(Some(unsafe { OwnedFd::from_raw_fd(ret as i32) }))
+}
+
+/// Whether the profile lets execveat through whatever its arguments, read off its rules:
+/// every rule naming it allows it unconditionally, and one does or the default allows.
+/// Where this says false, `require_execveat` tries the compiled filter.
+pub fn plainly_allows_execveat(seccomp: &LinuxSeccomp) -> bool {
+    let allows = |a: Action| matches!(a, Action::ScmpActAllow | Action::ScmpActLog);
+    let mut rules = seccomp
+        .syscalls()
+        .iter()
+        .flatten()
+        .filter(|r| r.names().iter().any(|n| n == "execveat"))
+        .peekable();
+    if rules.peek().is_none() {
+        return allows(seccomp.default_action());
+    }
+    rules.all(|r| allows(r.action()) && r.args().as_ref().is_none_or(|a| a.is_empty()))
+}
+
+/// Fails unless `filter` lets through execveat(`fd`, "", .., AT_EMPTY_PATH), the call that
+/// starts every container process through berth's sealed trampoline (CVE-2019-5736): with it
+/// denied, the only way left would be an execve from a process whose /proc/self/exe is
+/// berth's binary on the host, which berth never does. Tried in a forked child that loads the
+/// filter and passes a bad path pointer: the kernel fails an allowed call with EFAULT before
+/// executing anything, so the profile's own decision (errno, kill, trap, the ENOSYS stub,
+/// argument rules) is the only other outcome.
+pub fn require_execveat(filter: &Filter, fd: std::os::fd::RawFd) -> Result<()> {
+    // SAFETY: berth is single-threaded here; the child makes only raw syscalls (load
+    // allocates only when it fails) and _exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error()).context("fork to try the seccomp filter");
+    }
+    if pid == 0 {
+        let code = (|| {
+            // SAFETY: prctl with integer arguments; loading then needs no privilege.
+            if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+                return 2;
+            }
+            // A notify listener is closed at once: a call it would get fails with ENOSYS.
+            if load(filter).is_err() {
+                return 2;
+            }
+            // SAFETY: the path pointer is deliberately invalid; the kernel only reads it.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_execveat,
+                    fd,
+                    std::ptr::dangling::<libc::c_char>(),
+                    std::ptr::null::<*const libc::c_char>(),
+                    std::ptr::null::<*const libc::c_char>(),
+                    libc::AT_EMPTY_PATH,
+                )
+            };
+            i32::from(std::io::Error::last_os_error().raw_os_error() != Some(libc::EFAULT))
+        })();
+        // SAFETY: leaving the forked child without running anything of the parent's.
+        unsafe { libc::_exit(code) }
+    }
+    let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None)
+        .context("waiting for the seccomp filter's trial")?;
+    match status {
+        nix::sys::wait::WaitStatus::Exited(_, 0) => Ok(()),
+        nix::sys::wait::WaitStatus::Exited(_, 2) => Ok(()), // not loadable: load() reports it
+        _ => bail!(
+            "linux.seccomp: the profile does not allow execveat, which berth needs to start \
+             the container process through its sealed trampoline (CVE-2019-5736); allow \
+             execveat in the profile"
+        ),
+    }
 }
 
 /// The default profile for `berth spec` (seccomp-profiles/default.json, Docker's policy),

@@ -352,3 +352,46 @@ fn default_profile_runs_busybox_and_blocks_keyctl() {
     assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
     assert_eq!(out, "ok\n");
 }
+
+/// The trampoline's execveat is tried under the real filter: allowed, denied by errno, by
+/// the ENOSYS a stub gives, by kill, or only for some arguments.
+#[test]
+fn require_execveat_tries_the_filter() {
+    let fd = std::fs::File::open("/dev/null").unwrap();
+    let fd = fd.as_raw_fd();
+    assert!(require_execveat(&allow_except(json!([])), fd).is_ok());
+    let allowed_by_rule = compile(&profile(json!({"defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": ["execveat", "exit", "exit_group", "prctl", "seccomp"],
+                      "action": "SCMP_ACT_ALLOW"}]})))
+    .unwrap();
+    assert!(require_execveat(&allowed_by_rule, fd).is_ok());
+    for rules in [
+        json!([{"names": ["execveat"], "action": "SCMP_ACT_ERRNO"}]),
+        json!([{"names": ["execveat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]),
+        json!([{"names": ["execveat"], "action": "SCMP_ACT_KILL_PROCESS"}]),
+        json!([{"names": ["execveat"], "action": "SCMP_ACT_ERRNO",
+                "args": [{"index": 4, "value": libc::AT_EMPTY_PATH, "op": "SCMP_CMP_EQ"}]}]),
+    ] {
+        let e = require_execveat(&allow_except(rules.clone()), fd).unwrap_err();
+        assert!(
+            e.to_string().contains("does not allow execveat"),
+            "{rules}: {e}"
+        );
+    }
+}
+
+#[test]
+fn plainly_allows_execveat_reads_the_rules() {
+    let p = |v| plainly_allows_execveat(&profile(v));
+    assert!(p(json!({"defaultAction": "SCMP_ACT_ALLOW"})));
+    assert!(p(json!({"defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": ["execve", "execveat"], "action": "SCMP_ACT_ALLOW"}]})));
+    assert!(!p(json!({"defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": ["execve"], "action": "SCMP_ACT_ALLOW"}]})));
+    assert!(!p(json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["execveat"], "action": "SCMP_ACT_ERRNO"}]})));
+    assert!(!p(json!({"defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": ["execveat"], "action": "SCMP_ACT_ALLOW",
+                      "args": [{"index": 4, "value": 0, "op": "SCMP_CMP_EQ"}]}]})));
+    assert!(p(serde_json::to_value(default_profile()).unwrap()));
+}
