@@ -115,6 +115,7 @@ pub fn clone(flags: u64, cgroup: Option<RawFd>) -> Result<Forked> {
 /// The number of threads of this process, from /proc/self/status (None when it cannot be
 /// read, as in a container without /proc). The raw clone runs no atfork handler, so a lock
 /// held by another thread would stay locked in the child for ever.
+#[cfg(any(debug_assertions, test))]
 pub fn threads() -> Option<usize> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
