@@ -95,6 +95,9 @@ fn parse_warning(path: &Path, warn: bool) -> Result<Spec> {
             warn_dropped_capabilities(&dropped);
         }
     }
+    if let Some(r) = v.pointer_mut("/linux/resources") {
+        normalize_resources(r);
+    }
     serde_path_to_error::deserialize(v).map_err(|e| {
         let at = e.path().to_string();
         if at == "." {
@@ -103,6 +106,20 @@ fn parse_warning(path: &Path, warn: bool) -> Result<Spec> {
             anyhow!("config.json: {at}: {}", e.inner())
         }
     })
+}
+
+/// Makes `linux.resources` as runc reads it parseable by oci-spec without changing its
+/// meaning: `pids` without a `limit` (optional since spec 1.3) sets nothing, as in runc 1.5,
+/// where oci-spec would read the missing limit as 0 (which runc writes as 1).
+pub fn normalize_resources(r: &mut Value) {
+    if let Value::Object(res) = r {
+        if res
+            .get("pids")
+            .is_some_and(|p| p.is_object() && p.get("limit").is_none())
+        {
+            res.remove("pids");
+        }
+    }
 }
 
 /// The spec's names of `process.scheduler.flags` and oci-spec's (which spells two of them

@@ -62,6 +62,35 @@ fn pids_limits_as_runc_writes_them() {
     }
 }
 
+/// `pids` without a `limit` (optional since spec 1.3) sets nothing, on create and on
+/// `update -r`: pids.max keeps what it had, as with runc 1.5.
+#[test]
+fn pids_without_a_limit_changes_nothing() {
+    let pair = Pair::new();
+    let config = sleeper(json!({"pids": {}}));
+    let (b, r) = pair.both(|root, id| {
+        let (pid, _b) = start(root, id, &config);
+        let dir = host_dir(pid, "pids");
+        let mut seen = vec![read(&dir, "pids.max")];
+        root.ok(&["update", "--pids-limit", "9", id]);
+        let r = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "echo '{{\"pids\":{{}}}}' | {} --root {} update -r - {id}",
+                root.bin.display(),
+                root.dir.display()
+            ))
+            .status()
+            .unwrap();
+        assert!(r.success());
+        seen.push(read(&dir, "pids.max"));
+        root.ok(&["delete", "--force", id]);
+        seen
+    });
+    assert_eq!(b, r);
+    assert_eq!(b, ["max", "9"]);
+}
+
 /// A cgroupsPath below an existing ancestor whose cpus and mems are empty (a v1 cpuset made
 /// by someone else and never filled): runc fills it from its parent and runs; so does berth.
 #[test]

@@ -136,8 +136,10 @@ fn read_resources(src: &str) -> Result<LinuxResources> {
 
 /// The linux.resources object; an error names the field that is wrong.
 fn parse_resources(text: &str) -> Result<LinuxResources> {
-    let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| anyhow!("linux.resources: {e}"))?;
+    crate::config::normalize_resources(&mut v);
+    serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
         let field = match path.as_str() {
             "." => "linux.resources".to_string(),
