@@ -386,18 +386,31 @@ fn created_init_holds_no_fds_of_the_callers_or_the_state_dir() {
         let out = output_via_files(&mut cmd);
         assert!(out.status.success(), "{out:?}");
         let pid = root.state(id)["pid"].as_i64().unwrap();
-        let mut fds: Vec<(i32, String)> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                let n = e.file_name().to_str().unwrap().parse().unwrap();
-                (
-                    n,
-                    std::fs::read_link(e.path()).unwrap().display().to_string(),
-                )
-            })
-            .collect();
-        fds.sort();
+        let list = || {
+            let mut fds: Vec<(i32, String)> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+                .unwrap()
+                .filter_map(|e| {
+                    let e = e.ok()?;
+                    let n = e.file_name().to_str()?.parse().ok()?;
+                    Some((n, std::fs::read_link(e.path()).ok()?.display().to_string()))
+                })
+                .collect();
+            fds.sort();
+            fds
+        };
+        // berth's init closes its sync socket right after it reports Ready, which `create`
+        // may return before: wait (bounded) until no socket is left, then look. (runc's init
+        // keeps its sync socket.)
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut fds = list();
+        let is_berth = root.bin == super::berth();
+        while is_berth
+            && fds.iter().any(|(_, t)| t.starts_with("socket:"))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            fds = list();
+        }
         root.ok(&["delete", "-f", id]);
         (fds, root.dir.display().to_string())
     });
