@@ -80,7 +80,15 @@ status_of() { berth --root "$R" state "$1" 2>/dev/null | sed -n 's/.*"status": "
 # For checkpoint payloads, whose container counts into $D/count (a bind mount):
 # count: the counter's value (0 before it starts); wait_count N: until it passes N (at
 # most 5 s); show_errors LOG: CRIU's error lines with what led to them, as comments.
-count() { cat "$D/count" 2>/dev/null || echo 0; }
+# The counter rewrites its file in place: a read between the truncate and the write sees
+# nothing, so read again (a few times) until it holds a number.
+count() {
+    for _try in 1 2 3 4 5; do
+        _v=$(cat "$D/count" 2>/dev/null)
+        case "$_v" in '' | *[!0-9]*) sleep 0.02 ;; *) echo "$_v"; return ;; esac
+    done
+    echo 0
+}
 wait_count() {
     _n=0
     while [ "$(count)" -le "$1" ] && [ $_n -lt 50 ]; do sleep 0.1; _n=$((_n + 1)); done
