@@ -172,6 +172,7 @@ mod tests {
     #[test]
     fn trampoline_runs_the_target_with_its_argv_and_env() {
         let fd = sealed_memfd().unwrap();
+        // SAFETY (test): the child only execs or _exits, never returning into the harness.
         let child = unsafe { libc::fork() };
         if child == 0 {
             let exe = CString::new("/bin/sh").unwrap();
@@ -182,9 +183,11 @@ mod tests {
             ];
             let envp = [CString::new("X=yes").unwrap()];
             exec(fd.as_raw_fd(), &exe, &argv, &envp);
+            // SAFETY: leaves the forked child without running the harness's code.
             unsafe { libc::_exit(99) };
         }
         let mut status = 0;
+        // SAFETY: waits for the child forked above, with a valid status pointer.
         unsafe { libc::waitpid(child, &mut status, 0) };
         assert!(libc::WIFEXITED(status));
         assert_eq!(libc::WEXITSTATUS(status), 7);
