@@ -25,8 +25,8 @@
 //! |              |                | takes the listener fd with pidfd_getfd and sends it to the  |                |
 //! |              |                | agent at listenerPath; the child waits for `SeccompDone`    |                |
 //! | parent       | `SeccompDone`  | the agent has the notify fd                                 | -              |
-//! | init         | `Ready`        | setup done; init now blocks opening the exec fifo           | -              |
-//! |              |                | (exec: the process execs right after)                       |                |
+//! | init         | `Ready`        | setup done; init closes its end and blocks opening the exec | -              |
+//! |              |                | fifo (exec: the process execs right after)                  |                |
 //! | init         | `Error`        | a setup step failed; init exits right after                 | message (utf8) |
 //!
 //! The parent treats EOF before `Ready` as "init died during setup" and reports init's exit.
