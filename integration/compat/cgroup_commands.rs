@@ -4,7 +4,7 @@
 //! arguments, -f json of a stopped container) and events (the --interval stream and how it
 //! ends, OOM kills, a stopped container).
 
-use super::{assert_same_code, differences, runc, stats_shape, Outcome, Pair};
+use super::{assert_same_code, differences, runc, stats_shape, update_from_stdin, Outcome, Pair};
 use crate::cgroups::{host_dir, pure_v2};
 use crate::common::{base_config, pid_alive, unique, Bundle, Root};
 use serde_json::{json, Value};
@@ -299,10 +299,7 @@ fn update_from_a_file_and_from_stdin() {
         std::fs::write(&file, file_json).unwrap();
         let from_file = Outcome::of(root, &["update", "-r", file.to_str().unwrap(), id]);
         let after_file = limits(pid);
-        let mut cmd = root.cmd();
-        cmd.args(["update", "-r", "-", id]);
-        cmd.stdin(std::fs::File::open(write_tmp(&bundle, stdin_json)).unwrap());
-        let from_stdin = Outcome::from_cmd(&mut cmd);
+        let from_stdin = update_from_stdin(root, id, stdin_json);
         let after_stdin = limits(pid);
         root.ok(&["delete", "--force", id]);
         (from_file.code, after_file, from_stdin.code, after_stdin)
@@ -334,7 +331,7 @@ fn update_with_the_whole_resources_as_containerd_sends_them() {
     })
     .to_string();
     let (b, r) = pair.both(|root, id| {
-        let (pid, bundle) = start(root, id, &config);
+        let (pid, _bundle) = start(root, id, &config);
         let devices = |pid| {
             if pure_v2() {
                 String::new()
@@ -343,10 +340,7 @@ fn update_with_the_whole_resources_as_containerd_sends_them() {
             }
         };
         let before = devices(pid);
-        let mut cmd = root.cmd();
-        cmd.args(["update", "-r", "-", id]);
-        cmd.stdin(std::fs::File::open(write_tmp(&bundle, &resources)).unwrap());
-        let out = Outcome::from_cmd(&mut cmd);
+        let out = update_from_stdin(root, id, &resources);
         let after = limits(pid);
         let devices_kept = devices(pid) == before;
         root.ok(&["delete", "--force", id]);
@@ -395,7 +389,7 @@ fn update_applies_the_fields_runc_applies() {
             [{"major": major, "minor": minor, "rate": 1048576}]}}));
     }
     let (b, r) = pair.both(|root, id| {
-        let (pid, bundle) = start(root, id, &config);
+        let (pid, _bundle) = start(root, id, &config);
         let files = || {
             if pure_v2() {
                 let dir = host_dir(pid, "");
@@ -414,10 +408,7 @@ fn update_applies_the_fields_runc_applies() {
         };
         let mut seen = Vec::new();
         for case in &cases {
-            let mut cmd = root.cmd();
-            cmd.args(["update", "-r", "-", id]);
-            cmd.stdin(std::fs::File::open(write_tmp(&bundle, &case.to_string())).unwrap());
-            let out = Outcome::from_cmd(&mut cmd);
+            let out = update_from_stdin(root, id, &case.to_string());
             seen.push((case.to_string(), out.code, files()));
         }
         root.ok(&["delete", "--force", id]);
@@ -436,12 +427,6 @@ fn update_applies_the_fields_runc_applies() {
             "swappiness and the OOM killer untouched"
         );
     }
-}
-
-fn write_tmp(bundle: &Bundle, text: &str) -> PathBuf {
-    let p = bundle.dir.join(unique("stdin"));
-    std::fs::write(&p, text).unwrap();
-    p
 }
 
 /// `-r FILE` with another flag: runc ignores the flag (its help says so), berth refuses
@@ -525,27 +510,7 @@ fn update_refuses_bad_values() {
         }
         for bad in ["garbage", r#"{"memory":{"limit":"x"}}"#] {
             let before = limits(pid);
-            let mut cmd = root.cmd();
-            cmd.args(["update", "-r", "-", id]);
-            cmd.stdin(Stdio::piped());
-            let mut child = cmd
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(bad.as_bytes())
-                .unwrap();
-            let out = child.wait_with_output().unwrap();
-            let out = Outcome {
-                code: out.status.code().unwrap_or(-1),
-                stdout: String::new(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            };
+            let out = update_from_stdin(root, id, bad);
             seen.push((format!("-r - <<< {bad}"), out, before, limits(pid)));
         }
         root.ok(&["delete", "--force", id]);
@@ -574,16 +539,13 @@ fn update_memory_below_usage() {
     let pair = Pair::new();
     let config = sleeper(json!({}));
     let (b, r) = pair.both(|root, id| {
-        let (pid, bundle) = start(root, id, &config);
+        let (pid, _bundle) = start(root, id, &config);
         let plain = Outcome::of(root, &["update", "--memory", "4k", id]);
-        let stdin = write_tmp(
-            &bundle,
+        let checked = update_from_stdin(
+            root,
+            id,
             r#"{"memory":{"limit":4096,"checkBeforeUpdate":true}}"#,
         );
-        let mut cmd = root.cmd();
-        cmd.args(["update", "-r", "-", id]);
-        cmd.stdin(std::fs::File::open(stdin).unwrap());
-        let checked = Outcome::from_cmd(&mut cmd);
         let after = limits(pid);
         root.ok(&["delete", "--force", id]);
         (plain, checked, after)

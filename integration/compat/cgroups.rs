@@ -1,7 +1,7 @@
 //! Cgroups, compared with runc: the values written for pids limits, empty cpuset ancestors,
 //! real-time CPU pairs, runc's error words for a busy or frozen cgroup, kernel memory.
 
-use super::{differences, Outcome, Pair};
+use super::{differences, update_from_stdin, Outcome, Pair};
 use crate::cgroups::{hierarchies, host_dir, pure_v2};
 use crate::common::{base_config, unique, Bundle, Root};
 use serde_json::{json, Value};
@@ -43,16 +43,8 @@ fn pids_limits_as_runc_writes_them() {
                 root.ok(&["update", "--pids-limit", u, id]);
                 seen.push(read(&dir, "pids.max"));
             }
-            let r = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(format!(
-                    "echo '{{\"pids\":{{\"limit\":0}}}}' | {} --root {} update -r - {id}",
-                    root.bin.display(),
-                    root.dir.display()
-                ))
-                .status()
-                .unwrap();
-            assert!(r.success());
+            let up = update_from_stdin(root, id, r#"{"pids":{"limit":0}}"#);
+            assert_eq!(up.code, 0, "{up:?}");
             seen.push(read(&dir, "pids.max"));
             root.ok(&["delete", "--force", id]);
             seen
@@ -73,16 +65,8 @@ fn pids_without_a_limit_changes_nothing() {
         let dir = host_dir(pid, "pids");
         let mut seen = vec![read(&dir, "pids.max")];
         root.ok(&["update", "--pids-limit", "9", id]);
-        let r = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "echo '{{\"pids\":{{}}}}' | {} --root {} update -r - {id}",
-                root.bin.display(),
-                root.dir.display()
-            ))
-            .status()
-            .unwrap();
-        assert!(r.success());
+        let up = update_from_stdin(root, id, r#"{"pids":{}}"#);
+        assert_eq!(up.code, 0, "{up:?}");
         seen.push(read(&dir, "pids.max"));
         root.ok(&["delete", "--force", id]);
         seen

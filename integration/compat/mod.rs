@@ -363,6 +363,19 @@ pub fn stats_shape(line: &str) -> Shape {
     ])
 }
 
+/// `update -r - ID` with `resources` (a linux.resources JSON object) on stdin, as containerd
+/// and podman pass it.
+pub fn update_from_stdin(root: &Root, id: &str, resources: &str) -> Outcome {
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(unique("resources"));
+    std::fs::write(&file, resources).unwrap();
+    let mut cmd = root.cmd();
+    cmd.args(["update", "-r", "-", id]);
+    cmd.stdin(std::fs::File::open(&file).unwrap());
+    let out = Outcome::from_cmd(&mut cmd);
+    std::fs::remove_file(&file).unwrap();
+    out
+}
+
 /// A bundle for the same config under every runtime (runtimes never write into it: the
 /// shared rootfs is read-only and each runtime keeps its state under its own root).
 pub fn bundle(config: &Value) -> Bundle {
