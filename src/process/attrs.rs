@@ -278,15 +278,6 @@ mod tests {
     use super::*;
     use crate::process::test_child;
 
-    fn status_field(field: &str) -> String {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{field}:")))
-            .unwrap()
-            .trim()
-            .to_string()
-    }
     #[test]
     fn cpu_lists() {
         let set = parse_cpu_list("0-3,7").unwrap().unwrap();
@@ -333,9 +324,9 @@ mod tests {
     #[test]
     fn no_new_privs_is_set() {
         test_child::run(|| {
-            anyhow::ensure!(status_field("NoNewPrivs") == "0");
+            anyhow::ensure!(test_child::status_field("NoNewPrivs") == "0");
             set_no_new_privs()?;
-            anyhow::ensure!(status_field("NoNewPrivs") == "1");
+            anyhow::ensure!(test_child::status_field("NoNewPrivs") == "1");
             Ok(())
         });
     }

@@ -170,6 +170,18 @@ pub mod test_child {
     use nix::unistd::ForkResult;
     use std::io::Read as _;
 
+    /// A field of this process's /proc/self/status, its words joined by single spaces.
+    pub fn status_field(field: &str) -> String {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")))
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// Runs `f` in a forked child with stdio on /dev/null, and panics with its error (or
     /// panic) if it fails. glibc keeps malloc usable in the child of a threaded process.
     pub fn run(f: impl FnOnce() -> anyhow::Result<()>) {

@@ -171,17 +171,6 @@ mod tests {
     use super::*;
     use crate::process::test_child;
 
-    fn status_field(field: &str) -> String {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{field}:")))
-            .unwrap()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
     #[test]
     fn home_from_passwd_entries() {
         let passwd = "root:x:0:0:root:/root:/bin/sh\n#junk\nbad line\nsvc:x:1000:1000::/home/svc:/bin/false\nnohome:x:7:7:::/bin/sh\n";
@@ -240,13 +229,22 @@ mod tests {
             let user: User = serde_json::from_value(serde_json::json!({
                 "uid": 1000, "gid": 1001, "additionalGids": [10, 20], "umask": 0o027
             }))?;
-            let permitted_before = status_field("CapPrm");
+            let permitted_before = test_child::status_field("CapPrm");
             switch(&user)?;
-            anyhow::ensure!(status_field("Uid") == "1000 1000 1000 1000", "Uid");
-            anyhow::ensure!(status_field("Gid") == "1001 1001 1001 1001", "Gid");
-            anyhow::ensure!(status_field("Groups") == "10 20", "Groups");
-            anyhow::ensure!(status_field("Umask") == "0027", "Umask");
-            anyhow::ensure!(status_field("CapPrm") == permitted_before, "CapPrm lost");
+            anyhow::ensure!(
+                test_child::status_field("Uid") == "1000 1000 1000 1000",
+                "Uid"
+            );
+            anyhow::ensure!(
+                test_child::status_field("Gid") == "1001 1001 1001 1001",
+                "Gid"
+            );
+            anyhow::ensure!(test_child::status_field("Groups") == "10 20", "Groups");
+            anyhow::ensure!(test_child::status_field("Umask") == "0027", "Umask");
+            anyhow::ensure!(
+                test_child::status_field("CapPrm") == permitted_before,
+                "CapPrm lost"
+            );
             // KEEPCAPS must not stay set for the container process.
             anyhow::ensure!(!caps::securebits::has_keepcaps()?, "keepcaps still set");
             anyhow::ensure!(owner(1)? == 1000, "stdout pipe not given to the user");
@@ -264,8 +262,11 @@ mod tests {
             nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
             let user: User = serde_json::from_value(serde_json::json!({"uid": 0, "gid": 0}))?;
             switch(&user)?;
-            anyhow::ensure!(status_field("Groups").is_empty(), "Groups not cleared");
-            anyhow::ensure!(status_field("Umask") == "0022", "Umask");
+            anyhow::ensure!(
+                test_child::status_field("Groups").is_empty(),
+                "Groups not cleared"
+            );
+            anyhow::ensure!(test_child::status_field("Umask") == "0022", "Umask");
             Ok(())
         });
     }
