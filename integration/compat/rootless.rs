@@ -26,13 +26,10 @@ pub(super) fn in_foreign_userns(root: &Root, args: &[&str]) -> Outcome {
     Outcome::from_cmd(&mut cmd)
 }
 
-/// The default devices exist and work (the host's nodes, bind-mounted), the process runs
-/// as root of the outer namespace, and nothing of the container is left.
-#[test]
-fn runtime_as_root_in_a_foreign_user_namespace() {
-    let script = "id -u; for d in null zero full random urandom tty; do [ -c /dev/$d ] && echo $d; done; echo x > /dev/null && echo written";
-    let mut c = base_config(&["/bin/sh", "-c", script]);
-    // Only root is mapped: devpts cannot take gid 5 (tty) here.
+/// In a namespace where only root is mapped, devpts cannot take gid 5 (tty): the base
+/// config's /dev/pts without it.
+pub(super) fn devpts_without_tty_gid(c: &mut serde_json::Value) {
+    assert_eq!(c["mounts"][2]["destination"], "/dev/pts");
     c["mounts"][2]["options"] = serde_json::json!([
         "nosuid",
         "noexec",
@@ -40,6 +37,15 @@ fn runtime_as_root_in_a_foreign_user_namespace() {
         "ptmxmode=0666",
         "mode=0620"
     ]);
+}
+
+/// The default devices exist and work (the host's nodes, bind-mounted), the process runs
+/// as root of the outer namespace, and nothing of the container is left.
+#[test]
+fn runtime_as_root_in_a_foreign_user_namespace() {
+    let script = "id -u; for d in null zero full random urandom tty; do [ -c /dev/$d ] && echo $d; done; echo x > /dev/null && echo written";
+    let mut c = base_config(&["/bin/sh", "-c", script]);
+    devpts_without_tty_gid(&mut c);
     let bundle = Bundle::new(&c);
     let dir = bundle.dir.to_str().unwrap();
     let pair = Pair::new();

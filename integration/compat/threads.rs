@@ -75,14 +75,7 @@ fn hooks_run_in_the_callers_time_namespace() {
                 .map(|k| (k.to_string(), json!([hook(k)])))
                 .collect();
             if foreign_userns {
-                // Only root is mapped: devpts cannot take gid 5 (tty) there.
-                c["mounts"][2]["options"] = json!([
-                    "nosuid",
-                    "noexec",
-                    "newinstance",
-                    "ptmxmode=0666",
-                    "mode=0620"
-                ]);
+                super::rootless::devpts_without_tty_gid(&mut c);
             }
             let bundle = Bundle::new(&c);
             let args = ["run", "--bundle", bundle.dir.to_str().unwrap(), id];
