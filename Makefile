@@ -16,7 +16,7 @@ STATIC := RUSTFLAGS="$(STATIC_FLAGS)" $(CARGO) build --release --target $(TRIPLE
 BERTH := $(or $(CARGO_TARGET_DIR),target)/$(TRIPLE)/release/berth
 DEMO_DIR ?= /tmp/berth-demo
 
-.PHONY: build install demo deps test unit integration lint bench text-order clean debian-rootfs print-berth
+.PHONY: build install demo deps test test-managers unit integration lint bench text-order clean debian-rootfs print-berth
 
 # Pure cgroup v2 tests in a qemu guest (integration/v2guest/README.md): test-v2, v2guest-kernel.
 include integration/v2guest/guest.mk
@@ -28,13 +28,21 @@ install: build
 	install -D -s -m 0755 $(BERTH) $(DESTDIR)$(PREFIX)/bin/berth
 
 # What the tests and the demo need from Debian: a busybox for the rootfs; runc and crun to
-# compare against in the benchmark; newuidmap/newgidmap (uidmap) for rootless containers.
+# compare against in the benchmark; newuidmap/newgidmap (uidmap) for rootless containers;
+# the container managers of integration/managers and what they need (images are built with
+# umoci and skopeo; catatonit for --init and pods; slirp4netns and fuse-overlayfs for
+# rootless podman). The packages' own services are not started (policy-rc.d, for the
+# install only): the tests start private daemons of their own.
+DEPS := busybox-static runc crun uidmap debootstrap podman conmon containernetworking-plugins \
+	catatonit slirp4netns fuse-overlayfs containerd docker.io umoci skopeo
 deps:
 	@missing=""; \
-	for p in busybox-static runc crun uidmap debootstrap; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		policy=""; [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; policy=1; }; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		rc=$$?; [ -z "$$policy" ] || rm -f /usr/sbin/policy-rc.d; exit $$rc; \
 	fi
 
 # Builds berth, makes a busybox bundle in $(DEMO_DIR) and runs a container from it.
@@ -68,7 +76,12 @@ debian-rootfs: deps
 test: deps lint debian-rootfs
 	$(CARGO) test --bins -- --test-threads=1
 	$(CARGO) test --test cli --test integration -- --test-threads=4
+	$(MAKE) test-managers
 	$(MAKE) test-v2
+
+# podman, rootless podman, containerd and docker driving berth and runc (integration/managers).
+test-managers: deps
+	$(CARGO) test --test managers
 
 lint:
 	$(CARGO) fmt --check
