@@ -139,9 +139,10 @@ fn main() {
         _ => None,
     };
 
+    let podman_scenarios = [podman::lifecycle::SCENARIOS, podman::options::SCENARIOS].concat();
     std::thread::scope(|s| {
         s.spawn(|| {
-            run_group("podman", podman::SCENARIOS, &filters, &tally, || {
+            run_group("podman", &podman_scenarios, &filters, &tally, || {
                 podman::setup(&shared)
             })
         });

@@ -5,8 +5,12 @@
 //! pass `--runtime-flag` on.
 
 use crate::compare::{self, Runtime};
+
+// The scenarios, by theme.
+pub mod lifecycle;
+pub mod options;
 use crate::run::{run, Out};
-use crate::{leaks, Scenario, Shared};
+use crate::{leaks, Shared};
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
@@ -118,30 +122,6 @@ pub fn unique(rt: &Runtime, what: &str) -> String {
         N.fetch_add(1, Ordering::Relaxed)
     )
 }
-
-/// `podman run --rm`: exit codes 0, 1, 42, 126, 127 and 137, and the output.
-fn run_exit_codes(env: &Env) {
-    for args in [
-        &["sh", "-c", "echo hello; exit 0"][..],
-        &["sh", "-c", "echo err >&2; exit 1"],
-        &["sh", "-c", "exit 42"],
-        &["/etc/passwd"],
-        &["nosuch"],
-        &["sh", "-c", "kill -9 $$"],
-    ] {
-        let (a, b) = compare::both(|rt| {
-            let name = unique(rt, "run");
-            let mut all = vec!["run", "--rm", "--name", &name, IMAGE];
-            all.extend_from_slice(args);
-            let out = env.with(rt, &all);
-            env.assert_clean(rt, &name, &name);
-            out
-        });
-        compare::assert_same(&format!("podman run {args:?}"), &a, &b);
-    }
-}
-
-pub const SCENARIOS: &[Scenario<Env>] = &[("run_exit_codes", run_exit_codes)];
 
 impl Drop for Env {
     /// Every container and pod of the store removed, podman's own mounts of the store (its
