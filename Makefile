@@ -16,7 +16,7 @@ STATIC := RUSTFLAGS="$(STATIC_FLAGS)" $(CARGO) build --release --target $(TRIPLE
 BERTH := $(or $(CARGO_TARGET_DIR),target)/$(TRIPLE)/release/berth
 DEMO_DIR ?= /tmp/berth-demo
 
-.PHONY: build install demo deps test test-managers unit integration lint bench text-order clean debian-rootfs print-berth
+.PHONY: build install demo deps test test-managers faults unit integration lint bench text-order clean debian-rootfs print-berth
 
 # Pure cgroup v2 tests in a qemu guest (integration/v2guest/README.md): test-v2, v2guest-kernel.
 include integration/v2guest/guest.mk
@@ -29,11 +29,12 @@ install: build
 
 # What the tests and the demo need from Debian: a busybox for the rootfs; runc and crun to
 # compare against in the benchmark; newuidmap/newgidmap (uidmap) for rootless containers;
+# strace, which injects the faults of integration/faults.rs;
 # the container managers of integration/managers and what they need (images are built with
 # umoci and skopeo; catatonit for --init and pods; slirp4netns and fuse-overlayfs for
 # rootless podman). The packages' own services are not started (policy-rc.d, for the
 # install only): the tests start private daemons of their own.
-DEPS := busybox-static runc crun uidmap debootstrap podman conmon containernetworking-plugins \
+DEPS := busybox-static runc crun uidmap debootstrap strace podman conmon containernetworking-plugins \
 	catatonit slirp4netns fuse-overlayfs containerd docker.io umoci skopeo
 deps:
 	@missing=""; \
@@ -78,6 +79,10 @@ test: deps lint debian-rootfs
 	$(CARGO) test --test cli --test integration -- --test-threads=4
 	$(MAKE) test-managers
 	$(MAKE) test-v2
+
+# SIGKILL at every traced syscall of create, start, delete and exec (make test tries a sample).
+faults: deps
+	BERTH_FAULT_POINTS=all $(CARGO) test --test integration faults -- --test-threads=2
 
 # podman, rootless podman, containerd and docker driving berth and runc (integration/managers).
 test-managers: deps

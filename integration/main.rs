@@ -8,6 +8,7 @@ mod debian;
 mod errors;
 mod escapes;
 mod exec;
+mod faults;
 mod hardening;
 mod hooks;
 mod lifecycle;

@@ -204,10 +204,11 @@ fn create_locked(
         .with_context(|| format!("opening {}", fifo.display()))?;
 
     // Unprivileged (or in a user namespace, as runc): a cgroup only where one is delegated.
+    let record = |cg: &cgroups::Cgroup| lock.record_cgroup(cg);
     made.cgroup = if rootless::active() || rootless::in_user_namespace() {
-        cgroups::create_rootless(Some(linux), opts.id)?
+        cgroups::create_rootless(Some(linux), opts.id, &record)?
     } else {
-        Some(cgroups::create(Some(linux), opts.id)?)
+        Some(cgroups::create(Some(linux), opts.id, &record)?)
     };
     let cgroup = made.cgroup.as_ref();
 
@@ -339,19 +340,13 @@ fn create_locked(
         userns::write_maps(pid, linux)?;
     }
     match cgroup.filter(|_| !in_cgroup) {
-        None => sync::write(&parent_sock, &Msg::Go)?,
+        None => tell_init(&parent_sock, &Msg::Go, pid, is_child)?,
         Some(cgroup) => {
             // Moving a process between cgroups waits for an RCU grace period in the kernel
             // (milliseconds); init does the setup that does not depend on its cgroup meanwhile.
-            sync::write(&parent_sock, &Msg::GoBeforeCgroup)?;
+            tell_init(&parent_sock, &Msg::GoBeforeCgroup, pid, is_child)?;
             cgroup.add_process(pid)?;
-            if let Err(e) = sync::write(&parent_sock, &Msg::CgroupJoined) {
-                // init failed (and exited) first; its own error says more.
-                if let Ok(Some(Msg::Error(msg))) = sync::read(&parent_sock) {
-                    bail!("{msg}");
-                }
-                return Err(e);
-            }
+            tell_init(&parent_sock, &Msg::CgroupJoined, pid, is_child)?;
         }
     }
     // process.terminal: the pty master comes between these messages (after pivot_root); it
@@ -361,7 +356,7 @@ fn create_locked(
     if reply == Some(Msg::Hooks) {
         // init made the mounts and waits before pivot_root.
         hooks::create_runtime(spec, opts.id, &bundle.dir, pid)?;
-        sync::write(&parent_sock, &Msg::HooksDone)?;
+        tell_init(&parent_sock, &Msg::HooksDone, pid, is_child)?;
         reply = terminal::read_sync(&parent_sock, console, &mut master)?;
     }
     if let Some(Msg::SeccompFd(fd)) = reply {
@@ -406,6 +401,8 @@ fn create_locked(
     if let Some(p) = opts.pid_file {
         write_pid_file(p, pid)?;
     }
+    // init waits for this before it goes on to the exec fifo (sync.rs).
+    tell_init(&parent_sock, &Msg::Saved, pid, is_child)?;
     made.init = None;
     made.cgroup = None;
     Ok(Created {
@@ -469,7 +466,18 @@ fn intermediate(
     unsafe { libc::_exit(0) }
 }
 
-fn exit_reason(pid: i32, is_child: bool) -> String {
+/// Sends `msg` to init; if init is gone, its own error or its death is the error.
+fn tell_init(sock: &OwnedFd, msg: &Msg, pid: i32, is_child: bool) -> Result<()> {
+    sync::tell(sock, msg, || {
+        anyhow::anyhow!(
+            "container init exited during setup{}",
+            exit_reason(pid, is_child)
+        )
+    })
+}
+
+/// How a child that died ended, for error messages: " (exit status N)", " (killed by SIG)".
+pub(crate) fn exit_reason(pid: i32, is_child: bool) -> String {
     if !is_child {
         return String::new();
     }

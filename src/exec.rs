@@ -181,7 +181,10 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         if let Some(cg) = &cgroup {
             cg.add_process(pid)?;
         }
-        sync::write(&parent_sock, &Msg::Go)?;
+        sync::tell(&parent_sock, &Msg::Go, || {
+            let why = crate::container::exit_reason(pid, true);
+            anyhow!("the exec'd process died during setup{why}")
+        })?;
         let mut reply = crate::terminal::read_sync(&parent_sock, console.as_ref(), &mut master)?;
         if let Some(Msg::SeccompFd(fd)) = reply {
             let state = crate::hooks::HookState::of_state(&st, "running", st.pid);
@@ -192,7 +195,10 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
             Some(Msg::Ready) => Ok(()),
             Some(Msg::Error(e)) => Err(anyhow!("{e}")),
             Some(other) => Err(anyhow!("sync: unexpected message {other:?}")),
-            None => Err(anyhow!("the exec'd process died during setup")),
+            None => Err(anyhow!(
+                "the exec'd process died during setup{}",
+                crate::container::exit_reason(pid, true)
+            )),
         }
     })();
     if let Err(e) = started {

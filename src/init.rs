@@ -20,7 +20,8 @@
 //! 8. seccomp now if noNewPrivileges is false (loading it needs CAP_SYS_ADMIN)
 //! 9. bounding set, uid/gid switch, capability sets; cwd again if root could not enter it;
 //!    no_new_privs; executable resolved (as the user); signal state reset
-//! 10. SIGTERM/SIGINT end init; `Ready` to the parent; block on the exec fifo until `start`;
+//! 10. SIGTERM/SIGINT end init; `Ready` to the parent, which saves the state and answers
+//!     `Saved` (init exits if the parent dies first); block on the exec fifo until `start`;
 //!     startContainer hooks (under the filter: with noNewPrivileges it is loaded before
 //!     them, if there are any)
 //! 11. seccomp now if noNewPrivileges is true; execve
@@ -225,6 +226,14 @@ fn setup(ctx: &Context, sock_slot: &mut Option<OwnedFd>) -> Result<Never> {
     exit_on_signals(&[libc::SIGTERM, libc::SIGINT])?;
 
     sync::write(sock, &Msg::Ready)?;
+    // The parent saves the container's state, then says so. If it dies first (killed),
+    // nothing records this init: it must not live on, holding the container's cgroup and
+    // id. EOF (or anything else) ends it.
+    match sync::read(sock) {
+        Ok(Some(Msg::Saved)) => {}
+        // SAFETY: _exit skips the parent's destructors and atexit handlers, not ours.
+        _ => unsafe { libc::_exit(1) },
+    }
     *sock_slot = None;
     // Blocks until `berth start` opens the fifo for reading.
     let fifo = nix::fcntl::openat(

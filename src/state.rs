@@ -22,6 +22,9 @@ use crate::cgroups::Cgroup;
 
 pub const STATE_FILE: &str = "state.json";
 pub const EXEC_FIFO: &str = "exec.fifo";
+/// The cgroup `create` is about to make, written before its first directory: what a create
+/// killed before state.json leaves for `delete --force` to undo.
+pub const CGROUP_RECORD: &str = "cgroup.json";
 
 /// What berth keeps about a container between invocations.
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -150,14 +153,33 @@ impl Locked {
             .ok_or_else(|| anyhow!("container {:?} does not exist", self.id()))
     }
 
-    /// Writes state.json atomically (temp file + rename), so readers never see half a file.
+    /// Writes state.json atomically, so readers never see half a file.
     pub fn save(&self, state: &State) -> Result<()> {
-        let tmp = self.dir.join(".state.json.tmp");
         let data = serde_json::to_vec(state).context("encoding state")?;
+        self.write_atomically(STATE_FILE, &data)
+    }
+
+    /// Records the cgroup a create is about to make (`CGROUP_RECORD`).
+    pub fn record_cgroup(&self, cg: &Cgroup) -> Result<()> {
+        let data = serde_json::to_vec(cg).context("encoding the cgroup")?;
+        self.write_atomically(CGROUP_RECORD, &data)
+    }
+
+    /// The cgroup a create recorded, if the record reads back whole and valid.
+    pub fn recorded_cgroup(&self) -> Option<Cgroup> {
+        let data = fs::read(self.dir.join(CGROUP_RECORD)).ok()?;
+        serde_json::from_slice::<Cgroup>(&data)
+            .ok()
+            .filter(|c| c.validate().is_ok())
+    }
+
+    /// Writes `name` in the container's directory through a temp file and a rename.
+    fn write_atomically(&self, name: &str, data: &[u8]) -> Result<()> {
+        let tmp = self.dir.join(format!(".{name}.tmp"));
         let mut f = File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-        f.write_all(&data)
+        f.write_all(data)
             .with_context(|| format!("writing {}", tmp.display()))?;
-        fs::rename(&tmp, self.dir.join(STATE_FILE))
+        fs::rename(&tmp, self.dir.join(name))
             .with_context(|| format!("renaming {} into place", tmp.display()))
     }
 
@@ -271,10 +293,25 @@ pub fn status(dir: &Path, state: &State) -> Status {
     {
         return Status::Paused;
     }
-    if dir.join(EXEC_FIFO).exists() {
-        return Status::Created;
+    if let Ok(fifo) = fs::metadata(dir.join(EXEC_FIFO)) {
+        if holds(state.pid, &fifo) {
+            return Status::Created;
+        }
     }
+    // No fifo; or a `start` was killed after init exec'd (closing its fifo fds) and before
+    // it removed the fifo: init runs the user's program.
     Status::Running
+}
+
+/// Whether process `pid` has the file `file` open (init holds the exec fifo until it execs),
+/// compared by device and inode. If its fd table cannot be read, it is taken to hold it.
+fn holds(pid: i32, file: &fs::Metadata) -> bool {
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return true;
+    };
+    fds.flatten().any(|e| {
+        fs::metadata(e.path()).is_ok_and(|m| m.dev() == file.dev() && m.ino() == file.ino())
+    })
 }
 
 /// The OCI state as runc prints it for `state` and `list -f json`: runc's keys in runc's

@@ -25,8 +25,10 @@
 //! |              |                | takes the listener fd with pidfd_getfd and sends it to the  |                |
 //! |              |                | agent at listenerPath; the child waits for `SeccompDone`    |                |
 //! | parent       | `SeccompDone`  | the agent has the notify fd                                 | -              |
-//! | init         | `Ready`        | setup done; init closes its end and blocks opening the exec | -              |
-//! |              |                | fifo (exec: the process execs right after)                  |                |
+//! | init         | `Ready`        | setup done (exec: the process execs right after)            | -              |
+//! | parent       | `Saved`        | the container's state is saved: init closes its end and     | -              |
+//! |              |                | blocks opening the exec fifo. Until then init exits at EOF: |                |
+//! |              |                | a `create` killed before its state exists leaves no init    |                |
 //! | init         | `Error`        | a setup step failed; init exits right after                 | message (utf8) |
 //!
 //! The parent treats EOF before `Ready` as "init died during setup" and reports init's exit.
@@ -55,6 +57,7 @@ const TAG_GO_BEFORE_CGROUP: u8 = 10;
 const TAG_CGROUP_JOINED: u8 = 11;
 const TAG_SECCOMP_DONE: u8 = 8;
 const TAG_PTY_MASTER: u8 = 9;
+const TAG_SAVED: u8 = 12;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Msg {
@@ -63,6 +66,7 @@ pub enum Msg {
     GoBeforeCgroup,
     CgroupJoined,
     Ready,
+    Saved,
     Error(String),
     Hooks,
     HooksDone,
@@ -94,6 +98,7 @@ fn encode(msg: &Msg) -> Vec<u8> {
         Msg::GoBeforeCgroup => vec![TAG_GO_BEFORE_CGROUP],
         Msg::CgroupJoined => vec![TAG_CGROUP_JOINED],
         Msg::Ready => vec![TAG_READY],
+        Msg::Saved => vec![TAG_SAVED],
         Msg::Hooks => vec![TAG_HOOKS],
         Msg::HooksDone => vec![TAG_HOOKS_DONE],
         Msg::SeccompFd(fd) => {
@@ -132,6 +137,7 @@ fn decode(buf: &[u8]) -> Result<Msg> {
         Some((&TAG_GO_BEFORE_CGROUP, [])) => Ok(Msg::GoBeforeCgroup),
         Some((&TAG_CGROUP_JOINED, [])) => Ok(Msg::CgroupJoined),
         Some((&TAG_READY, [])) => Ok(Msg::Ready),
+        Some((&TAG_SAVED, [])) => Ok(Msg::Saved),
         Some((&TAG_HOOKS, [])) => Ok(Msg::Hooks),
         Some((&TAG_HOOKS_DONE, [])) => Ok(Msg::HooksDone),
         Some((&TAG_SECCOMP_FD, rest)) if rest.len() == 4 => Ok(Msg::SeccompFd(i32::from_le_bytes(
@@ -146,6 +152,19 @@ fn decode(buf: &[u8]) -> Result<Msg> {
 
 pub fn write(fd: &OwnedFd, msg: &Msg) -> Result<()> {
     send_with_fds(fd.as_fd(), &encode(msg), &[]).context("sync: sending a message")
+}
+
+/// Sends `msg` to a child. If the child is gone (its end is closed), the error is the child's
+/// own last message, if it sent an `Error`, or else `gone()`: never the broken socket.
+pub fn tell(fd: &OwnedFd, msg: &Msg, gone: impl FnOnce() -> anyhow::Error) -> Result<()> {
+    match send_with_fds(fd.as_fd(), &encode(msg), &[]) {
+        Ok(()) => Ok(()),
+        Err(nix::errno::Errno::EPIPE | nix::errno::Errno::ECONNRESET) => match read(fd) {
+            Ok(Some(Msg::Error(m))) => bail!("{m}"),
+            _ => Err(gone()),
+        },
+        Err(e) => Err(e).context("sync: sending a message"),
+    }
 }
 
 /// Sends `msg` with `passed` attached as SCM_RIGHTS.
@@ -267,6 +286,7 @@ mod tests {
             Msg::GoBeforeCgroup,
             Msg::CgroupJoined,
             Msg::Ready,
+            Msg::Saved,
             Msg::Hooks,
             Msg::HooksDone,
             Msg::SeccompFd(7),

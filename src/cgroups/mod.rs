@@ -56,13 +56,24 @@ pub struct Cgroup {
 /// Creates the container's cgroup (linux.cgroupsPath, or the container id relative to
 /// berth's own cgroup) and applies every linux.resources setting plus the default device
 /// rules, before any process is in it. Refuses a cgroup that already holds processes or
-/// is frozen. On error, removes every directory it made.
-pub fn create(linux: Option<&Linux>, id: &str) -> Result<Cgroup> {
-    create_with(linux, id, false)
+/// is frozen. On error, removes every directory it made. `record` is given the cgroup's
+/// directories before the first is made, so that a berth killed from then on leaves a
+/// record `delete --force` can undo.
+pub fn create(
+    linux: Option<&Linux>,
+    id: &str,
+    record: &dyn Fn(&Cgroup) -> Result<()>,
+) -> Result<Cgroup> {
+    create_with(linux, id, false, record)
 }
 
 /// `create`; with `rootless`, device rules that cannot be applied are a warning (rootless.rs).
-fn create_with(linux: Option<&Linux>, id: &str, rootless: bool) -> Result<Cgroup> {
+fn create_with(
+    linux: Option<&Linux>,
+    id: &str,
+    rootless: bool,
+    record: &dyn Fn(&Cgroup) -> Result<()>,
+) -> Result<Cgroup> {
     validate(linux)?;
     let layout = mounts::detect()?;
     let resources = linux.and_then(|l| l.resources().as_ref());
@@ -96,6 +107,7 @@ fn create_with(linux: Option<&Linux>, id: &str, rootless: bool) -> Result<Cgroup
         cg.v2 = Some(path::resolve(h, own_v2, &inner, layout.mode == Mode::V2));
     }
     cg.check_unused()?;
+    record(&cg)?;
 
     let mut made = Vec::new();
     match build(&mut cg, &layout, resources, &mut made, rootless) {

@@ -16,8 +16,12 @@ use super::Cgroup;
 
 /// `create` for an unprivileged berth: the cgroup, or None when it is not delegated and
 /// the config asks for no limits.
-pub fn create_rootless(linux: Option<&Linux>, id: &str) -> Result<Option<Cgroup>> {
-    let err = match super::create_with(linux, id, true) {
+pub fn create_rootless(
+    linux: Option<&Linux>,
+    id: &str,
+    record: &dyn Fn(&Cgroup) -> Result<()>,
+) -> Result<Option<Cgroup>> {
+    let err = match super::create_with(linux, id, true, record) {
         Ok(cg) => return Ok(Some(cg)),
         Err(e) if permission_denied(&e) => e,
         Err(e) => return Err(e),

@@ -95,7 +95,7 @@ fn limits_placement_freeze_and_destroy() {
         "blockIO":{{"throttleReadBpsDevice":[{{"major":254,"minor":0,"rate":1048576}}]}},
         "devices":[{{"allow":false,"access":"rwm"}},{{"allow":true,"type":"b","major":254,"minor":0,"access":"r"}}]}}}}"#
     ));
-    let g = Guard(create(Some(&l), "ignored").unwrap());
+    let g = Guard(create(Some(&l), "ignored", &|_| Ok(())).unwrap());
     let cg = &g.0;
     assert_eq!(cg.mode, mounts::detect().unwrap().mode);
     let mem = v1(cg, "memory");
@@ -141,7 +141,7 @@ fn limits_placement_freeze_and_destroy() {
         assert_eq!(cat(v2, "cgroup.procs"), child.pid.to_string());
     }
     // Taken: a second container may not share it.
-    let e = create(Some(&l), "x").unwrap_err().to_string();
+    let e = create(Some(&l), "x", &|_| Ok(())).unwrap_err().to_string();
     assert!(
         e.contains("container's cgroup is not empty: 1 process(es) found"),
         "{e}"
@@ -176,7 +176,7 @@ fn pids_limit_makes_fork_fail() {
         r#"{{"cgroupsPath":"{}","resources":{{"pids":{{"limit":1}}}}}}"#,
         unique("pids")
     ));
-    let g = Guard(create(Some(&l), "x").unwrap());
+    let g = Guard(create(Some(&l), "x", &|_| Ok(())).unwrap());
     let mut child = Child::spawn(|| {
         // SAFETY: raw fork in the forked child; the grandchild exits at once.
         match unsafe { libc::fork() } {
@@ -210,6 +210,7 @@ fn blkio_weight_where_the_kernel_has_it() {
                 unique("blk-probe")
             ))),
             "x",
+            &|_| Ok(()),
         )
         .unwrap(),
     );
@@ -229,7 +230,7 @@ fn blkio_weight_where_the_kernel_has_it() {
     match file {
         Some(file) => {
             eprintln!("{file} exists on this host: the weight lands in it");
-            let g = Guard(create(Some(&l), "x").unwrap());
+            let g = Guard(create(Some(&l), "x", &|_| Ok(())).unwrap());
             let d = g.0.v1.get("blkio").or(g.0.v2.as_ref()).unwrap().clone();
             // io.weight takes the converted value; the others v1's range as is.
             let want = if file == "io.weight" { "2727" } else { "300" };
@@ -237,7 +238,7 @@ fn blkio_weight_where_the_kernel_has_it() {
         }
         None => {
             eprintln!("no blkio weight file on this host (no BFQ): the weight is an error");
-            let e = format!("{:#}", create(Some(&l), "x").unwrap_err());
+            let e = format!("{:#}", create(Some(&l), "x", &|_| Ok(())).unwrap_err());
             assert!(e.starts_with("linux.resources.blockIO.weight"), "{e}");
             assert!(e.contains("the kernel has no such file"), "{e}");
             for h in mounts::detect().unwrap().v1 {
@@ -265,7 +266,7 @@ fn hugetlb_where_the_host_has_it() {
         let l = linux(&format!(
             r#"{{"cgroupsPath":"{path}","resources":{{{limits}}}}}"#
         ));
-        let g = Guard(create(Some(&l), "x").unwrap());
+        let g = Guard(create(Some(&l), "x", &|_| Ok(())).unwrap());
         let dir = v1(&g.0, "hugetlb");
         assert_eq!(cat(&dir, "hugetlb.2MB.limit_in_bytes"), "4194304");
         assert_eq!(cat(&dir, "hugetlb.2MB.rsvd.limit_in_bytes"), "4194304");
@@ -274,7 +275,7 @@ fn hugetlb_where_the_host_has_it() {
             let u = linux(&format!(
                 r#"{{"cgroupsPath":"{path}-u","resources":{{"unified":{{"hugetlb.2MB.max":"0"}}}}}}"#
             ));
-            let e = create(Some(&u), "x").unwrap_err().to_string();
+            let e = create(Some(&u), "x", &|_| Ok(())).unwrap_err().to_string();
             assert!(e.contains("\"hugetlb\" controller is not available"), "{e}");
         }
         return;
@@ -293,7 +294,7 @@ fn hugetlb_where_the_host_has_it() {
     let l = linux(&format!(
         r#"{{"cgroupsPath":"{path}","resources":{{{limits},"unified":{{"hugetlb.1GB.max":"0"}}}}}}"#
     ));
-    let g = Guard(create(Some(&l), "x").unwrap());
+    let g = Guard(create(Some(&l), "x", &|_| Ok(())).unwrap());
     let dir = g.0.v2.clone().unwrap();
     assert_eq!(dir, v2root.join(&path[1..]));
     assert!(cat(&v2root, "cgroup.subtree_control")
@@ -312,7 +313,7 @@ fn kernel_rejection_names_the_file_and_leaves_nothing() {
     let l = linux(&format!(
         r#"{{"cgroupsPath":"{path}/inner","resources":{{"cpu":{{"quota":10000,"period":100000,"burst":500000}}}}}}"#
     ));
-    let e = format!("{:#}", create(Some(&l), "x").unwrap_err());
+    let e = format!("{:#}", create(Some(&l), "x", &|_| Ok(())).unwrap_err());
     assert!(
         e.starts_with("linux.resources.cpu.burst: writing \"500000\""),
         "{e}"
@@ -329,7 +330,9 @@ fn kernel_rejection_names_the_file_and_leaves_nothing() {
     let bad = linux(&format!(
         r#"{{"cgroupsPath":"{path}","resources":{{"unified":{{"memory.max":"1"}}}}}}"#
     ));
-    let e = create(Some(&bad), "x").unwrap_err().to_string();
+    let e = create(Some(&bad), "x", &|_| Ok(()))
+        .unwrap_err()
+        .to_string();
     assert!(e.starts_with("linux.resources.unified"), "{e}");
     assert!(!Path::new("/sys/fs/cgroup/memory").join(&path[1..]).exists());
 }
@@ -337,7 +340,7 @@ fn kernel_rejection_names_the_file_and_leaves_nothing() {
 #[test]
 fn relative_and_default_paths_follow_runc() {
     let id = format!("berth-test-{}-rel", std::process::id());
-    let g = Guard(create(None, &id).unwrap());
+    let g = Guard(create(None, &id, &|_| Ok(())).unwrap());
     let own = mounts::own_cgroups().unwrap();
     let mem_own = mounts::own_path(&own, &["memory".to_string()]).unwrap();
     let want = Path::new("/sys/fs/cgroup/memory")
@@ -358,7 +361,7 @@ fn oom_kill_is_reported() {
         r#"{{"cgroupsPath":"{}","resources":{{"memory":{{"limit":8388608,"swap":8388608}}}}}}"#,
         unique("oom")
     ));
-    let g = Guard(create(Some(&l), "x").unwrap());
+    let g = Guard(create(Some(&l), "x", &|_| Ok(())).unwrap());
     let mut events = g.0.oom_events().unwrap();
     let mut child = Child::spawn(|| {
         // Touch 64 MiB against an 8 MiB limit without swap: the OOM killer ends this.
@@ -449,7 +452,7 @@ fn update_changes_limits_and_checks_usage() {
         r#"{{"cgroupsPath":"{}","resources":{{"pids":{{"limit":5}},"memory":{{"limit":67108864}}}}}}"#,
         unique("update")
     ));
-    let g = Guard(create(Some(&l), "x").unwrap());
+    let g = Guard(create(Some(&l), "x", &|_| Ok(())).unwrap());
     let r: LinuxResources = serde_json::from_str(
         r#"{"pids":{"limit":7},"memory":{"limit":33554432},"cpu":{"shares":256}}"#,
     )

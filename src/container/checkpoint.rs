@@ -107,7 +107,8 @@ fn restore_locked(
     made: &mut Option<cgroups::Cgroup>,
 ) -> Result<Created> {
     let (id, spec) = (r.id, &r.bundle.spec);
-    let cg = made.insert(cgroups::create(spec.linux().as_ref(), id)?);
+    let record = |cg: &cgroups::Cgroup| lock.record_cgroup(cg);
+    let cg = made.insert(cgroups::create(spec.linux().as_ref(), id, &record)?);
     let no_pivot_dir = r.root.join(format!("criu-host~{id}"));
     let target = criu::RestoreTarget {
         spec,

@@ -28,6 +28,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
             // Corrupt: still undo what can be told for sure, and remove the container.
             logging::warn(&format!("{e:#}; removing the container anyway"));
             let (init, cgroup) = state::salvage(&lock.dir);
+            let cgroup = cgroup.or_else(|| lock.recorded_cgroup());
             if let Some(cg) = &cgroup {
                 let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
             }
@@ -51,8 +52,17 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
         r => r?,
     };
     let Some(st) = loaded else {
-        // A create that died before writing its state (we hold the lock, so it is gone), or
-        // a delete that ran while we waited for the lock and removed everything.
+        // A create that died before writing its state (we hold the lock, so it is gone: its
+        // init, which waits for the state to be saved, has exited or is exiting), or a
+        // delete that ran while we waited for the lock and removed everything.
+        if let Some(cg) = lock.recorded_cgroup() {
+            let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+            if let Err(e) = cg.destroy() {
+                logging::warn(&format!(
+                    "removing the cgroup of an unfinished create: {e:#}"
+                ));
+            }
+        }
         if lock.dir.exists() {
             lock.remove()?;
         }

@@ -21,7 +21,11 @@ pub fn start(root: &Path, id: &str) -> Result<Option<Started>> {
     match status {
         Status::Created => {}
         Status::Stopped => bail!("cannot start a container that has stopped"),
-        Status::Running => bail!("cannot start an already running container"),
+        Status::Running => {
+            // A `start` killed between init's exec and the fifo's removal left it behind.
+            let _ = std::fs::remove_file(lock.fifo_path());
+            bail!("cannot start an already running container")
+        }
         Status::Paused => bail!("cannot start a container in the paused state"),
     }
     let pidfd = init_pidfd(&st)?.ok_or_else(|| anyhow!("container {id:?}: init has exited"))?;
