@@ -14,6 +14,7 @@ mod cgroup_commands;
 mod cgroups;
 mod cli;
 mod commands;
+mod console_socket;
 pub mod differences;
 mod fds;
 mod hardening;
