@@ -9,7 +9,7 @@ use crate::{leaks, Scenario, Shared};
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The image's name in containerd's store.
 pub const IMAGE: &str = "docker.io/berth-test/busybox:latest";
@@ -55,8 +55,11 @@ pub fn start_daemon(shared: &Shared) -> Result<Containerd, String> {
 /// runtime root per runtime under the run's directory.
 pub struct Env {
     socket: PathBuf,
+    /// Also the cgroup parent of its containers (ctr's `/<namespace>/<id>`).
     namespace: String,
     roots: PathBuf,
+    /// Where the scenarios' task logs go (`--log-uri`).
+    logs: PathBuf,
 }
 
 pub fn setup(shared: &Shared, containerd: &Containerd) -> Result<Env, String> {
@@ -64,7 +67,9 @@ pub fn setup(shared: &Shared, containerd: &Containerd) -> Result<Env, String> {
         socket: containerd.socket.clone(),
         namespace: format!("berth-test-{}", std::process::id()),
         roots: containerd.dir.join("runtime-roots"),
+        logs: containerd.dir.join("logs"),
     };
+    fs::create_dir_all(&env.logs).map_err(|e| e.to_string())?;
     let archive = containerd.dir.join("busybox.tar");
     shared
         .busybox
@@ -147,4 +152,259 @@ fn run_exit_codes(env: &Env) {
     }
 }
 
-pub const SCENARIOS: &[Scenario<Env>] = &[("run_exit_codes", run_exit_codes)];
+/// `ctr run --rm` of a command that cannot run: ctr's exit code and the runtime's words it
+/// shows (runc's "executable file not found in $PATH", "permission denied").
+fn run_missing_and_not_executable(env: &Env) {
+    for (cmd, words) in [
+        ("nosuch", "executable file not found in $PATH"),
+        ("/etc/passwd", "permission denied"),
+    ] {
+        let (a, b) = compare::both(|rt| {
+            let id = unique(rt, "noexec");
+            let out = env.ctr_run(rt, &id, &["--rm"], &[cmd]);
+            env.assert_clean(rt, &id);
+            out
+        });
+        compare::assert_same(&format!("ctr run {cmd}"), &a, &b);
+        for (rt, out) in [("runc", &a), ("berth", &b)] {
+            assert!(
+                out.stderr.contains(words),
+                "ctr run {cmd} with {rt}: no {words:?} in {:?}",
+                out.stderr
+            );
+        }
+    }
+}
+
+/// Polls `ready` every 20 ms for up to 20 s; fails the scenario naming `what` after that.
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what}: not so after 20 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A transcript of what the user saw, step by step, compared between the runtimes whole.
+#[derive(Default, Debug, PartialEq)]
+struct Transcript(Vec<String>);
+
+impl Transcript {
+    /// The step's exit code and its stdout as `shown` makes it comparable.
+    fn step(&mut self, what: &str, out: &Out, shown: impl Fn(&str) -> String) {
+        self.0
+            .push(format!("{what}: exit {}\n{}", out.code, shown(&out.stdout)));
+    }
+    fn note(&mut self, line: String) {
+        self.0.push(line);
+    }
+}
+
+/// Each run of digits as `<n>`: pids, sizes and times that differ from run to run.
+fn numbers_hidden(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_number = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                out.push_str("<n>");
+            }
+            in_number = true;
+        } else {
+            in_number = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A task that traps TERM and USR1 (echoing them to its log) and has a child, so `task ps`
+/// shows two processes.
+const TRAPPER: &str = "trap 'echo got TERM; exit 3' TERM; trap 'echo got USR1' USR1; \
+                       sleep 1000 & echo ready; while :; do wait; done";
+
+/// `ctr run -d` and the task commands: ls, ps, exec (exit code, a missing command, while
+/// paused), pause, resume, metrics, kill with a signal the task traps, kill until stopped,
+/// kill of the stopped task, delete. kill and delete are timed against runc.
+fn detached_task(env: &Env) {
+    let ((ta, ka, da), (tb, kb, db)) = compare::both(|rt| {
+        let id = unique(rt, "task");
+        let log = env.logs.join(format!("{id}.log"));
+        let log_text = || fs::read_to_string(&log).unwrap_or_default();
+        let uri = format!("--log-uri=file://{}", log.display());
+        let mut t = Transcript::default();
+        let shown = |s: &str| numbers_hidden(&compare::normalize(&s.replace(&id, "<id>")));
+        let run = env.ctr_run(rt, &id, &["-d", &uri], &["sh", "-c", TRAPPER]);
+        t.step("run -d", &run, shown);
+        wait_until(&format!("{id} logs ready"), || log_text().contains("ready"));
+        t.note(format!("status {}", env.status(&id)));
+        t.step("task ps", &env.ctr(&["task", "ps", &id]), shown);
+        let exec = env.ctr(&[
+            "task",
+            "exec",
+            "--exec-id",
+            "e1",
+            &id,
+            "sh",
+            "-c",
+            "echo in exec; id; exit 5",
+        ]);
+        t.step("task exec", &exec, shown);
+        let missing = env.ctr(&["task", "exec", "--exec-id", "e2", &id, "nosuch"]);
+        t.step("task exec nosuch", &missing, shown);
+        t.note(format!(
+            "exec nosuch says not found: {}",
+            missing
+                .stderr
+                .contains("executable file not found in $PATH")
+        ));
+        t.step("task pause", &env.ctr(&["task", "pause", &id]), shown);
+        t.note(format!("status {}", env.status(&id)));
+        let paused = env.ctr(&["task", "exec", "--exec-id", "e3", &id, "true"]);
+        t.step("task exec while paused", &paused, shown);
+        t.note(ctr_error(&paused.stderr));
+        t.step("task resume", &env.ctr(&["task", "resume", &id]), shown);
+        t.note(format!("status {}", env.status(&id)));
+        // The metric names, and the values that do not vary (limits, pid count).
+        let metrics = env.ctr(&["task", "metrics", &id]);
+        t.step("task metrics", &metrics, |s| {
+            s.lines()
+                .skip_while(|l| !l.starts_with("METRIC"))
+                .map(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    match f[..] {
+                        [name @ ("pids.current" | "pids.limit" | "memory.limit_in_bytes"), v] => {
+                            format!("{name} {v}")
+                        }
+                        [name, ..] => name.to_string(),
+                        [] => String::new(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        let usr1 = env.ctr(&["task", "kill", "-s", "SIGUSR1", &id]);
+        t.step("task kill -s SIGUSR1", &usr1, shown);
+        wait_until(&format!("{id} got USR1"), || {
+            log_text().contains("got USR1")
+        });
+        let started = Instant::now();
+        let mut kill = env.ctr(&["task", "kill", &id]);
+        t.step("task kill", &kill, shown);
+        wait_until(&format!("{id} stopped"), || env.status(&id) == "STOPPED");
+        // Timed until the task is seen stopped: a signal delivered late shows here.
+        kill.secs = started.elapsed().as_secs_f64();
+        t.note(format!("log {:?}", log_text()));
+        let again = env.ctr(&["task", "kill", &id]);
+        t.step("task kill of the stopped task", &again, shown);
+        t.note(ctr_error(&again.stderr));
+        let delete = env.ctr(&["task", "delete", &id]);
+        t.step("task delete", &delete, shown);
+        t.note(format!(
+            "delete warns of exit code 3: {}",
+            delete.stderr.contains("exit code 3")
+        ));
+        env.ctr(&["containers", "delete", &id])
+            .ok("ctr containers delete");
+        env.assert_clean(rt, &id);
+        let _ = fs::remove_file(&log);
+        (t, kill, delete)
+    });
+    assert_eq!(ta, tb, "ctr task commands: runc (left) vs berth (right)");
+    compare::assert_not_slower("ctr task kill (until stopped)", &ka, &kb);
+    compare::assert_not_slower("ctr task delete", &da, &db);
+}
+
+/// ctr's own error line (`ctr: ...`), without the runtime's words inside it.
+fn ctr_error(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("ctr: "))
+        .unwrap_or("");
+    if line.contains("OCI runtime") {
+        "ctr: <runtime error>".into()
+    } else {
+        line.to_string()
+    }
+}
+
+/// `ctr run -t` in a terminal (`script`): the container's pty as the user sees it, raw
+/// (the "\r" of each line end included: the shim leaves the pty's ONLCR on, as runc does).
+fn run_with_tty(env: &Env) {
+    let (a, b) = compare::both(|rt| {
+        let id = unique(rt, "tty");
+        let line = format!(
+            "ctr --address {} --namespace {} run --runc-binary={} --runc-root={} --rm -t {IMAGE} {id} \
+             sh -c 'tty; stty -a 2>/dev/null | grep -o .onlcr; echo done; exit 7'",
+            env.socket.display(),
+            env.namespace,
+            rt.path.display(),
+            env.root(rt).display()
+        );
+        let out = crate::run::sh(&format!("script -qec \"{line}\" /dev/null"));
+        env.assert_clean(rt, &id);
+        out
+    });
+    assert_eq!(
+        (a.code, &a.stdout),
+        (b.code, &b.stdout),
+        "ctr run -t: runc (left) vs berth (right)\nrunc stderr: {}\nberth stderr: {}",
+        a.stderr,
+        b.stderr
+    );
+    assert_eq!(a.code, 7, "ctr run -t: the container's exit code");
+    assert!(a.stdout.contains("/dev/pts/"), "no tty: {:?}", a.stdout);
+}
+
+pub const SCENARIOS: &[Scenario<Env>] = &[
+    ("run_exit_codes", run_exit_codes),
+    (
+        "run_missing_and_not_executable",
+        run_missing_and_not_executable,
+    ),
+    ("detached_task", detached_task),
+    ("run_with_tty", run_with_tty),
+];
+
+impl Env {
+    /// `ctr task ls`'s status of `id` (empty when it has no task).
+    fn status(&self, id: &str) -> String {
+        let ls = self.ctr(&["task", "ls"]).ok("ctr task ls");
+        ls.lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|f| f.first() == Some(&id))
+            .and_then(|f| f.get(2).map(|s| s.to_string()))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Env {
+    /// What a failed scenario left: its tasks and containers, then the namespace's cgroups.
+    fn drop(&mut self) {
+        let tasks = self.ctr(&["task", "ls", "-q"]).stdout;
+        for id in tasks.lines() {
+            let _ = self.ctr(&["task", "kill", "-s", "SIGKILL", id]);
+            let _ = self.ctr(&["task", "delete", "-f", id]);
+        }
+        let containers = self.ctr(&["containers", "ls", "-q"]).stdout;
+        for id in containers.lines() {
+            let _ = self.ctr(&["containers", "delete", id]);
+        }
+        remove_cgroup_parent(&self.namespace);
+    }
+}
+
+/// Removes the (empty) cgroup `parent` from every hierarchy.
+fn remove_cgroup_parent(parent: &str) {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    for l in info.lines() {
+        let Some((pre, post)) = l.split_once(" - ") else {
+            continue;
+        };
+        if post.starts_with("cgroup ") || post.starts_with("cgroup2 ") {
+            if let Some(mount) = pre.split_whitespace().nth(4) {
+                let _ = fs::remove_dir(PathBuf::from(mount).join(parent));
+            }
+        }
+    }
+}
