@@ -11,6 +11,7 @@
 #![allow(dead_code)] // each test module uses a different part of the harness
 
 mod cgroup_commands;
+mod cgroup_mount;
 mod cgroups;
 mod cli;
 mod commands;

@@ -568,6 +568,27 @@ fn read_only(env: &Env) {
     assert_eq!(out.stdout, "root=1\ntmp=1\nshm=0\n1\n", "runc: {out:?}");
 }
 
+/// The cgroup mount docker asks for (`/sys/fs/cgroup`, ro): on a v1 or hybrid host the v1
+/// hierarchies only, read-only, in a tmpfs that stays writable, as runc makes it.
+fn cgroup_mount(env: &Env) {
+    let out = same_run(
+        env,
+        "cgmount",
+        &[],
+        "ls /sys/fs/cgroup; mkdir /sys/fs/cgroup/made && echo tmpfs writable; \
+         mkdir /sys/fs/cgroup/memory/made 2>/dev/null || echo memory refused",
+    );
+    let v2 = nix::sys::statfs::statfs("/sys/fs/cgroup")
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
+    // On a pure v2 host: the container's own cgroup2, read-only, and no tmpfs.
+    let want = if v2 {
+        "\nmemory refused\n"
+    } else {
+        "\ntmpfs writable\nmemory refused\n"
+    };
+    assert!(out.stdout.ends_with(want), "runc: {out:?}");
+}
+
 /// `--cap-drop ALL`: no capability in any set; chown of another's file is refused.
 fn cap_drop_all(env: &Env) {
     let out = same_run(
@@ -624,6 +645,7 @@ pub const SCENARIOS: &[Scenario<Env>] = &[
     ("run_interactive_tty", run_interactive_tty),
     ("stop_signal_rtmin3", stop_signal_rtmin3),
     ("read_only", read_only),
+    ("cgroup_mount", cgroup_mount),
     ("cap_drop_all", cap_drop_all),
     (
         "seccomp_default_and_unconfined",

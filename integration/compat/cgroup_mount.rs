@@ -1,0 +1,55 @@
+//! The "cgroup" mount every docker and podman container has (`/sys/fs/cgroup`, `ro`): the
+//! same tree as runc's inside the container, with and without a cgroup namespace (on a v1 or
+//! hybrid host, as here, the details below).
+
+use super::{Outcome, Pair};
+use crate::common::{base_config, Bundle};
+use serde_json::json;
+
+/// What the container sees under /sys/fs/cgroup: the hierarchies (no `unified` one: runc
+/// mounts the v1 hierarchies only), the tmpfs holding them writable (runc does not make it
+/// read-only; `ro` goes to the hierarchies), the hierarchies read-only.
+const SCRIPT: &str = "ls /sys/fs/cgroup; \
+    grep ' /sys/fs/cgroup ' /proc/self/mounts | cut -d' ' -f3,4 | cut -d, -f1; \
+    mkdir /sys/fs/cgroup/made && echo tmpfs writable; \
+    mkdir /sys/fs/cgroup/memory/made 2>/dev/null || echo memory refused";
+
+fn same_tree(cgroupns: bool) {
+    let pair = Pair::new();
+    let mut c = base_config(&["/bin/sh", "-c", SCRIPT]);
+    c["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+        "options": ["ro", "nosuid", "noexec", "nodev"]
+    }));
+    if !cgroupns {
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "cgroup");
+    }
+    let b = Bundle::new(&c);
+    let dir = b.dir.to_str().unwrap();
+    let (ob, or) = pair.both(|root, id| Outcome::of(root, &["run", "--bundle", dir, id]));
+    assert_eq!((ob.code, or.code), (0, 0), "berth: {ob:?}\nrunc: {or:?}");
+    assert_eq!(ob.stdout, or.stdout, "berth vs runc");
+    let v2 = nix::sys::statfs::statfs("/sys/fs/cgroup")
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
+    if !v2 {
+        assert!(
+            ob.stdout.contains("\nmemory\n")
+                && !ob.stdout.contains("unified")
+                && ob
+                    .stdout
+                    .ends_with("\ntmpfs rw\ntmpfs writable\nmemory refused\n"),
+            "berth: {ob:?}"
+        );
+    }
+}
+
+#[test]
+fn cgroup_mount_without_cgroupns_is_runcs() {
+    same_tree(false);
+}
+
+#[test]
+fn cgroup_mount_with_cgroupns_is_runcs() {
+    same_tree(true);
+}
