@@ -27,6 +27,7 @@ mod privilege;
 mod process;
 mod rootless;
 mod start;
+mod stdio;
 mod threads;
 
 use crate::common::{output_via_files, unique, Bundle, Root, BERTH};

@@ -589,6 +589,18 @@ fn cgroup_mount(env: &Env) {
     assert!(out.stdout.ends_with(want), "runc: {out:?}");
 }
 
+/// Without -i the container's stdin is /dev/null, which runc's init reopens read-write in
+/// the container: writing to fd 0 works.
+fn stdin_without_i(env: &Env) {
+    let out = same_run(
+        env,
+        "stdin",
+        &[],
+        "ls -l /proc/self/fd/0 | cut -c1-10; echo x >&0 && echo wrote",
+    );
+    assert_eq!(out.stdout, "lrwx------\nwrote\n", "runc: {out:?}");
+}
+
 /// `--cap-drop ALL`: no capability in any set; chown of another's file is refused.
 fn cap_drop_all(env: &Env) {
     let out = same_run(
@@ -646,6 +658,7 @@ pub const SCENARIOS: &[Scenario<Env>] = &[
     ("stop_signal_rtmin3", stop_signal_rtmin3),
     ("read_only", read_only),
     ("cgroup_mount", cgroup_mount),
+    ("stdin_without_i", stdin_without_i),
     ("cap_drop_all", cap_drop_all),
     (
         "seccomp_default_and_unconfined",
