@@ -96,7 +96,7 @@ fn inside_path(controller: &str, file: &str) -> String {
 }
 
 /// Whether the container's "cgroup" mount shows `controller`'s files: on a hybrid host the
-/// unified hierarchy's are left out, as runc leaves them out (compat::cgroup_mount).
+/// unified hierarchy's are left out, as runc leaves them out (compat::manager_mounts).
 fn mounted_inside(controller: &str) -> bool {
     pure_v2()
         || hierarchies()

@@ -11,7 +11,6 @@
 #![allow(dead_code)] // each test module uses a different part of the harness
 
 mod cgroup_commands;
-mod cgroup_mount;
 mod cgroups;
 mod cli;
 mod commands;
@@ -20,6 +19,7 @@ pub mod differences;
 mod fds;
 mod hardening;
 mod lifecycle;
+mod manager_mounts;
 mod mounts;
 mod namespaces;
 mod output;

@@ -1,6 +1,7 @@
-//! The "cgroup" mount every docker and podman container has (`/sys/fs/cgroup`, `ro`): the
-//! same tree as runc's inside the container, with and without a cgroup namespace (on a v1 or
-//! hybrid host, as here, the details below).
+//! Mounts every docker and podman container has, as runc makes them: the "cgroup" mount
+//! (`/sys/fs/cgroup`, `ro`), the same tree as runc's inside the container, with and without
+//! a cgroup namespace (on a v1 or hybrid host, as here, the details below); the masked
+//! directories' empty tmpfs.
 
 use super::{Outcome, Pair};
 use crate::common::{base_config, Bundle};
@@ -52,4 +53,30 @@ fn cgroup_mount_without_cgroupns_is_runcs() {
 #[test]
 fn cgroup_mount_with_cgroupns_is_runcs() {
     same_tree(true);
+}
+
+/// A masked directory (/proc/acpi, /sys/firmware) gets an empty read-only tmpfs with
+/// runc 1.5's options: `ro`, size 4k, one inode, and no nosuid/nodev/noexec of its own.
+#[test]
+fn masked_directories_get_runcs_tmpfs() {
+    let pair = Pair::new();
+    let script = "grep -E ' /proc/acpi | /sys/firmware ' /proc/self/mounts | cut -d' ' -f2-4";
+    let mut c = base_config(&["/bin/sh", "-c", script]);
+    for p in ["/proc/acpi", "/sys/firmware"] {
+        let masked = c["linux"]["maskedPaths"].as_array_mut().unwrap();
+        if !masked.iter().any(|m| m == p) {
+            masked.push(json!(p));
+        }
+    }
+    let b = Bundle::new(&c);
+    let dir = b.dir.to_str().unwrap();
+    let (ob, or) = pair.both(|root, id| Outcome::of(root, &["run", "--bundle", dir, id]));
+    assert_eq!((ob.code, or.code), (0, 0), "berth: {ob:?}\nrunc: {or:?}");
+    assert_eq!(ob.stdout, or.stdout, "berth vs runc");
+    assert_eq!(
+        ob.stdout,
+        "/proc/acpi tmpfs ro,relatime,size=4k,nr_inodes=1\n\
+         /sys/firmware tmpfs ro,relatime,size=4k,nr_inodes=1\n",
+        "berth"
+    );
 }
