@@ -52,6 +52,8 @@ struct Child<'a> {
     trampoline: Option<RawFd>,
     /// process.terminal without a console socket: berth relays the pty.
     terminal_relayed: bool,
+    /// The container's process.oomScoreAdj, for every process in it.
+    oom_score_adj: Option<i32>,
 }
 
 /// Runs the process; returns its exit status (0 with `detach`).
@@ -169,6 +171,7 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         seccomp: filter.as_ref(),
         personality: linux.personality().as_ref(),
         terminal_relayed: console.is_none(),
+        oom_score_adj: spec.process().as_ref().and_then(|p| p.oom_score_adj()),
     };
     let (pid, pidfd) = match clone(0, None)? {
         Forked::Child => run_child(&child),
@@ -239,6 +242,10 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
     }
     // Before joining the container's mount namespace: through the host's procfs.
     let on_exec = crate::lsm::OnExec::prepare(c.process)?;
+    // As runc: the container's oomScoreAdj, not the caller's nor the exec'd process's own.
+    if let Some(adj) = c.oom_score_adj {
+        attrs::set_oom_score_adj(adj)?;
+    }
     // In the container's cgroup now. Like init, the process gets the cgroup's CPUs rather
     // than its caller's (a caller pinned with taskset must not pin it), unless
     // execCPUAffinity says otherwise: `final`, or, without one, the kernel's choice after

@@ -16,6 +16,7 @@ mod cli;
 mod commands;
 mod console_socket;
 pub mod differences;
+mod exec_inherits;
 mod fds;
 mod hardening;
 mod lifecycle;

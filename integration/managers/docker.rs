@@ -304,8 +304,8 @@ fn logged(env: &Env, name: &str, text: &str) -> usize {
     env.docker(&["logs", name]).stdout.matches(text).count()
 }
 
-/// `docker run -d` and the commands on a running container: exec (exit code, user, cwd,
-/// env, a missing and a non-executable command, while paused), pause, unpause, stats, top,
+/// `docker run -d` and the commands on a running container: exec (exit code, oom score,
+/// user, cwd, env, a missing and a non-executable command, while paused), pause, unpause, stats, top,
 /// update (memory, memory+swap, cpus, pids: the cgroup files seen from inside, also after a
 /// restart), restart, stop (the trap runs), start, kill, rm. stop, kill and rm are timed
 /// against runc.
@@ -313,7 +313,8 @@ fn detached_lifecycle(env: &Env) {
     let ((ta, sa, ka, ra), (tb, sb, kb, rb)) = compare::both(|rt| {
         let name = unique(rt, "life");
         let mut t = Transcript::default();
-        let (run, id) = env.run_in(rt, &name, &["-d"], &["sh", "-c", TRAPPER]);
+        let opts = ["-d", "--oom-score-adj", "7"];
+        let (run, id) = env.run_in(rt, &name, &opts, &["sh", "-c", TRAPPER]);
         t.note(format!(
             "run -d: exit {}, prints the id: {}",
             run.code,
@@ -332,6 +333,11 @@ fn detached_lifecycle(env: &Env) {
             out
         };
         step("exec", &["exec", &name, "sh", "-c", "echo in exec; exit 5"]);
+        // The container's, not the shim's (containerd's + 1).
+        step(
+            "exec oom_score_adj",
+            &["exec", &name, "cat", "/proc/self/oom_score_adj"],
+        );
         step(
             "exec -u -w -e",
             &[
