@@ -580,6 +580,51 @@ fn stop_signal_rtmin3(env: &Env) {
     compare::assert_not_slower("docker rm", &a.2, &b.2);
 }
 
+/// A container over its memory limit is OOM-killed (137, docker's OOMKilled, which it reads
+/// from the container's cgroup); one that ignores SIGTERM (sh as pid 1 without a trap) is
+/// killed when `stop -t 1` runs out, in about a second (timed against runc).
+fn oom_and_stop_timeout(env: &Env) {
+    let ((ta, sa), (tb, sb)) = compare::both(|rt| {
+        let mut t = Transcript::default();
+        let name = unique(rt, "oom");
+        let (run, id) = env.run_in(
+            rt,
+            &name,
+            &["--memory", "16m", "--memory-swap", "16m"],
+            &["sh", "-c", "x=a; while :; do x=$x$x; done"],
+        );
+        t.step("run over the limit", &run, &name, &id);
+        let state = env.docker(&[
+            "inspect",
+            "-f",
+            "{{.State.OOMKilled}} {{.State.ExitCode}}",
+            &name,
+        ]);
+        t.step("oom killed", &state, &name, &id);
+        t.step("rm", &env.docker(&["rm", &name]), &name, &id);
+        env.assert_clean(rt, &name, &id);
+        let name = unique(rt, "stoptimeout");
+        let (run, id) = env.run_in(rt, &name, &["-d"], &["sh", "-c", "echo ready; sleep 1000"]);
+        run.ok("docker run -d");
+        wait_until(&format!("{name} ready"), || {
+            logged(env, &name, "ready") == 1
+        });
+        let stop = env.docker(&["stop", "-t", "1", &name]);
+        t.step("stop -t 1", &stop, &name, &id);
+        let code = env.docker(&["inspect", "-f", "{{.State.ExitCode}}", &name]);
+        t.step("exit code", &code, &name, &id);
+        t.step("rm", &env.docker(&["rm", &name]), &name, &id);
+        env.assert_clean(rt, &name, &id);
+        (t, stop)
+    });
+    assert_eq!(
+        ta, tb,
+        "docker OOM and stop timeout: runc (left) vs berth (right)"
+    );
+    assert!(ta.0[1].ends_with("\ntrue 137"), "runc: {ta:?}");
+    compare::assert_not_slower("docker stop -t 1 (SIGKILL after the timeout)", &sa, &sb);
+}
+
 /// `docker run --rm` with `opts` running `script` under both runtimes: same exit code and
 /// stdout; returns runc's.
 fn same_run(env: &Env, what: &str, opts: &[&str], script: &str) -> Out {
@@ -696,6 +741,7 @@ pub const SCENARIOS: &[Scenario<Env>] = &[
     ("run_interactive_tty", run_interactive_tty),
     ("exec_interactive_tty", exec_interactive_tty),
     ("stop_signal_rtmin3", stop_signal_rtmin3),
+    ("oom_and_stop_timeout", oom_and_stop_timeout),
     ("read_only", read_only),
     ("cgroup_mount", cgroup_mount),
     ("stdin_without_i", stdin_without_i),
