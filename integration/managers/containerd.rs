@@ -176,6 +176,55 @@ fn run_missing_and_not_executable(env: &Env) {
     }
 }
 
+/// `ctr run` with the options of its own spec generator: cwd, env, memory and cpu limits, a
+/// read-only root, the default seccomp profile, a dropped capability, --no-pivot, a
+/// read-only bind mount and a user namespace (`--uidmap`/`--gidmap`).
+fn run_options(env: &Env) {
+    let src = env.logs.join("bind-source");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), "from the host\n").unwrap();
+    let mount = format!("type=bind,src={},dst=/mnt,options=rbind:ro", src.display());
+    let script = "id; pwd; echo $A; grep -E '^(Cap|NoNewPrivs|Seccomp:)' /proc/self/status; \
+                  touch /x 2>/dev/null || echo root refused; cat /mnt/f; \
+                  touch /mnt/g 2>/dev/null || echo bind refused; cat /proc/self/uid_map; \
+                  ls -ln /etc/passwd | cut -c1-30";
+    let (a, b) = compare::both(|rt| {
+        let id = unique(rt, "opts");
+        let opts = [
+            "--rm",
+            "--cwd",
+            "/tmp",
+            "--env",
+            "A=b",
+            "--memory-limit",
+            "67108864",
+            "--cpus",
+            "0.5",
+            "--read-only",
+            "--seccomp",
+            "--cap-drop",
+            "CAP_CHOWN",
+            "--no-pivot",
+            "--mount",
+            &mount,
+            "--uidmap",
+            "0:100000:65536",
+            "--gidmap",
+            "0:100000:65536",
+        ];
+        let out = env.ctr_run(rt, &id, &opts, &["sh", "-c", script]);
+        env.assert_clean(rt, &id);
+        out
+    });
+    compare::assert_same("ctr run with options", &a, &b);
+    assert!(
+        a.stdout
+            .contains("root refused\nfrom the host\nbind refused\n"),
+        "runc: {a:?}"
+    );
+    let _ = fs::remove_dir_all(&src);
+}
+
 /// Polls `ready` every 20 ms for up to 20 s; fails the scenario naming `what` after that.
 fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -359,14 +408,59 @@ fn run_with_tty(env: &Env) {
     assert!(a.stdout.contains("/dev/pts/"), "no tty: {:?}", a.stdout);
 }
 
+/// `ctr task exec -t` in a terminal (`script`) on a running task: the exec's own tty, ONLCR
+/// as runc leaves it, the exit code.
+fn exec_with_tty(env: &Env) {
+    let (a, b) = compare::both(|rt| {
+        let id = unique(rt, "exectty");
+        env.ctr_run(rt, &id, &["-d"], &["sleep", "1000"])
+            .ok("ctr run -d");
+        let line = format!(
+            "ctr --address {} --namespace {} task exec -t --exec-id t1 {id} \
+             sh -c 'tty; stty -a 2>/dev/null | grep -o .onlcr; echo done; exit 3'",
+            env.socket.display(),
+            env.namespace,
+        );
+        let mut out = crate::run::sh(&format!("script -qec \"{line}\" /dev/null"));
+        // As in run_with_tty; and ctr's own complaint when its resize of the pty comes after
+        // the process has ended (a race of ctr's) is not the runtime's.
+        out.stdout = out
+            .stdout
+            .replace("^@", "")
+            .lines()
+            .filter(|l| !l.contains("resize pty"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        env.ctr(&["task", "kill", "-s", "SIGKILL", &id])
+            .ok("ctr task kill");
+        wait_until(&format!("{id} stopped"), || env.status(&id) == "STOPPED");
+        env.ctr(&["task", "delete", &id]).ok("ctr task delete");
+        env.ctr(&["containers", "delete", &id])
+            .ok("ctr containers delete");
+        env.assert_clean(rt, &id);
+        out
+    });
+    assert_eq!(
+        (a.code, &a.stdout),
+        (b.code, &b.stdout),
+        "ctr task exec -t: runc (left) vs berth (right)\nrunc stderr: {}\nberth stderr: {}",
+        a.stderr,
+        b.stderr
+    );
+    assert_eq!(a.code, 3, "ctr task exec -t: the process's exit code");
+    assert!(a.stdout.contains("/dev/pts/"), "no tty: {:?}", a.stdout);
+}
+
 pub const SCENARIOS: &[Scenario<Env>] = &[
     ("run_exit_codes", run_exit_codes),
     (
         "run_missing_and_not_executable",
         run_missing_and_not_executable,
     ),
+    ("run_options", run_options),
     ("detached_task", detached_task),
     ("run_with_tty", run_with_tty),
+    ("exec_with_tty", exec_with_tty),
 ];
 
 impl Env {
