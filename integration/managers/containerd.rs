@@ -123,11 +123,14 @@ impl Env {
     }
 }
 
+/// A container name of this run: "ctr" keeps it apart from the other groups' names (made by
+/// the same process, in parallel), the fixed width from its neighbours' (leak checks match
+/// names as substrings).
 fn unique(rt: &Runtime, what: &str) -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     format!(
-        "bt-{what}-{}-{}-{}",
+        "bt-ctr-{what}-{}-{}-{:03}",
         rt.name,
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)

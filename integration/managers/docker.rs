@@ -225,11 +225,14 @@ impl Drop for Env {
     }
 }
 
+/// A container name of this run: "dk" keeps it apart from the other groups' names (made by
+/// the same process, in parallel), the fixed width from its neighbours' (leak checks match
+/// names as substrings).
 fn unique(rt: &Runtime, what: &str) -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     format!(
-        "bt-{what}-{}-{}-{}",
+        "bt-dk-{what}-{}-{}-{:03}",
         rt.name,
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
