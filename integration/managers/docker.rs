@@ -508,7 +508,8 @@ fn run_interactive_tty(env: &Env) {
 }
 
 /// `docker exec -it` in a terminal (`script`) on a running container: the exec's own tty
-/// with ONLCR as runc leaves it, and its exit code.
+/// with ONLCR as runc leaves it, and its exit code; then `rm -f` of the running container,
+/// timed against runc.
 fn exec_interactive_tty(env: &Env) {
     let (a, b) = compare::both(|rt| {
         let name = unique(rt, "exectty");
@@ -522,10 +523,13 @@ fn exec_interactive_tty(env: &Env) {
         let mut out = crate::run::sh(&format!("script -qec \"{line}\" /dev/null"));
         // As in run_interactive_tty: script's "^@" is not the container's.
         out.stdout = out.stdout.replace("^@", "");
-        env.docker(&["rm", "-f", &name]).ok("docker rm -f");
+        let rm = env.docker(&["rm", "-f", &name]);
+        rm.ok("docker rm -f");
         env.assert_clean(rt, &name, &id);
-        out
+        (out, rm)
     });
+    compare::assert_not_slower("docker rm -f of a running container", &a.1, &b.1);
+    let (a, b) = (a.0, b.0);
     assert_eq!(
         (a.code, &a.stdout),
         (b.code, &b.stdout),
