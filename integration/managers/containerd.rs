@@ -454,6 +454,35 @@ fn exec_with_tty(env: &Env) {
     assert!(a.stdout.contains("/dev/pts/"), "no tty: {:?}", a.stdout);
 }
 
+/// `ctr task checkpoint` where CRIU cannot dump (as on this machine) or can: the same exit
+/// code as with runc, and the task left as it was (running, still usable).
+fn checkpoint(env: &Env) {
+    let (a, b) = compare::both(|rt| {
+        let id = unique(rt, "ckpt");
+        env.ctr_run(rt, &id, &["-d"], &["sleep", "1000"])
+            .ok("ctr run -d");
+        let out = env.ctr(&["task", "checkpoint", &id]);
+        let mut t = Transcript::default();
+        t.note(format!("checkpoint: exit {}", out.code));
+        t.note(format!("status {}", env.status(&id)));
+        let exec = env.ctr(&["task", "exec", "--exec-id", "after", &id, "echo", "alive"]);
+        t.step("exec after the checkpoint", &exec, |s| s.to_string());
+        env.ctr(&["task", "kill", "-s", "SIGKILL", &id])
+            .ok("ctr task kill");
+        wait_until(&format!("{id} stopped"), || env.status(&id) == "STOPPED");
+        env.ctr(&["task", "delete", &id]).ok("ctr task delete");
+        env.ctr(&["containers", "delete", &id])
+            .ok("ctr containers delete");
+        env.assert_clean(rt, &id);
+        (t, out)
+    });
+    assert_eq!(
+        a.0, b.0,
+        "ctr task checkpoint: runc (left) vs berth (right)\nrunc: {:?}\nberth: {:?}",
+        a.1, b.1
+    );
+}
+
 pub const SCENARIOS: &[Scenario<Env>] = &[
     ("run_exit_codes", run_exit_codes),
     (
@@ -464,6 +493,7 @@ pub const SCENARIOS: &[Scenario<Env>] = &[
     ("detached_task", detached_task),
     ("run_with_tty", run_with_tty),
     ("exec_with_tty", exec_with_tty),
+    ("checkpoint", checkpoint),
 ];
 
 impl Env {
