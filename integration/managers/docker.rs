@@ -56,6 +56,9 @@ pub fn start_daemon(shared: &Shared, containerd: &Containerd) -> Result<Dockerd,
             &format!("berth-test-plugins-{}", std::process::id()),
         ])
         .arg(format!("--add-runtime=berth={}", compare::BERTH))
+        // `--init`: docker.io's own (tini, a dependency of the package), never another
+        // docker-init found first on PATH.
+        .arg("--init-path=/usr/bin/docker-init")
         .args([
             "--bridge",
             "none",
