@@ -8,9 +8,12 @@ use crate::common::{base_config, Bundle};
 use serde_json::json;
 
 /// What the container sees under /sys/fs/cgroup: the hierarchies (no `unified` one: runc
-/// mounts the v1 hierarchies only), the tmpfs holding them writable (runc does not make it
+/// mounts the v1 hierarchies only) and their mounts' sources (in a cgroup namespace runc's
+/// fresh mount of systemd's hierarchy has the source "systemd"), the tmpfs holding them writable (runc does not make it
 /// read-only; `ro` goes to the hierarchies), the hierarchies read-only.
 const SCRIPT: &str = "ls /sys/fs/cgroup; \
+    awk '$5 ~ \"^/sys/fs/cgroup/\" {for (i = 7; $i != \"-\"; i++) {}; print $5, $(i + 2)}' \
+        /proc/self/mountinfo; \
     grep ' /sys/fs/cgroup ' /proc/self/mounts | cut -d' ' -f3,4 | cut -d, -f1; \
     mkdir /sys/fs/cgroup/made && echo tmpfs writable; \
     mkdir /sys/fs/cgroup/memory/made 2>/dev/null || echo memory refused";

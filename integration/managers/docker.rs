@@ -662,16 +662,11 @@ fn read_only(env: &Env) {
     assert_eq!(out.stdout, "root=1\ntmp=1\nshm=0\n1\n", "runc: {out:?}");
 }
 
-/// The cgroup mount docker asks for (`/sys/fs/cgroup`, ro): on a v1 or hybrid host the v1
-/// hierarchies only, read-only, in a tmpfs that stays writable, as runc makes it.
+/// The cgroup mount docker asks for (`/sys/fs/cgroup`, ro), with the host's cgroup
+/// namespace and a private one: on a v1 or hybrid host the v1 hierarchies only, read-only
+/// (their mounts' sources as runc names them), in a tmpfs that stays writable, as runc
+/// makes it.
 fn cgroup_mount(env: &Env) {
-    let out = same_run(
-        env,
-        "cgmount",
-        &[],
-        "ls /sys/fs/cgroup; mkdir /sys/fs/cgroup/made && echo tmpfs writable; \
-         mkdir /sys/fs/cgroup/memory/made 2>/dev/null || echo memory refused",
-    );
     let v2 = nix::sys::statfs::statfs("/sys/fs/cgroup")
         .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
     // On a pure v2 host: the container's own cgroup2, read-only, and no tmpfs.
@@ -680,7 +675,22 @@ fn cgroup_mount(env: &Env) {
     } else {
         "\ntmpfs writable\nmemory refused\n"
     };
-    assert!(out.stdout.ends_with(want), "runc: {out:?}");
+    for cgroupns in ["host", "private"] {
+        let out = same_run(
+            env,
+            "cgmount",
+            &["--cgroupns", cgroupns],
+            "ls /sys/fs/cgroup; \
+             awk '$5 ~ \"^/sys/fs/cgroup/\" {for (i = 7; $i != \"-\"; i++) {}; print $5, $(i + 2)}' \
+                 /proc/self/mountinfo; \
+             mkdir /sys/fs/cgroup/made && echo tmpfs writable; \
+             mkdir /sys/fs/cgroup/memory/made 2>/dev/null || echo memory refused",
+        );
+        assert!(
+            out.stdout.ends_with(want),
+            "runc, cgroupns {cgroupns}: {out:?}"
+        );
+    }
 }
 
 /// Without -i the container's stdin is /dev/null, which runc's init reopens read-write in

@@ -104,8 +104,15 @@ fn mount_v1(ctx: &Ctx, dest: &Path, opts: &Parsed) -> Result<()> {
         if ctx.cgroupns {
             let data = (!h.data.is_empty()).then_some(h.data.as_str());
             let fs = Some(h.fs_type.as_str());
+            // runc names the source of systemd's hierarchy "systemd" (as systemd does), the
+            // others "cgroup": /proc/self/mounts shows it.
+            let source = if h.data == "name=systemd" {
+                "systemd"
+            } else {
+                h.fs_type.as_str()
+            };
             mount(
-                Some(h.fs_type.as_str()),
+                Some(source),
                 fd_path(sub_fd.as_fd()).as_str(),
                 fs,
                 fs_flags(opts),
