@@ -247,12 +247,12 @@ fn unique(rt: &Runtime, what: &str) -> String {
 /// shows.
 fn run_exit_codes(env: &Env) {
     for (args, words) in [
-        (&["sh", "-c", "echo hello; exit 0"][..], ""),
-        (&["sh", "-c", "echo out; echo err >&2; exit 1"], "err"),
-        (&["sh", "-c", "exit 42"], ""),
-        (&["sh", "-c", "kill -9 $$"], ""),
-        (&["/etc/passwd"], "permission denied"),
-        (&["nosuch"], "executable file not found in $PATH"),
+        (&["sh", "-c", "echo hello; exit 0"][..], None),
+        (&["sh", "-c", "echo out; echo err >&2; exit 1"], Some("err")),
+        (&["sh", "-c", "exit 42"], None),
+        (&["sh", "-c", "kill -9 $$"], None),
+        (&["/etc/passwd"], Some("permission denied")),
+        (&["nosuch"], Some("executable file not found in $PATH")),
     ] {
         let (a, b) = compare::both(|rt| {
             let name = unique(rt, "run");
@@ -262,6 +262,7 @@ fn run_exit_codes(env: &Env) {
             out
         });
         compare::assert_same(&format!("docker run {args:?}"), &a, &b);
+        let Some(words) = words else { continue };
         for (rt, out) in [("runc", &a), ("berth", &b)] {
             assert!(
                 out.stderr.contains(words),
@@ -311,10 +312,10 @@ fn logged(env: &Env, name: &str, text: &str) -> usize {
 }
 
 /// `docker run -d` and the commands on a running container: exec (exit code, oom score,
-/// user, cwd, env, a missing and a non-executable command, while paused), pause, unpause, stats, top,
-/// update (memory, memory+swap, cpus, pids: the cgroup files seen from inside, also after a
-/// restart), restart, stop (the trap runs), start, kill, rm. stop, kill and rm are timed
-/// against runc.
+/// user, cwd, env, a missing and a non-executable command, while paused), pause, unpause,
+/// top, update (memory, memory+swap, cpus, pids: the cgroup files seen from inside, also
+/// after a restart), stats, restart, stop (the trap runs), start, kill, rm. stop, kill and
+/// rm are timed against runc.
 fn detached_lifecycle(env: &Env) {
     let ((ta, sa, ka, ra), (tb, sb, kb, rb)) = compare::both(|rt| {
         let name = unique(rt, "life");
