@@ -636,6 +636,54 @@ fn oom_and_stop_timeout(env: &Env) {
     compare::assert_not_slower("docker stop -t 1 (SIGKILL after the timeout)", &sa, &sb);
 }
 
+/// kill, stop and rm -f of a paused container (its cgroup frozen): each ends it as with runc
+/// (137, no longer paused), no slower.
+fn paused_kill_stop_rm(env: &Env) {
+    let (a, b) = compare::both(|rt| {
+        let mut t = Transcript::default();
+        let mut outs = Vec::new();
+        for (what, args) in [
+            ("kill", &["kill"][..]),
+            ("stop -t 1", &["stop", "-t", "1"]),
+            ("rm -f", &["rm", "-f"]),
+        ] {
+            let name = unique(rt, "paused");
+            let (run, id) = env.run_in(rt, &name, &["-d"], &["sleep", "1000"]);
+            run.ok("docker run -d");
+            env.docker(&["pause", &name]).ok("docker pause");
+            let mut all = args.to_vec();
+            all.push(&name);
+            let out = env.docker(&all);
+            t.step(what, &out, &name, &id);
+            if what != "rm -f" {
+                let state = env.docker(&[
+                    "inspect",
+                    "-f",
+                    "{{.State.Status}} {{.State.ExitCode}} {{.State.Paused}}",
+                    &name,
+                ]);
+                t.step("state", &state, &name, &id);
+                env.docker(&["rm", &name]).ok("docker rm");
+            }
+            env.assert_clean(rt, &name, &id);
+            outs.push(out);
+        }
+        (t, outs)
+    });
+    assert_eq!(
+        a.0, b.0,
+        "docker on paused containers: runc (left) vs berth (right)"
+    );
+    assert!(a.0 .0[1].ends_with("exited 137 false"), "runc: {:?}", a.0);
+    for (i, what) in ["kill", "stop -t 1", "rm -f"].iter().enumerate() {
+        compare::assert_not_slower(
+            &format!("docker {what} of a paused container"),
+            &a.1[i],
+            &b.1[i],
+        );
+    }
+}
+
 /// `docker run --rm` with `opts` running `script` under both runtimes: same exit code and
 /// stdout; returns runc's.
 fn same_run(env: &Env, what: &str, opts: &[&str], script: &str) -> Out {
@@ -763,6 +811,7 @@ pub const SCENARIOS: &[Scenario<Env>] = &[
     ("exec_interactive_tty", exec_interactive_tty),
     ("stop_signal_rtmin3", stop_signal_rtmin3),
     ("oom_and_stop_timeout", oom_and_stop_timeout),
+    ("paused_kill_stop_rm", paused_kill_stop_rm),
     ("read_only", read_only),
     ("cgroup_mount", cgroup_mount),
     ("stdin_without_i", stdin_without_i),
