@@ -454,6 +454,43 @@ fn exec_with_tty(env: &Env) {
     assert!(a.stdout.contains("/dev/pts/"), "no tty: {:?}", a.stdout);
 }
 
+/// A paused task: SIGTERM waits in the frozen cgroup (the task stays PAUSED), SIGKILL ends
+/// it; `task delete -f` of a paused task ends and removes it at once (timed against runc).
+fn paused_task(env: &Env) {
+    let ((ta, da), (tb, db)) = compare::both(|rt| {
+        let mut t = Transcript::default();
+        let shown = |s: &str| s.to_string();
+        let id = unique(rt, "paused");
+        env.ctr_run(rt, &id, &["-d"], &["sleep", "1000"])
+            .ok("ctr run -d");
+        env.ctr(&["task", "pause", &id]).ok("ctr task pause");
+        t.step("kill", &env.ctr(&["task", "kill", &id]), shown);
+        // Nothing to wait for: a frozen task cannot act on the signal.
+        t.note(format!("status {}", env.status(&id)));
+        let kill = env.ctr(&["task", "kill", "-s", "SIGKILL", &id]);
+        t.step("kill -s SIGKILL", &kill, shown);
+        wait_until(&format!("{id} stopped"), || env.status(&id) == "STOPPED");
+        env.ctr(&["task", "delete", &id]).ok("ctr task delete");
+        env.ctr(&["containers", "delete", &id])
+            .ok("ctr containers delete");
+        env.assert_clean(rt, &id);
+        let id = unique(rt, "paused");
+        env.ctr_run(rt, &id, &["-d"], &["sleep", "1000"])
+            .ok("ctr run -d");
+        env.ctr(&["task", "pause", &id]).ok("ctr task pause");
+        let delete = env.ctr(&["task", "delete", "-f", &id]);
+        t.step("delete -f", &delete, shown);
+        t.note(format!("task left: {:?}", env.status(&id)));
+        env.ctr(&["containers", "delete", &id])
+            .ok("ctr containers delete");
+        env.assert_clean(rt, &id);
+        (t, delete)
+    });
+    assert_eq!(ta, tb, "ctr on paused tasks: runc (left) vs berth (right)");
+    assert_eq!(ta.0[1], "status PAUSED", "runc: {ta:?}");
+    compare::assert_not_slower("ctr task delete -f of a paused task", &da, &db);
+}
+
 /// `ctr task checkpoint` where CRIU cannot dump (as on this machine) or can: the same exit
 /// code as with runc, and the task left as it was (running, still usable).
 fn checkpoint(env: &Env) {
@@ -493,6 +530,7 @@ pub const SCENARIOS: &[Scenario<Env>] = &[
     ("detached_task", detached_task),
     ("run_with_tty", run_with_tty),
     ("exec_with_tty", exec_with_tty),
+    ("paused_task", paused_task),
     ("checkpoint", checkpoint),
 ];
 
