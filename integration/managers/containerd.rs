@@ -161,6 +161,7 @@ fn run_missing_and_not_executable(env: &Env) {
     for (cmd, words) in [
         ("nosuch", "executable file not found in $PATH"),
         ("/etc/passwd", "permission denied"),
+        ("/etc", "permission denied"),
     ] {
         let (a, b) = compare::both(|rt| {
             let id = unique(rt, "noexec");

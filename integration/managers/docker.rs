@@ -243,8 +243,8 @@ fn unique(rt: &Runtime, what: &str) -> String {
 }
 
 /// `docker run --rm`: exit codes and output (stdout and stderr both reach the user), a
-/// command that is not executable (126) or missing (127) with the runtime's words docker
-/// shows.
+/// command that is not executable (a file without x, a directory, a device: 126) or missing
+/// (127) with the runtime's words docker shows.
 fn run_exit_codes(env: &Env) {
     for (args, words) in [
         (&["sh", "-c", "echo hello; exit 0"][..], None),
@@ -252,6 +252,8 @@ fn run_exit_codes(env: &Env) {
         (&["sh", "-c", "exit 42"], None),
         (&["sh", "-c", "kill -9 $$"], None),
         (&["/etc/passwd"], Some("permission denied")),
+        (&["/etc"], Some("permission denied")),
+        (&["/dev/null"], Some("permission denied")),
         (&["nosuch"], Some("executable file not found in $PATH")),
     ] {
         let (a, b) = compare::both(|rt| {
