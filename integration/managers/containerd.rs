@@ -492,6 +492,43 @@ fn paused_task(env: &Env) {
     compare::assert_not_slower("ctr task delete -f of a paused task", &da, &db);
 }
 
+/// A task in the host's pid namespace (`--with-ns pid:...`, as Kubernetes' hostPID): when
+/// its init exits the shim kills the rest with `kill --all`; nothing of it outlives the task.
+fn shared_pid_namespace(env: &Env) {
+    let pidns = format!("--with-ns=pid:/proc/{}/ns/pid", std::process::id());
+    let (a, b) = compare::both(|rt| {
+        let mut t = Transcript::default();
+        let id = unique(rt, "hostpid");
+        let log = env.logs.join(format!("{id}.log"));
+        let uri = format!("--log-uri=file://{}", log.display());
+        let script = "sleep 1001 & sleep 1002 & trap 'exit 0' TERM; echo ready; \
+                      while :; do sleep 0.1; done";
+        env.ctr_run(rt, &id, &["-d", &pidns, &uri], &["sh", "-c", script])
+            .ok("ctr run -d");
+        wait_until(&format!("{id} ready"), || {
+            fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("ready")
+        });
+        // sh and the two sleeps (and a passing `sleep 0.1`).
+        let ps = env.ctr(&["task", "ps", &id]).ok("ctr task ps");
+        assert!(ps.lines().count() > 3, "{}: task ps: {ps}", rt.name);
+        t.step("kill", &env.ctr(&["task", "kill", &id]), |s| s.to_string());
+        wait_until(&format!("{id} stopped"), || env.status(&id) == "STOPPED");
+        env.ctr(&["task", "delete", &id]).ok("ctr task delete");
+        env.ctr(&["containers", "delete", &id])
+            .ok("ctr containers delete");
+        // The sleeps, in the task's cgroup, count as its leftovers.
+        env.assert_clean(rt, &id);
+        let _ = fs::remove_file(&log);
+        t
+    });
+    assert_eq!(
+        a, b,
+        "ctr with the host's pid namespace: runc (left) vs berth (right)"
+    );
+}
+
 /// `ctr task checkpoint` where CRIU cannot dump (as on this machine) or can: the same exit
 /// code as with runc, and the task left as it was (running, still usable).
 fn checkpoint(env: &Env) {
@@ -532,6 +569,7 @@ pub const SCENARIOS: &[Scenario<Env>] = &[
     ("run_with_tty", run_with_tty),
     ("exec_with_tty", exec_with_tty),
     ("paused_task", paused_task),
+    ("shared_pid_namespace", shared_pid_namespace),
     ("checkpoint", checkpoint),
 ];
 
