@@ -686,6 +686,32 @@ fn paused_kill_stop_rm(env: &Env) {
     }
 }
 
+/// `--pid host`: `docker stop` ends the container and the shim's `kill --all` the processes
+/// it left (they share the host's pid namespace); nothing of it remains. Timed against runc.
+fn pid_host_stop(env: &Env) {
+    let ((ta, sa), (tb, sb)) = compare::both(|rt| {
+        let mut t = Transcript::default();
+        let name = unique(rt, "pidhost");
+        let script = "sleep 1001 & sleep 1002 & trap 'exit 0' TERM; echo ready; \
+                      while :; do sleep 0.1; done";
+        let (run, id) = env.run_in(rt, &name, &["-d", "--pid", "host"], &["sh", "-c", script]);
+        run.ok("docker run -d --pid host");
+        wait_until(&format!("{name} ready"), || {
+            logged(env, &name, "ready") == 1
+        });
+        let stop = env.docker(&["stop", &name]);
+        t.step("stop", &stop, &name, &id);
+        let code = env.docker(&["inspect", "-f", "{{.State.ExitCode}}", &name]);
+        t.step("exit code", &code, &name, &id);
+        t.step("rm", &env.docker(&["rm", &name]), &name, &id);
+        // The sleeps, in the container's cgroup, count as its leftovers.
+        env.assert_clean(rt, &name, &id);
+        (t, stop)
+    });
+    assert_eq!(ta, tb, "docker --pid host: runc (left) vs berth (right)");
+    compare::assert_not_slower("docker stop (--pid host)", &sa, &sb);
+}
+
 /// `docker run --rm` with `opts` running `script` under both runtimes: same exit code and
 /// stdout; returns runc's.
 fn same_run(env: &Env, what: &str, opts: &[&str], script: &str) -> Out {
@@ -814,6 +840,7 @@ pub const SCENARIOS: &[Scenario<Env>] = &[
     ("stop_signal_rtmin3", stop_signal_rtmin3),
     ("oom_and_stop_timeout", oom_and_stop_timeout),
     ("paused_kill_stop_rm", paused_kill_stop_rm),
+    ("pid_host_stop", pid_host_stop),
     ("read_only", read_only),
     ("cgroup_mount", cgroup_mount),
     ("stdin_without_i", stdin_without_i),
