@@ -200,9 +200,13 @@ pub fn reopen_dev_null() -> Result<()> {
         .context("fstat of the container's /dev/null")?
         .st_rdev;
     for target in 0..=2 {
-        // SAFETY: stdio numbers, open in init (an fstat of a closed one fails below).
-        let fd = unsafe { BorrowedFd::borrow_raw(target) };
-        let Ok(st) = fstat(fd) else { continue };
+        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: fstat fills `st` on success; a closed stdio number only gives EBADF.
+        if unsafe { libc::fstat(target, st.as_mut_ptr()) } != 0 {
+            continue;
+        }
+        // SAFETY: fstat succeeded, so it filled the struct.
+        let st = unsafe { st.assume_init() };
         if st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == rdev {
             // SAFETY: dup3 onto a stdio number replaces what is there, as intended; no flags,
             // so the process inherits it.
