@@ -242,6 +242,7 @@ fn create_locked(
         mountns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Mount),
         cgroupns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Cgroup),
         idmapped: &idmapped,
+        terminal_relayed: console.is_none(),
     };
     // Cgroup: init unshares it itself once it sits in its cgroup, so that the namespace is
     // rooted there. Time: only init may be in it. Without offsets the clone makes it. Offsets

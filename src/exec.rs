@@ -50,6 +50,10 @@ struct Child<'a> {
     personality: Option<&'a oci_spec::runtime::LinuxPersonality>,
     /// The sealed exec trampoline (CVE-2019-5736).
     trampoline: Option<RawFd>,
+    /// process.terminal without a console socket: berth relays the pty.
+    terminal_relayed: bool,
+    /// The container's process.oomScoreAdj, for every process in it.
+    oom_score_adj: Option<i32>,
 }
 
 /// Runs the process; returns its exit status (0 with `detach`).
@@ -166,6 +170,8 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         preserve_fds: opts.preserve_fds,
         seccomp: filter.as_ref(),
         personality: linux.personality().as_ref(),
+        terminal_relayed: console.is_none(),
+        oom_score_adj: spec.process().as_ref().and_then(|p| p.oom_score_adj()),
     };
     let (pid, pidfd) = match clone(0, None)? {
         Forked::Child => run_child(&child),
@@ -242,6 +248,10 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
     }
     // Before joining the container's mount namespace: through the host's procfs.
     let on_exec = crate::lsm::OnExec::prepare(c.process)?;
+    // As runc: the container's oomScoreAdj, not the caller's nor the exec'd process's own.
+    if let Some(adj) = c.oom_score_adj {
+        attrs::set_oom_score_adj(adj)?;
+    }
     // In the container's cgroup now. Like init, the process gets the cgroup's CPUs rather
     // than its caller's (a caller pinned with taskset must not pin it), unless
     // execCPUAffinity says otherwise: `final`, or, without one, the kernel's choice after
@@ -278,7 +288,7 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
     }
     if c.process.terminal().unwrap_or(false) {
         // As runc's exec: a pty of the container's devpts, no /dev/console mount.
-        crate::terminal::setup_in_init(c.process, false, sock)?;
+        crate::terminal::setup_in_init(c.process, false, c.terminal_relayed, sock)?;
     }
     let mut prepared =
         init::prepare_process(c.process, 0, c.preserve_fds, c.seccomp, sock, on_exec)?;

@@ -66,6 +66,8 @@ pub struct Context<'a> {
     pub cgroupns: bool,
     /// Id-mapped mount trees made by the parent (`rootfs::prepare_idmapped`).
     pub idmapped: &'a [rootfs::IdMapped],
+    /// process.terminal without a console socket: berth relays the pty (`terminal::relay`).
+    pub terminal_relayed: bool,
 }
 
 /// Wraps an fd inherited across clone as an owned socket for the sync helpers.
@@ -189,7 +191,7 @@ fn setup(ctx: &Context, sock_slot: &mut Option<OwnedFd>) -> Result<Never> {
     // The console: after the mounts and pivot_root, before masked/readonly paths.
     if process.terminal().unwrap_or(false) {
         let console = ctx.mountns || rootfs::set_up_without_mountns(spec);
-        terminal::setup_in_init(process, console, sock)?;
+        terminal::setup_in_init(process, console, ctx.terminal_relayed, sock)?;
     }
     // Like runc, a missing cwd is created (before the root may become read-only).
     if !process.cwd().exists() {

@@ -111,15 +111,23 @@ pub fn read_sync(
 /// the slave to the process user, bind-mounts it on /dev/console if `mount_console` (init
 /// with a mount namespace of its own: never the host's; not for an exec'd process, as
 /// runc), sends the master to the parent as `Msg::PtyMaster`, and makes the slave stdio and
-/// the controlling terminal.
-pub fn setup_in_init(process: &Process, mount_console: bool, sync: &OwnedFd) -> Result<()> {
+/// the controlling terminal. `relayed`: no console socket, berth relays the pty itself.
+pub fn setup_in_init(
+    process: &Process,
+    mount_console: bool,
+    relayed: bool,
+    sync: &OwnedFd,
+) -> Result<()> {
     let (master, slave) = open_pty()?;
-    // As runc: the container's "\n" reaches the caller as "\n", not "\r\n".
-    let mut tio = nix::sys::termios::tcgetattr(&slave).context("process.terminal: tcgetattr")?;
-    tio.output_flags
-        .remove(nix::sys::termios::OutputFlags::ONLCR);
-    nix::sys::termios::tcsetattr(&slave, nix::sys::termios::SetArg::TCSANOW, &tio)
-        .context("process.terminal: clearing ONLCR")?;
+    // As runc's own relay (`run -t`, `exec -t`): the container's "\n" reaches the caller as
+    // "\n", not "\r\n". A master sent to a console socket keeps the kernel's default ONLCR,
+    // as runc leaves it: the manager's user sees "\r\n" (docker -it, ctr -t, conmon).
+    if relayed {
+        let mut tio = tcgetattr(&slave).context("process.terminal: tcgetattr")?;
+        tio.output_flags
+            .remove(nix::sys::termios::OutputFlags::ONLCR);
+        tcsetattr(&slave, SetArg::TCSANOW, &tio).context("process.terminal: clearing ONLCR")?;
+    }
     if let Some(size) = process.console_size() {
         set_window_size(master.as_fd(), winsize(size.height(), size.width()))
             .context("process.consoleSize: setting the terminal size")?;

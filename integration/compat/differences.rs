@@ -98,6 +98,13 @@ pub const INTENDED: &[Difference] = &[
         reason: "podman 4 and containerd 1.6 stop a container without its own pid namespace with kill --all and expect every process signalled (runc 1.1's meaning)",
     },
     Difference {
+        case: "a directory as the command",
+        berth: "exec: \"/etc\": permission denied (what execve says of it), as runc 1.1",
+        runc: "1.5.1: exec: \"/etc\": is a directory (Go 1.22's LookPath)",
+        reason: "docker 20.10 and podman 4.3 match \"permission denied\" for exit code 126 \
+                 (cannot invoke); with \"is a directory\" they exit 125, as for their own errors",
+    },
+    Difference {
         case: "start with a failing startContainer hook",
         berth: "start exits 1 with the hook's error, once the container is stopped",
         runc: "start exits 0; init prints the hook's error and exits",

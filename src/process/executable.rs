@@ -22,11 +22,11 @@ pub fn go_error_text(e: &std::io::Error) -> String {
 fn check_executable(path: &Path, shown: &str) -> std::result::Result<(), String> {
     let meta =
         std::fs::metadata(path).map_err(|e| format!("stat {shown}: {}", go_error_text(&e)))?;
-    if meta.is_dir() {
-        return Err("is a directory".into());
-    }
+    // What execve says of a directory or a device (EACCES), as runc 1.1 reports it: docker
+    // and podman turn "permission denied" into exit code 126. (runc 1.5 says "is a
+    // directory" of a directory, which they report as 125: compat/differences.rs.)
     if !meta.is_file() {
-        return Err("not a regular file".into());
+        return Err("permission denied".into());
     }
     let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| "contains a NUL byte")?;
     executable_by_effective_ids(&c).map_err(|e| e.desc().to_lowercase())
@@ -149,7 +149,11 @@ mod tests {
         );
         assert_eq!(
             found("b/adir", &env("a")).unwrap_err().to_string(),
-            "exec: \"b/adir\": is a directory"
+            "exec: \"b/adir\": permission denied"
+        );
+        assert_eq!(
+            found("/dev/null", &env("a")).unwrap_err().to_string(),
+            "exec: \"/dev/null\": permission denied"
         );
         assert_eq!(
             found("", &env("a")).unwrap_err().to_string(),

@@ -3,11 +3,13 @@
 //! - On a pure cgroup v2 host, "cgroup" means cgroup2.
 //! - cgroup2: a fresh cgroup2 mount; where that is refused (a user namespace without its own
 //!   cgroup namespace), a bind of the container's own cgroup2 directory instead.
-//! - "cgroup" on a v1 or hybrid host: a tmpfs at the destination, then one directory per host
-//!   hierarchy (v1 controllers and the unified one), each either a fresh mount of that
-//!   hierarchy (in a new cgroup namespace, which shows the container's own cgroup as root) or
-//!   a bind of the container's cgroup directory of that hierarchy from the host. Co-mounted
-//!   controllers ("cpu,cpuacct") get one symlink per controller.
+//! - "cgroup" on a v1 or hybrid host: a tmpfs at the destination, left writable as runc
+//!   leaves it (the mount's options, `ro` above all, go to the hierarchies), then one
+//!   directory per v1 hierarchy of the host (on a hybrid host not the unified one, as runc:
+//!   what runs inside sees a v1 layout), each either a fresh mount of that hierarchy (in a new
+//!   cgroup namespace, which shows the container's own cgroup as root) or a bind of the
+//!   container's cgroup directory of that hierarchy from the host. Co-mounted controllers
+//!   ("cpu,cpuacct") get one symlink per controller.
 
 use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
@@ -19,7 +21,7 @@ use std::path::{Path, PathBuf};
 use super::mount_options::Parsed;
 use super::mounts::{apply_after, bind, reopen, Ctx};
 use super::resolve::{self, Kind};
-use super::sys::{self, fd_path};
+use super::sys::fd_path;
 
 /// One cgroup hierarchy mounted on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +82,10 @@ fn mount_v2(ctx: &Ctx, dest: &Path, opts: &Parsed) -> Result<()> {
 }
 
 fn mount_v1(ctx: &Ctx, dest: &Path, opts: &Parsed) -> Result<()> {
-    let hierarchies = hierarchies(ctx.root_path)?;
+    let hierarchies: Vec<Hierarchy> = hierarchies(ctx.root_path)?
+        .into_iter()
+        .filter(|h| h.fs_type == "cgroup")
+        .collect();
     let dest_fd = resolve::create_in_root(ctx.root, dest, Kind::Dir)?;
     let inside = resolve::container_path(dest_fd.as_fd(), ctx.root_path)?;
     let base = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
@@ -99,8 +104,15 @@ fn mount_v1(ctx: &Ctx, dest: &Path, opts: &Parsed) -> Result<()> {
         if ctx.cgroupns {
             let data = (!h.data.is_empty()).then_some(h.data.as_str());
             let fs = Some(h.fs_type.as_str());
+            // runc names the source of systemd's hierarchy "systemd" (as systemd does), the
+            // others "cgroup": /proc/self/mounts shows it.
+            let source = if h.data == "name=systemd" {
+                "systemd"
+            } else {
+                h.fs_type.as_str()
+            };
             mount(
-                Some(h.fs_type.as_str()),
+                Some(source),
                 fd_path(sub_fd.as_fd()).as_str(),
                 fs,
                 fs_flags(opts),
@@ -124,10 +136,6 @@ fn mount_v1(ctx: &Ctx, dest: &Path, opts: &Parsed) -> Result<()> {
                 }
             }
         }
-    }
-    if opts.flags & libc::MS_RDONLY != 0 {
-        sys::mount_setattr(top.as_fd(), false, libc::MOUNT_ATTR_RDONLY, 0, 0)
-            .context("making the cgroup tmpfs read-only")?;
     }
     apply_after(top.as_fd(), opts)
 }

@@ -10,7 +10,7 @@ use nix::mount::{mount, MsFlags};
 use nix::sys::stat::{fchmodat, fstat, makedev, mknodat, FchmodatFlags, Mode, SFlag};
 use nix::unistd::{fchownat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 use super::resolve::{self, Kind};
@@ -186,6 +186,36 @@ pub fn create_symlinks(root: BorrowedFd) -> Result<()> {
         Err(e) => return Err(e).context("removing /dev/ptmx"),
     }
     symlinkat("pts/ptmx", dev.as_fd(), "ptmx").context("creating /dev/ptmx")?;
+    Ok(())
+}
+
+/// As runc right after the root switch, where it made /dev itself: each of stdin, stdout and
+/// stderr that is a /dev/null (the host's, as a manager gives for "no input") becomes the
+/// container's /dev/null opened read-write, so that the process sees the same kind of fd
+/// runc gives it (`echo x >&0` works, as under runc).
+pub fn reopen_dev_null() -> Result<()> {
+    let null = nix::fcntl::open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+        .context("reopening /dev/null inside the container")?;
+    let rdev = fstat(&null)
+        .context("fstat of the container's /dev/null")?
+        .st_rdev;
+    for target in 0..=2 {
+        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: fstat fills `st` on success; a closed stdio number only gives EBADF.
+        if unsafe { libc::fstat(target, st.as_mut_ptr()) } != 0 {
+            continue;
+        }
+        // SAFETY: fstat succeeded, so it filled the struct.
+        let st = unsafe { st.assume_init() };
+        if st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == rdev {
+            // SAFETY: dup3 onto a stdio number replaces what is there, as intended; no flags,
+            // so the process inherits it.
+            if unsafe { libc::dup3(null.as_raw_fd(), target, 0) } < 0 {
+                return Err(Errno::last())
+                    .with_context(|| format!("reopening /dev/null as fd {target}"));
+            }
+        }
+    }
     Ok(())
 }
 

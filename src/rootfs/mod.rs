@@ -142,12 +142,17 @@ fn populate(setup: &RootfsSetup) -> Result<()> {
 
 /// Step 4 of init, second half, after [`prepare`]: makes the rootfs "/" (pivot_root, or with
 /// --no-pivot MS_MOVE and chroot, or only chroot without a mount namespace). Ends with the
-/// cwd at "/".
+/// cwd at "/" and, where berth made /dev, stdio that was /dev/null on the container's.
 pub fn enter(setup: &RootfsSetup) -> Result<()> {
+    let spec = setup.spec;
     if !setup.mountns {
-        return pivot::chroot_only(setup.rootfs);
+        pivot::chroot_only(setup.rootfs)?;
+        if set_up_without_mountns(spec) && !dev_is_bind(spec) {
+            devices::reopen_dev_null()?;
+        }
+        return Ok(());
     }
-    let propagation = propagation(setup.spec);
+    let propagation = propagation(spec);
     if setup.no_pivot {
         pivot::move_root(setup.rootfs)?;
     } else {
@@ -155,6 +160,9 @@ pub fn enter(setup: &RootfsSetup) -> Result<()> {
     }
     if let Some(flags) = propagation {
         pivot::apply_root_propagation(flags)?;
+    }
+    if !dev_is_bind(spec) {
+        devices::reopen_dev_null()?;
     }
     Ok(())
 }

@@ -73,11 +73,9 @@ fn empty_tmpfs(mount_label: Option<&str>) -> Result<(OwnedFd, u64)> {
     if let Some(l) = mount_label {
         options.push(("context", l));
     }
-    let attr = libc::MOUNT_ATTR_RDONLY
-        | libc::MOUNT_ATTR_NOSUID
-        | libc::MOUNT_ATTR_NODEV
-        | libc::MOUNT_ATTR_NOEXEC;
-    let fd = sys::fresh_mount("tmpfs", &options, attr).context("creating a read-only tmpfs")?;
+    // Read-only, and no more flags than runc's: it is empty and holds one inode anyway.
+    let fd = sys::fresh_mount("tmpfs", &options, libc::MOUNT_ATTR_RDONLY)
+        .context("creating a read-only tmpfs")?;
     let dev = fstat(&fd).context("fstat of the masking tmpfs")?.st_dev;
     Ok((fd, dev))
 }

@@ -376,8 +376,9 @@ fn check_full(outside_in_root: &Path) -> Result<()> {
     check_cgroups()
 }
 
-/// The "cgroup" mount, on whatever the host has: cgroup2 on a pure v2 host, else a tmpfs with
-/// one read-only bind per hierarchy holding this process's own cgroup.
+/// The "cgroup" mount, on whatever the host has: cgroup2 on a pure v2 host, else a tmpfs
+/// (writable, as runc leaves it) with one read-only bind per v1 hierarchy holding this
+/// process's own cgroup (the unified one of a hybrid host left out, as by runc).
 fn check_cgroups() -> Result<()> {
     let top = mount_at("/sys/fs/cgroup")?;
     if top.fs_type == "cgroup2" {
@@ -385,7 +386,7 @@ fn check_cgroups() -> Result<()> {
         return Ok(());
     }
     ensure!(
-        top.fs_type == "tmpfs" && has_opt(&top, "ro"),
+        top.fs_type == "tmpfs" && has_opt(&top, "rw"),
         "cgroup tmpfs: {top:?}"
     );
     let own = std::fs::read_to_string("/proc/self/cgroup")?;
@@ -398,7 +399,7 @@ fn check_cgroups() -> Result<()> {
         }
         let m = mount_at(path.to_str().unwrap())?;
         ensure!(
-            m.fs_type.starts_with("cgroup") && has_opt(&m, "ro") && has_opt(&m, "nosuid"),
+            m.fs_type == "cgroup" && has_opt(&m, "ro") && has_opt(&m, "nosuid"),
             "{m:?}"
         );
         // The bind shows this process's own cgroup: its cgroup.procs lists us.
