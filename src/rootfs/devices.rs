@@ -189,6 +189,37 @@ pub fn create_symlinks(root: BorrowedFd) -> Result<()> {
     Ok(())
 }
 
+/// Stdio fds that are /dev/null (the caller's, from the host) become the container's own
+/// /dev/null opened read-write, as runc does: a program may write to its stdin, and the fd no
+/// longer refers to a file of the host. Runs after pivot_root; closed stdio fds stay closed.
+pub fn reopen_null_stdio() -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    let st = fstat(&null)?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFCHR {
+        bail!("/dev/null is not a character device");
+    }
+    for fd in 0..=2 {
+        let mut cur = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: fstat writes into `cur`, which is read only when it succeeded.
+        if unsafe { libc::fstat(fd, cur.as_mut_ptr()) } != 0 {
+            continue;
+        }
+        // SAFETY: fstat succeeded, so `cur` is initialised.
+        let cur = unsafe { cur.assume_init() };
+        if cur.st_mode & libc::S_IFMT == libc::S_IFCHR && cur.st_rdev == st.st_rdev {
+            // SAFETY: dup2 of an fd this function owns onto a stdio number; no memory involved.
+            if unsafe { libc::dup2(null.as_raw_fd(), fd) } < 0 {
+                return Err(std::io::Error::last_os_error()).with_context(|| format!("fd {fd}"));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -141,20 +141,26 @@ fn populate(setup: &RootfsSetup) -> Result<()> {
 }
 
 /// Step 4 of init, second half, after [`prepare`]: makes the rootfs "/" (pivot_root, or with
-/// --no-pivot MS_MOVE and chroot, or only chroot without a mount namespace). Ends with the
-/// cwd at "/".
+/// --no-pivot MS_MOVE and chroot, or only chroot without a mount namespace); then, where it
+/// made the devices, points stdio that is /dev/null at the container's own. Ends with the cwd
+/// at "/".
 pub fn enter(setup: &RootfsSetup) -> Result<()> {
     if !setup.mountns {
-        return pivot::chroot_only(setup.rootfs);
-    }
-    let propagation = propagation(setup.spec);
-    if setup.no_pivot {
-        pivot::move_root(setup.rootfs)?;
+        pivot::chroot_only(setup.rootfs)?;
     } else {
-        pivot::pivot(setup.rootfs)?;
+        let propagation = propagation(setup.spec);
+        if setup.no_pivot {
+            pivot::move_root(setup.rootfs)?;
+        } else {
+            pivot::pivot(setup.rootfs)?;
+        }
+        if let Some(flags) = propagation {
+            pivot::apply_root_propagation(flags)?;
+        }
     }
-    if let Some(flags) = propagation {
-        pivot::apply_root_propagation(flags)?;
+    let populated = setup.mountns || set_up_without_mountns(setup.spec);
+    if populated && !dev_is_bind(setup.spec) {
+        devices::reopen_null_stdio().context("reopening /dev/null inside the container")?;
     }
     Ok(())
 }

@@ -1,0 +1,80 @@
+//! Behaviours that podman's options scenarios (`integration/managers/podman/options.rs`)
+//! found different from runc, checked here against runc without a manager.
+
+use super::{Outcome, Pair};
+use crate::common::*;
+use std::process::Stdio;
+
+/// A detached container's init whose stdio is the host's /dev/null (as conmon gives it without
+/// -i) has the container's own /dev/null instead, open read-write; an exec'd process keeps
+/// what it was given.
+#[test]
+fn stdio_dev_null_is_the_containers_own() {
+    // Prints, on fd 3, how fds 0-2 of process $P are open and whose /dev/null they are.
+    const CHECK: &str = "for fd in 0 1 2; do \
+        [ \"$(stat -L -c %d:%i /proc/$P/fd/$fd)\" = \"$(stat -L -c %d:%i /dev/null)\" ] \
+        && w=own || w=host; echo \"$fd $(stat -c %A /proc/$P/fd/$fd) $w\" >&3; done";
+    let pair = Pair::new();
+    let b = Bundle::new(&base_config(&["/bin/sleep", "600"]));
+    let dir = b.dir.to_str().unwrap();
+    let (ob, or) = pair.both(|root, id| {
+        let detached = |args: &[&str]| {
+            let status = root
+                .cmd()
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success(), "{args:?}: {status:?}");
+        };
+        detached(&["run", "-d", "--bundle", dir, id]);
+        let in_exec = format!("P=$$; {{ {CHECK}; }} 3>/tmp/fds.tmp; mv /tmp/fds.tmp /tmp/fds");
+        detached(&["exec", "-d", id, "sh", "-c", &in_exec]);
+        let init = Outcome::of(
+            root,
+            &["exec", id, "sh", "-c", &format!("P=1; {{ {CHECK}; }} 3>&1")],
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let exec = loop {
+            let o = Outcome::of(root, &["exec", id, "cat", "/tmp/fds"]);
+            if o.code == 0 || std::time::Instant::now() > deadline {
+                break o;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        root.ok(&["delete", "--force", id]);
+        (init, exec)
+    });
+    assert_eq!(
+        (
+            or.0.code,
+            or.0.stdout.as_str(),
+            or.1.code,
+            or.1.stdout.as_str()
+        ),
+        (
+            0,
+            "0 lrwx------ own\n1 lrwx------ own\n2 lrwx------ own\n",
+            0,
+            "0 lr-x------ host\n1 l-wx------ host\n2 l-wx------ host\n"
+        ),
+        "runc: {or:?}"
+    );
+    assert_eq!(
+        (
+            ob.0.code,
+            ob.0.stdout.as_str(),
+            ob.1.code,
+            ob.1.stdout.as_str()
+        ),
+        (
+            or.0.code,
+            or.0.stdout.as_str(),
+            or.1.code,
+            or.1.stdout.as_str()
+        ),
+        "berth: {ob:?}"
+    );
+    pair.berth.assert_clean(Some(&b));
+}
