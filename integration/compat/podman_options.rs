@@ -78,3 +78,35 @@ fn stdio_dev_null_is_the_containers_own() {
     );
     pair.berth.assert_clean(Some(&b));
 }
+
+/// A "cgroup" mount on a v1 or hybrid host shows the v1 hierarchies only, with or without a
+/// cgroup namespace (podman's containers have none on v1): a hybrid host's unified hierarchy
+/// stays out, as runc leaves it (systemd in a container would take it for a hybrid host).
+#[test]
+fn cgroup_mount_lists_what_runcs_does() {
+    let pair = Pair::new();
+    for cgroupns in [true, false] {
+        let mut c = base_config(&["/bin/sh", "-c", "ls /sys/fs/cgroup | tr '\\n' ' '"]);
+        c["mounts"].as_array_mut().unwrap().push(serde_json::json!({
+            "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+            "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]
+        }));
+        if !cgroupns {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|n| n["type"] != "cgroup");
+        }
+        let b = Bundle::new(&c);
+        let dir = b.dir.to_str().unwrap();
+        let (ob, or) = pair.both(|root, id| Outcome::of(root, &["run", "--bundle", dir, id]));
+        assert_eq!(or.code, 0, "runc: {or:?}");
+        assert!(or.stdout.contains("memory"), "runc: {or:?}");
+        assert_eq!(
+            (ob.code, &ob.stdout),
+            (or.code, &or.stdout),
+            "cgroupns {cgroupns}: berth {ob:?}\nrunc {or:?}"
+        );
+    }
+    pair.berth.assert_clean(None);
+}

@@ -4,10 +4,10 @@
 //! - cgroup2: a fresh cgroup2 mount; where that is refused (a user namespace without its own
 //!   cgroup namespace), a bind of the container's own cgroup2 directory instead.
 //! - "cgroup" on a v1 or hybrid host: a tmpfs at the destination, then one directory per host
-//!   hierarchy (v1 controllers and the unified one), each either a fresh mount of that
-//!   hierarchy (in a new cgroup namespace, which shows the container's own cgroup as root) or
-//!   a bind of the container's cgroup directory of that hierarchy from the host. Co-mounted
-//!   controllers ("cpu,cpuacct") get one symlink per controller.
+//!   v1 hierarchy, each either a fresh mount of that hierarchy (in a new cgroup namespace,
+//!   which shows the container's own cgroup as root) or a bind of the container's cgroup
+//!   directory of that hierarchy from the host. Co-mounted controllers ("cpu,cpuacct") get one
+//!   symlink per controller. A hybrid host's unified hierarchy is left out, as runc does.
 
 use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
@@ -80,7 +80,10 @@ fn mount_v2(ctx: &Ctx, dest: &Path, opts: &Parsed) -> Result<()> {
 }
 
 fn mount_v1(ctx: &Ctx, dest: &Path, opts: &Parsed) -> Result<()> {
-    let hierarchies = hierarchies(ctx.root_path)?;
+    let hierarchies: Vec<Hierarchy> = hierarchies(ctx.root_path)?
+        .into_iter()
+        .filter(|h| h.fs_type == "cgroup")
+        .collect();
     let dest_fd = resolve::create_in_root(ctx.root, dest, Kind::Dir)?;
     let inside = resolve::container_path(dest_fd.as_fd(), ctx.root_path)?;
     let base = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
