@@ -124,6 +124,20 @@ pub const INTENDED: &[Difference] = &[
                \"unable to set memory limit to L (current usage: …)\"",
         reason: "the spec field asks for the check whatever the cgroup version; both refuse",
     },
+    Difference {
+        case: "cgroup mount: ro on its tmpfs",
+        berth: "a v1 \"cgroup\" mount asking for `ro` is read-only throughout: the tmpfs that \
+                holds the hierarchies too (mkdir in /sys/fs/cgroup: read-only file system)",
+        runc: "makes the hierarchies read-only but leaves their tmpfs writable",
+        reason: "an accepted `ro` does what it says (charter); nothing writes into that tmpfs",
+    },
+    Difference {
+        case: "maskedPaths: the masking tmpfs's flags",
+        berth: "masks a directory with an empty read-only tmpfs that is also nosuid,nodev,noexec",
+        runc: "masks it with an empty read-only tmpfs without those flags (visible in mountinfo)",
+        reason: "the tmpfs holds nothing and cannot be written, so the flags change nothing a \
+                 process can do; they only harden it",
+    },
 ];
 
 /// The row for `case`; a test that meets an unlisted difference fails here.

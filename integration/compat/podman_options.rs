@@ -110,3 +110,69 @@ fn cgroup_mount_lists_what_runcs_does() {
     }
     pair.berth.assert_clean(None);
 }
+
+/// A "cgroup" mount with `ro` (podman's, docker's): runc leaves the tmpfs holding the
+/// hierarchies writable, berth makes it read-only too (a listed difference); the hierarchies
+/// are read-only under both.
+#[test]
+fn cgroup_mount_ro_covers_its_tmpfs() {
+    let pair = Pair::new();
+    let script = "mkdir /sys/fs/cgroup/x 2>/dev/null && echo tmpfs-writable || echo tmpfs-ro; \
+                  mkdir /sys/fs/cgroup/memory/x 2>/dev/null && echo memory-writable || echo memory-ro";
+    let mut c = base_config(&["/bin/sh", "-c", script]);
+    c["mounts"].as_array_mut().unwrap().push(serde_json::json!({
+        "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+        "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]
+    }));
+    let b = Bundle::new(&c);
+    let dir = b.dir.to_str().unwrap();
+    let (ob, or) = pair.both(|root, id| Outcome::of(root, &["run", "--bundle", dir, id]));
+    if crate::cgroups::pure_v2() {
+        // One cgroup2 mount, read-only under both: nothing differs.
+        assert_eq!(
+            (ob.code, ob.stdout.as_str(), or.code, or.stdout.as_str()),
+            (0, "tmpfs-ro\nmemory-ro\n", 0, "tmpfs-ro\nmemory-ro\n"),
+            "berth {ob:?}\nrunc {or:?}"
+        );
+        return;
+    }
+    assert_eq!(
+        (or.code, or.stdout.as_str()),
+        (0, "tmpfs-writable\nmemory-ro\n"),
+        "runc: {or:?}"
+    );
+    super::differences::intended("cgroup mount: ro on its tmpfs");
+    assert_eq!(
+        (ob.code, ob.stdout.as_str()),
+        (0, "tmpfs-ro\nmemory-ro\n"),
+        "berth: {ob:?}"
+    );
+}
+
+/// A masked directory (/proc/acpi) is an empty read-only tmpfs under both; berth's is also
+/// nosuid,nodev,noexec (a listed difference); nothing can be created in it under either.
+#[test]
+fn masked_directory_tmpfs_flags() {
+    let pair = Pair::new();
+    let script = "grep ' /proc/acpi ' /proc/self/mountinfo | cut -d' ' -f6; \
+                  ls -A /proc/acpi | wc -l; touch /proc/acpi/x 2>/dev/null || echo refused";
+    let b = Bundle::new(&base_config(&["/bin/sh", "-c", script]));
+    let dir = b.dir.to_str().unwrap();
+    let (ob, or) = pair.both(|root, id| Outcome::of(root, &["run", "--bundle", dir, id]));
+    if !std::path::Path::new("/proc/acpi").is_dir() {
+        // Nothing to mask on this host: the script prints no mount line under either.
+        assert_eq!(ob.stdout, or.stdout, "berth {ob:?}\nrunc {or:?}");
+        return;
+    }
+    assert_eq!(
+        (or.code, or.stdout.as_str()),
+        (0, "ro,relatime\n0\nrefused\n"),
+        "runc: {or:?}"
+    );
+    super::differences::intended("maskedPaths: the masking tmpfs's flags");
+    assert_eq!(
+        (ob.code, ob.stdout.as_str()),
+        (0, "ro,nosuid,nodev,noexec,relatime\n0\nrefused\n"),
+        "berth: {ob:?}"
+    );
+}
