@@ -113,6 +113,17 @@ fn capabilities(env: &Env) {
         "CAP_CHOWN (0) and CAP_KILL (5) dropped: {out}"
     );
     assert_ne!(eff, 0, "{out}");
+    // A non-root user with an added capability gets it as an ambient one (podman asks so).
+    let out = same_run(
+        env,
+        &["--user", "tester", "--cap-add", "net_bind_service"],
+        &["sh", "-c", "grep -E '^Cap(Inh|Eff|Amb)' /proc/self/status"],
+    );
+    // CAP_NET_BIND_SERVICE (10).
+    assert_eq!(
+        out,
+        "CapInh:\t0000000000000400\nCapEff:\t0000000000000400\nCapAmb:\t0000000000000400\n"
+    );
 }
 
 fn status_field(status: &str, field: &str) -> u64 {
@@ -160,6 +171,15 @@ fn user(env: &Env) {
     );
     let out = same_run(env, &["--user", "1234:5678"], &["sh", "-c", script]);
     assert!(out.starts_with("uid=1234(1234) gid=5678(5678)"), "{out}");
+    let out = same_run(
+        env,
+        &["--user", "tester:root", "--group-add", "65534"],
+        &["id"],
+    );
+    assert_eq!(
+        out,
+        "uid=1000(tester) gid=0(root) groups=0(root),65534(nogroup)\n"
+    );
     let (a, b) = compare::both(|rt| run_rm(env, rt, &["--user", "nosuch"], &["id"]));
     compare::assert_same("podman run --user nosuch", &a, &b);
     assert_eq!(a.code, 126, "{a:?}");
@@ -298,6 +318,49 @@ fn init(env: &Env) {
     compare::assert_not_slower("podman rm (--init)", &a.2, &b.2);
 }
 
+/// `podman exec` into a container started with security options: the exec'd process has the
+/// container's user, capabilities and no_new_privs; `-u root` has root's capabilities.
+fn exec_keeps_options(env: &Env) {
+    const STATUS: &str = "id; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status";
+    let (a, b) = compare::both(|rt| {
+        let name = unique(rt, "exopt");
+        let opts = [
+            "--user",
+            "tester",
+            "--cap-drop",
+            "all",
+            "--cap-add",
+            "net_admin,chown",
+            "--security-opt",
+            "no-new-privileges",
+        ];
+        let mut args = vec!["run", "-d", "--name", &name];
+        args.extend_from_slice(&opts);
+        args.extend_from_slice(&[IMAGE, "sh", "-c", TRAPS_TERM]);
+        env.with(rt, &args).ok("podman run -d");
+        let as_user = env.with(rt, &["exec", &name, "sh", "-c", STATUS]);
+        let as_root = env.with(rt, &["exec", "-u", "root", &name, "sh", "-c", STATUS]);
+        let rm = unnamed(env.with(rt, &["rm", "-f", "-t", "10", &name]), &name);
+        env.assert_clean(rt, &name, &name);
+        (as_user, as_root, rm)
+    });
+    compare::assert_same("podman exec (as the container's user)", &a.0, &b.0);
+    compare::assert_same("podman exec -u root", &a.1, &b.1);
+    // CAP_CHOWN (0) and CAP_NET_ADMIN (12), for the user as ambient ones (podman's choice).
+    assert_eq!(
+        a.1.stdout,
+        "uid=0(root) gid=0(root)\nCapEff:\t0000000000001001\n\
+         CapBnd:\t0000000000001001\nNoNewPrivs:\t1\n"
+    );
+    assert_eq!(
+        a.0.stdout,
+        "uid=1000(tester) gid=1000(tester)\nCapEff:\t0000000000001001\n\
+         CapBnd:\t0000000000001001\nNoNewPrivs:\t1\n"
+    );
+    compare::assert_same("podman rm -f", &a.2, &b.2);
+    compare::assert_not_slower("podman rm -f", &a.2, &b.2);
+}
+
 /// The inode of a namespace of a process on the host.
 fn ns_inode(pid: &str, ns: &str) -> u64 {
     use std::os::unix::fs::MetadataExt;
@@ -308,7 +371,7 @@ fn ns_inode(pid: &str, ns: &str) -> u64 {
 
 /// A pod: its infra container and two containers share the network, IPC and UTS namespaces
 /// (each checked against the infra's from the host) and the pod's hostname; `podman pod
-/// create/start/stop/rm`.
+/// create/start/pause/unpause/restart/stop/rm` and the containers' states after each.
 fn pod(env: &Env) {
     const NS: &str = "for n in net ipc uts pid; do echo \"$n $(stat -L -c %i /proc/self/ns/$n)\"; done; hostname";
     let (a, b) = compare::both(|rt| {
@@ -355,17 +418,23 @@ fn pod(env: &Env) {
             s
         };
         let seen = (first.code, shares(&first), second.code, shares(&second));
-        let ps = env
-            .podman(&[
-                "ps",
-                "-a",
-                "--pod",
-                "--filter",
-                &format!("pod={pod}"),
-                "--format",
-                "{{.Names}} {{.State}}",
-            ])
-            .ok("podman ps --pod");
+        // The pod's containers' states ("Up", "Paused"), sorted.
+        let states = || -> Vec<String> {
+            let filter = format!("pod={pod}");
+            let args = ["ps", "-a", "--filter", &filter, "--format", "{{.State}}"];
+            let out = env.podman(&args).ok("podman ps --filter pod=");
+            let mut l: Vec<String> = out
+                .lines()
+                .map(|l| l.split_whitespace().next().unwrap_or_default().to_string())
+                .collect();
+            l.sort();
+            l
+        };
+        let mut ops = vec![("start".to_string(), start, states())];
+        for op in ["pause", "unpause", "restart"] {
+            let out = unnamed(env.with(rt, &["pod", op, &pod]), &pod_id);
+            ops.push((op.to_string(), out, states()));
+        }
         let stop = unnamed(env.with(rt, &["pod", "stop", "-t", "10", &pod]), &pod_id);
         let rm = unnamed(env.with(rt, &["pod", "rm", &pod]), &pod_id);
         // podman 4.3 with cgroupfs on a hybrid host removes the pod's cgroup from the v1
@@ -385,33 +454,29 @@ fn pod(env: &Env) {
             &[root.as_path()],
             &[&pod, &pod_id, &infra, &c1, &c2],
         );
-        (start, seen, ps, stop, rm, left)
+        (ops, seen, stop, rm, left)
     });
-    compare::assert_same("podman pod start", &a.0, &b.0);
+    let up = ["Up", "Up"].map(String::from).to_vec();
+    let paused = ["Paused", "Paused"].map(String::from).to_vec();
+    for (i, want) in [&up, &paused, &up, &up].into_iter().enumerate() {
+        let ((op, runc, runc_states), (_, berth, berth_states)) = (&a.0[i], &b.0[i]);
+        compare::assert_same(&format!("podman pod {op}"), runc, berth);
+        assert_eq!(runc.code, 0, "runc: pod {op}: {runc:?}");
+        assert_eq!((runc_states, berth_states), (want, want), "after pod {op}");
+    }
     let want = "net shared\nipc shared\nuts shared\npid own\nhostname true\n";
     assert_eq!(a.1, (0, want.to_string(), 0, want.to_string()), "runc");
     assert_eq!(
         b.1, a.1,
         "berth vs runc: namespaces shared with the infra container"
     );
-    // The containers' states ("Up ..."), by name.
-    let running = |out: &String| {
-        let mut l: Vec<String> = out
-            .lines()
-            .map(|l| l.split_whitespace().nth(1).unwrap_or_default().to_string())
-            .collect();
-        l.sort();
-        l
-    };
-    assert_eq!(running(&a.2), ["Up", "Up"], "runc: {}", a.2);
-    assert_eq!(running(&b.2), running(&a.2), "berth: {}", b.2);
-    compare::assert_same("podman pod stop", &a.3, &b.3);
-    assert_eq!(a.3.code, 0, "pod stop: {:?}", a.3);
-    compare::assert_not_slower("podman pod stop", &a.3, &b.3);
-    compare::assert_same("podman pod rm", &a.4, &b.4);
-    assert_eq!(a.4.code, 0, "pod rm: {:?}", a.4);
-    compare::assert_not_slower("podman pod rm", &a.4, &b.4);
-    assert_eq!(b.5, a.5, "what podman pod rm leaves: berth vs runc");
+    compare::assert_same("podman pod stop", &a.2, &b.2);
+    assert_eq!(a.2.code, 0, "pod stop: {:?}", a.2);
+    compare::assert_not_slower("podman pod stop", &a.2, &b.2);
+    compare::assert_same("podman pod rm", &a.3, &b.3);
+    assert_eq!(a.3.code, 0, "pod rm: {:?}", a.3);
+    compare::assert_not_slower("podman pod rm", &a.3, &b.3);
+    assert_eq!(b.4, a.4, "what podman pod rm leaves: berth vs runc");
 }
 
 /// `podman commit`: a file a container wrote is in the committed image, and a container of
@@ -554,8 +619,8 @@ fn checkpoint(env: &Env) {
     assert_eq!((a.1.as_str(), b.1.as_str()), ("running\n", "running\n"));
     compare::assert_same("podman exec after the checkpoint", &a.2, &b.2);
     assert_eq!(a.2.stdout, "alive\n");
-    compare::assert_same("podman rm -f", &a.3, &b.3);
-    compare::assert_not_slower("podman rm -f", &a.3, &b.3);
+    compare::assert_same("podman rm -f", &a.2, &b.2);
+    compare::assert_not_slower("podman rm -f", &a.2, &b.2);
 }
 
 pub const SCENARIOS: &[Scenario<Env>] = &[
@@ -565,6 +630,7 @@ pub const SCENARIOS: &[Scenario<Env>] = &[
     ("no_new_privileges", no_new_privileges),
     ("privileged", privileged),
     ("user", user),
+    ("exec_keeps_options", exec_keeps_options),
     ("userns_auto", userns_auto),
     ("init", init),
     ("pod", pod),
