@@ -72,6 +72,19 @@ fn limits(env: &Env) {
         out.starts_with(want),
         "the limits as the container sees them: {out}"
     );
+    // A value the runtime refuses: podman's exit code and its words before the runtime's.
+    let (a, b) = compare::both(|rt| run_rm(env, rt, &["--cpu-shares", "1"], &["true"]));
+    compare::assert_same("podman run --cpu-shares 1", &a, &b);
+    assert_eq!(a.code, 126, "{a:?}");
+    let prefix = |o: &Out| {
+        compare::normalize(o.stderr.lines().last().unwrap_or_default())
+            .split(": ")
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(": ")
+    };
+    assert_eq!(prefix(&a), "Error: OCI runtime error: <runtime>");
+    assert_eq!(prefix(&b), prefix(&a), "{b:?}");
 }
 
 /// `--read-only`: / is read-only, the tmpfs podman adds on /tmp is writable.
