@@ -160,16 +160,20 @@ fn no_new_privileges(env: &Env) {
 /// capability the bounding set allows is effective, /sys is writable.
 fn privileged(env: &Env) {
     let script = "grep -E '^Cap(Eff|Bnd)' /proc/self/status; ls /dev | tr '\\n' ' '; echo; \
+                  [ -c /dev/kmsg ] && echo kmsg-device; \
                   grep ' /sys ' /proc/self/mounts | cut -d' ' -f4 | cut -d, -f1";
     let out = same_run(env, &["--privileged"], &["sh", "-c", script]);
     let host = fs::read_to_string("/proc/self/status").unwrap();
     let bounding = status_field(&host, "CapBnd");
     assert_eq!(status_field(&out, "CapEff"), bounding, "{out}");
-    assert!(out.contains(" kmsg "), "host devices in /dev: {out}");
+    assert!(
+        out.contains("\nkmsg-device\n"),
+        "host devices in /dev: {out}"
+    );
     assert!(out.ends_with("\nrw\n"), "/sys: {out}");
     // Without it: neither.
     let out = same_run(env, &[], &["sh", "-c", script]);
-    assert!(!out.contains(" kmsg "), "{out}");
+    assert!(!out.contains("kmsg-device"), "{out}");
     assert!(out.ends_with("\nro\n"), "/sys: {out}");
 }
 
