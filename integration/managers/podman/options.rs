@@ -301,8 +301,8 @@ fn userns_auto(env: &Env) {
     );
 }
 
-/// `--init`: catatonit is pid 1, the command its child, the command's exit code podman's;
-/// `podman stop` reaches the command through it.
+/// `--init`: catatonit is pid 1, the command its child, the command's exit code (or signal)
+/// podman's; `podman stop` reaches the command through it.
 fn init(env: &Env) {
     let script = "tr '\\0' ' ' </proc/1/cmdline; echo; grep PPid /proc/$$/status; exit 7";
     let out = same_run(env, &["--init"], &["sh", "-c", script]);
@@ -310,6 +310,12 @@ fn init(env: &Env) {
         out.starts_with("/run/podman-init -- sh -c ") && out.ends_with("PPid:\t1\n"),
         "{out}"
     );
+    // A command killed by a signal, and one catatonit cannot exec (its own error, 1).
+    for (cmd, code) in [(&["sh", "-c", "kill -9 $$"][..], 137), (&["nosuch"][..], 1)] {
+        let (a, b) = compare::both(|rt| run_rm(env, rt, &["--init"], cmd));
+        compare::assert_same(&format!("podman run --init {cmd:?}"), &a, &b);
+        assert_eq!(a.code, code, "{a:?}");
+    }
     let (a, b) = compare::both(|rt| {
         let name = unique(rt, "init");
         let trap3 = "trap 'exit 3' TERM; while :; do sleep 0.1; done";
