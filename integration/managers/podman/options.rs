@@ -642,8 +642,8 @@ fn checkpoint(env: &Env) {
     assert_eq!((a.1.as_str(), b.1.as_str()), ("running\n", "running\n"));
     compare::assert_same("podman exec after the checkpoint", &a.2, &b.2);
     assert_eq!(a.2.stdout, "alive\n");
-    compare::assert_same("podman rm -f", &a.2, &b.2);
-    compare::assert_not_slower("podman rm -f", &a.2, &b.2);
+    compare::assert_same("podman rm -f", &a.3, &b.3);
+    compare::assert_not_slower("podman rm -f", &a.3, &b.3);
 }
 
 pub const SCENARIOS: &[Scenario<Env>] = &[
