@@ -36,7 +36,7 @@ fn same_run(env: &Env, opts: &[&str], cmd: &[&str]) -> String {
 
 /// `--memory`, `--memory-swap`, `--pids-limit`, `--cpus`, `--cpuset-cpus`: the container reads
 /// its own cgroup files (v1 controllers, or cgroup2 on a pure v2 host), and on v1 which
-/// hierarchies its /sys/fs/cgroup shows.
+/// hierarchies its /sys/fs/cgroup shows, also in a cgroup namespace of its own.
 fn limits(env: &Env) {
     let script = "if [ -e /sys/fs/cgroup/cgroup.controllers ]; then \
           cd /sys/fs/cgroup; cat memory.max memory.swap.max pids.max cpu.max cpuset.cpus; \
@@ -72,6 +72,16 @@ fn limits(env: &Env) {
         out.starts_with(want),
         "the limits as the container sees them: {out}"
     );
+    // In a cgroup namespace of its own: the same files, each hierarchy's root its cgroup.
+    let script = "cat /proc/self/cgroup; ls /sys/fs/cgroup; \
+                  cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null \
+                    || cat /sys/fs/cgroup/memory.max";
+    let out = same_run(
+        env,
+        &["--cgroupns=private", "--memory", "64m"],
+        &["sh", "-c", script],
+    );
+    assert!(out.ends_with("\n67108864\n"), "{out}");
     // A value the runtime refuses: podman's exit code and its words before the runtime's.
     let (a, b) = compare::both(|rt| run_rm(env, rt, &["--cpu-shares", "1"], &["true"]));
     compare::assert_same("podman run --cpu-shares 1", &a, &b);
