@@ -256,7 +256,8 @@ impl Transcript {
     }
 }
 
-/// Each run of digits as `<n>`: pids, sizes and times that differ from run to run.
+/// Each run of digits as `<n>`: pids, sizes and times that differ from run to run; runs of
+/// spaces as one (a table's columns widen with its numbers).
 fn numbers_hidden(text: &str) -> String {
     let mut out = String::new();
     let mut in_number = false;
@@ -268,7 +269,9 @@ fn numbers_hidden(text: &str) -> String {
             in_number = true;
         } else {
             in_number = false;
-            out.push(c);
+            if !(c == ' ' && out.ends_with(' ')) {
+                out.push(c);
+            }
         }
     }
     out
