@@ -346,3 +346,41 @@ fn killed_exec_leaves_the_container_whole() {
         assert_undone(&root, &id, &what);
     }
 }
+
+/// A leftover empty v1 cpuset directory named by the id (a create killed before berth
+/// recorded its cgroup, or another runtime's) takes no process until its cpus and mems are
+/// filled (ENOSPC): create fills it, as it fills new ones.
+#[test]
+fn leftover_empty_cpuset_of_the_id_is_filled() {
+    let Some(h) = hierarchies()
+        .into_iter()
+        .find(|h| !h.v2 && h.controllers.iter().any(|c| c == "cpuset"))
+    else {
+        // Pure v2: no v1 cpuset to leave behind; the cgroup v2 guest covers its own layout.
+        assert!(
+            crate::cgroups::pure_v2(),
+            "no cpuset hierarchy on a host that is not pure v2"
+        );
+        return;
+    };
+    let root = Root::new();
+    let bundle = sleeper();
+    let id = crate::common::unique("fcs");
+    let dir = h.mount.join(&id);
+    std::fs::create_dir(&dir).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("cpuset.cpus"))
+            .unwrap()
+            .trim(),
+        "",
+        "a new v1 cpuset starts empty"
+    );
+    create(&root, &bundle, &id);
+    assert_ne!(
+        std::fs::read_to_string(dir.join("cpuset.cpus"))
+            .unwrap()
+            .trim(),
+        ""
+    );
+    assert_undone(&root, &id, "create in a leftover empty cpuset");
+}
