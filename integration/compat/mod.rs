@@ -24,6 +24,7 @@ mod output;
 mod privilege;
 mod process;
 mod rootless;
+mod rootless_podman;
 mod start;
 mod threads;
 
