@@ -200,6 +200,11 @@ impl Env {
     fn processes(&self) -> Vec<String> {
         let (start, count) = self.subuids;
         let mut found = Vec::new();
+        // A setup that failed before it knew the user's uid: nothing is the user's (and
+        // root's processes never are).
+        if self.uid == 0 {
+            return found;
+        }
         for e in fs::read_dir("/proc").unwrap().flatten() {
             let pid = e.file_name().to_string_lossy().into_owned();
             if !pid.bytes().all(|b| b.is_ascii_digit()) {
