@@ -195,8 +195,7 @@ impl Env {
         run(self.as_user("script").args(["-qec", line, "/dev/null"]))
     }
 
-    /// The user's processes and its containers' (by real uid), but podman's pause process,
-    /// which holds the user namespace for as long as the user runs podman.
+    /// The user's processes and its containers' (by real uid).
     fn processes(&self) -> Vec<String> {
         let (start, count) = self.subuids;
         let mut found = Vec::new();
@@ -218,7 +217,16 @@ impl Env {
                 .find_map(|l| l.strip_prefix("Uid:"))
                 .and_then(|l| l.split_whitespace().next()?.parse().ok());
             let Some(uid) = uid else { continue };
-            if uid != self.uid && !(start..start + count).contains(&uid) {
+            // A container's process has an id of the range and runs in a user namespace
+            // that maps the user (not one of another test's containers given ids that
+            // overlap, podman's --userns=auto as root).
+            let ours = uid == self.uid
+                || ((start..start + count).contains(&uid)
+                    && fs::read_to_string(e.path().join("uid_map"))
+                        .unwrap_or_default()
+                        .lines()
+                        .any(|l| l.split_whitespace().nth(1) == Some(&self.uid.to_string())));
+            if !ours {
                 continue;
             }
             let cmdline = fs::read(e.path().join("cmdline")).unwrap_or_default();
