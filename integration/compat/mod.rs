@@ -27,6 +27,7 @@ mod output;
 mod privilege;
 mod process;
 mod rootless;
+mod rootless_podman;
 mod start;
 mod stdio;
 mod threads;

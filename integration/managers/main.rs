@@ -15,6 +15,7 @@ mod docker;
 mod images;
 mod leaks;
 mod podman;
+mod rootless;
 mod run;
 mod services;
 
@@ -144,6 +145,11 @@ fn main() {
         s.spawn(|| {
             run_group("podman", &podman_scenarios, &filters, &tally, || {
                 podman::setup(&shared)
+            })
+        });
+        s.spawn(|| {
+            run_group("rootless", rootless::SCENARIOS, &filters, &tally, || {
+                rootless::setup(&shared)
             })
         });
         s.spawn(|| {

@@ -110,7 +110,10 @@ fn create(root: BorrowedFd, d: &Device, userns: bool) -> Result<()> {
                     st.st_mode
                 );
             }
-            if same {
+            // In a user namespace the host's node is bound over whatever is there, even the
+            // same device (rootless podman --privileged binds them all first): the namespace
+            // may not chmod or chown a host node, and runc does the same.
+            if same && !bind {
                 return set_owner_and_mode(parent.as_fd(), name, d, userns);
             }
         }
