@@ -70,13 +70,13 @@ pub fn assert_same_code(what: &str, runc: &Out, berth: &Out) {
     );
 }
 
-/// berth's command took no longer than 1.5 times runc's, plus 0.3 s of slack for the noise of
-/// one measurement on a busy machine. This guards against berth turning a signal or a
-/// delete into a wait (a stop that runs into the manager's 10 s timeout, a kill that is not
+/// berth's command took no longer than 1.5 times runc's, plus 1 s of slack for the noise of
+/// one measurement of a manager's command on a busy machine (rootless podman's take seconds,
+/// and the groups run in parallel). This guards against berth turning a signal or a delete
+/// into a wait (a stop that runs into the manager's 10 s timeout, a kill that is not
 /// delivered); speed itself is measured in `make bench`.
-#[allow(dead_code)] // until the scenarios that need it land
 pub fn assert_not_slower(what: &str, runc: &Out, berth: &Out) {
-    let limit = runc.secs * 1.5 + 0.3;
+    let limit = runc.secs * 1.5 + 1.0;
     assert!(
         berth.secs <= limit,
         "{what}: berth took {:.2} s, runc {:.2} s (limit {limit:.2} s)",
