@@ -124,6 +124,13 @@ pub const INTENDED: &[Difference] = &[
                \"unable to set memory limit to L (current usage: …)\"",
         reason: "the spec field asks for the check whatever the cgroup version; both refuse",
     },
+    Difference {
+        case: "executing a directory",
+        berth: "`exec: \"/etc\": permission denied` (execve's EACCES), as runc 1.1.5 says",
+        runc: "1.5.1 says `exec: \"/etc\": is a directory`",
+        reason: "podman 4.3 turns \"permission denied\" into exit code 126 (a command that cannot \
+                 be run); runc 1.5's words make its exec exit 255, an OCI runtime error",
+    },
 ];
 
 /// The row for `case`; a test that meets an unlisted difference fails here.

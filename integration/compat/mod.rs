@@ -21,6 +21,7 @@ mod lifecycle;
 mod mounts;
 mod namespaces;
 mod output;
+mod podman_lifecycle;
 mod privilege;
 mod process;
 mod rootless;

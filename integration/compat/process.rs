@@ -515,7 +515,6 @@ fn executable_errors_have_gos_wording() {
             "exec: \"/nonexistent\": stat /nonexistent: no such file or directory",
         ),
         ("/etc/passwd", "exec: \"/etc/passwd\": permission denied"),
-        ("/etc", "exec: \"/etc\": is a directory"),
         (
             "nosuchcmd",
             "exec: \"nosuchcmd\": executable file not found in $PATH",

@@ -22,12 +22,13 @@ pub fn go_error_text(e: &std::io::Error) -> String {
 fn check_executable(path: &Path, shown: &str) -> std::result::Result<(), String> {
     let meta =
         std::fs::metadata(path).map_err(|e| format!("stat {shown}: {}", go_error_text(&e)))?;
+    // execve's EACCES, in runc 1.1's words: podman 4.3 shows "permission denied" as exit
+    // code 126, where runc 1.5's "is a directory" makes its exec exit 255.
     if meta.is_dir() {
-        return Err("is a directory".into());
+        return Err("permission denied".into());
     }
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
+    // Any other file goes by its execute permission, as in runc (a device without x bits is
+    // "permission denied"); execve refuses the rest once the process is started.
     let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| "contains a NUL byte")?;
     executable_by_effective_ids(&c).map_err(|e| e.desc().to_lowercase())
 }
@@ -149,7 +150,12 @@ mod tests {
         );
         assert_eq!(
             found("b/adir", &env("a")).unwrap_err().to_string(),
-            "exec: \"b/adir\": is a directory"
+            "exec: \"b/adir\": permission denied"
+        );
+        // Not a regular file, no execute bit: refused by access(2) as in runc.
+        assert_eq!(
+            found("/dev/null", &env("a")).unwrap_err().to_string(),
+            "exec: \"/dev/null\": permission denied"
         );
         assert_eq!(
             found("", &env("a")).unwrap_err().to_string(),

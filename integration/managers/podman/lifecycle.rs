@@ -297,7 +297,9 @@ fn run_tty(env: &Env) {
 }
 
 /// `exec` into a running container: its environment, user, directory and exit codes, the
-/// words podman shows for a missing (127) and a non-executable (126) command, and `-it`.
+/// words podman shows for a missing (127) and a non-executable (126) command, a directory
+/// and a device among them (berth said "is a directory" and "not a regular file" of those,
+/// which podman shows as exit code 255), and `-it`.
 fn exec(env: &Env) {
     // (exec's options, the command)
     let cases: &[(&[&str], &[&str])] = &[
@@ -311,6 +313,8 @@ fn exec(env: &Env) {
         (&[], &["nosuch"]),
         (&[], &["/etc/passwd"]),
         (&["-w", "/nonexistent"], &["pwd"]),
+        (&[], &["/tmp"]),
+        (&[], &["/dev/null"]),
     ];
     let (a, b) = compare::both(|rt| {
         let name = unique(rt, "exec");
@@ -351,13 +355,15 @@ fn exec(env: &Env) {
     let codes: Vec<i32> = a.iter().map(|(_, o)| o.code).collect();
     assert_eq!(
         codes,
-        [0, 0, 0, 42, 127, 126, 127, 5, 0],
+        [0, 0, 0, 42, 127, 126, 127, 126, 126, 5, 0],
         "runc's exit codes"
     );
     for (i, words) in [
         (4, "executable file not found in $PATH"),
         (5, "permission denied"),
         (6, "no such file or directory"),
+        (7, "permission denied"),
+        (8, "permission denied"),
     ] {
         for (rt, steps) in [("runc", &a), ("berth", &b)] {
             let (what, out) = &steps[i];
@@ -368,7 +374,7 @@ fn exec(env: &Env) {
             );
         }
     }
-    assert_eq!(a[7].1.stdout, "21 77\n/dev/pts/0\n", "runc's exec -it");
+    assert_eq!(a[9].1.stdout, "21 77\n/dev/pts/0\n", "runc's exec -it");
 }
 
 pub const SCENARIOS: &[Scenario<Env>] = &[
@@ -379,4 +385,210 @@ pub const SCENARIOS: &[Scenario<Env>] = &[
     ("restart", restart),
     ("run_tty", run_tty),
     ("exec", exec),
+    ("pause_unpause", pause_unpause),
+    ("stats", stats),
+    ("top", top),
+    ("logs", logs),
 ];
+
+/// The freezer state of container `id` as the host sees it (podman's cgroupfs parent).
+fn freezer_state(id: &str) -> String {
+    let path = format!("/sys/fs/cgroup/freezer/libpod_parent/libpod-{id}/freezer.state");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| format!("{path}: {e}"))
+        .trim()
+        .to_string()
+}
+
+/// `pause` / `unpause`: the status podman shows (Paused, then Up again), the cgroup frozen
+/// and thawed on the host, and the errors of a second pause or unpause.
+fn pause_unpause(env: &Env) {
+    let (a, b) = compare::both(|rt| {
+        let name = unique(rt, "pause");
+        let id = start_detached(env, rt, &name, &[], LOOP);
+        wait_ready(env, &name, 1);
+        let status = || {
+            let mut o = env.podman(&["ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Status}}"]);
+            o.stdout = o
+                .stdout
+                .lines()
+                .filter_map(|l| l.strip_prefix(&format!("{id} ")))
+                .map(|s| s.split_whitespace().next().unwrap_or("").to_string() + "\n")
+                .collect();
+            o
+        };
+        let mut steps = Steps::new();
+        steps.push(("pause".into(), env.podman(&["pause", &name])));
+        steps.push(("ps when paused".into(), status()));
+        steps.push((
+            "inspect when paused".into(),
+            inspect(env, &name, "{{.State.Status}} {{.State.Paused}}"),
+        ));
+        let frozen = freezer_state(&id);
+        steps.push(("pause again".into(), env.podman(&["pause", &name])));
+        steps.push((
+            "exec when paused".into(),
+            env.podman(&["exec", &name, "true"]),
+        ));
+        steps.push(("unpause".into(), env.podman(&["unpause", &name])));
+        steps.push(("ps when unpaused".into(), status()));
+        steps.push((
+            "inspect when unpaused".into(),
+            inspect(env, &name, "{{.State.Status}} {{.State.Paused}}"),
+        ));
+        let thawed = freezer_state(&id);
+        steps.push(("unpause again".into(), env.podman(&["unpause", &name])));
+        steps.push((
+            "exec when unpaused".into(),
+            env.podman(&["exec", &name, "echo", "hi"]),
+        ));
+        steps.push(("rm -f".into(), env.podman(&["rm", "-f", &name])));
+        env.assert_clean(rt, &name, &id);
+        assert_eq!(
+            (frozen.as_str(), thawed.as_str()),
+            ("FROZEN", "THAWED"),
+            "{}: the container's freezer cgroup",
+            rt.name
+        );
+        steps
+            .into_iter()
+            .map(|(w, o)| (w, masked(&o, &name, &id)))
+            .collect::<Steps>()
+    });
+    assert_same_steps(&a, &b);
+    for (i, expected) in [
+        (1, "Paused\n"),
+        (2, "paused true\n"),
+        (6, "Up\n"),
+        (7, "running false\n"),
+    ] {
+        assert_eq!(a[i].1.stdout, expected, "runc's {}", a[i].0);
+    }
+    for (what, out) in a.iter().chain(&b).filter(|(w, _)| w.ends_with("again")) {
+        assert!(
+            out.stderr.contains("container state improper"),
+            "{what}: podman shows no \"container state improper\": {}",
+            out.stderr
+        );
+    }
+}
+
+/// `stats --no-stream`: the same fields with each runtime, the memory usage and the pid
+/// count not zero (podman reads them from the cgroups the runtime made).
+fn stats(env: &Env) {
+    let (a, b) = compare::both(|rt| {
+        let name = unique(rt, "stats");
+        let id = start_detached(env, rt, &name, &[], LOOP);
+        wait_ready(env, &name, 1);
+        let json = env.podman(&["stats", "--no-stream", "--format", "json", &name]);
+        let table = env.podman(&["stats", "--no-stream", &name]);
+        env.podman(&["rm", "-f", &name]).ok("podman rm -f");
+        env.assert_clean(rt, &name, &id);
+        let parsed: serde_json::Value = serde_json::from_str(&json.ok("podman stats json"))
+            .unwrap_or_else(|e| panic!("{}: stats json: {e}: {json:?}", rt.name));
+        let entry = parsed[0].as_object().cloned().unwrap_or_default();
+        assert_eq!(
+            entry.get("name").and_then(|v| v.as_str()),
+            Some(name.as_str())
+        );
+        let field = |k: &str| {
+            entry
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        let mem = field("mem_usage");
+        let used = mem.split(" / ").next().unwrap_or("");
+        assert!(
+            !used.is_empty() && !used.starts_with("0B") && used != "0",
+            "{}: memory usage {mem:?}",
+            rt.name
+        );
+        let pids: u32 = field("pids").parse().unwrap_or(0);
+        assert!(pids >= 1, "{}: pids {:?}", rt.name, field("pids"));
+        // Columns are as wide as the longest name: compare the words.
+        let header = table.stdout.lines().next().unwrap_or("");
+        let header = header.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut keys: Vec<String> = entry.keys().cloned().collect();
+        keys.sort();
+        (table.code, header, keys)
+    });
+    assert_eq!(
+        a, b,
+        "podman stats: runc vs berth (exit code, table header, json fields)"
+    );
+}
+
+/// `top`: podman's ps of the container, by default and with chosen descriptors; pid 1 is
+/// the container's shell, run by root.
+fn top(env: &Env) {
+    let (a, b) = compare::both(|rt| {
+        let name = unique(rt, "top");
+        let id = start_detached(env, rt, &name, &[], LOOP);
+        wait_ready(env, &name, 1);
+        let default = env.podman(&["top", &name]);
+        let chosen = env.podman(&["top", &name, "pid", "user", "args"]);
+        env.podman(&["rm", "-f", &name]).ok("podman rm -f");
+        env.assert_clean(rt, &name, &id);
+        // The loop's `sleep` comes and goes: its pid and times differ from run to run.
+        let first = |o: &Out| -> (i32, Vec<String>) {
+            let rows = o.stdout.lines().take(2).map(|l| {
+                l.split_whitespace()
+                    .enumerate()
+                    .filter(|(i, _)| !(o.stdout.starts_with("USER") && matches!(*i, 3 | 4 | 6)))
+                    .map(|(_, w)| w)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
+            (o.code, rows.collect())
+        };
+        (first(&default), first(&chosen))
+    });
+    assert_eq!(a, b, "podman top: runc vs berth (exit code, header, pid 1)");
+    assert_eq!(
+        a.1 .1,
+        [
+            "PID USER COMMAND".to_string(),
+            format!("1 root sh -c {LOOP}")
+        ],
+        "runc's top"
+    );
+}
+
+/// `logs` of an exited container: its stdout and stderr as podman shows them, all and the
+/// last line, and the output of the attached run itself.
+fn logs(env: &Env) {
+    let (a, b) = compare::both(|rt| {
+        let name = unique(rt, "logs");
+        let run = env.with(
+            rt,
+            &[
+                "run",
+                "--name",
+                &name,
+                IMAGE,
+                "sh",
+                "-c",
+                "echo out1; echo err1 >&2; echo out2; exit 3",
+            ],
+        );
+        let id = env.id(&name);
+        let all = env.podman(&["logs", &name]);
+        let tail = env.podman(&["logs", "--tail", "1", &name]);
+        let rm = env.podman(&["rm", &name]);
+        env.assert_clean(rt, &name, &id);
+        [run, all, tail, rm].map(|o| masked(&o, &name, &id))
+    });
+    for (what, x, y) in [("run", &a[0], &b[0]), ("logs", &a[1], &b[1])] {
+        compare::assert_same(what, x, y);
+        assert_eq!(x.stderr, y.stderr, "{what}: stderr, runc vs berth");
+    }
+    compare::assert_same("logs --tail 1", &a[2], &b[2]);
+    compare::assert_same("rm", &a[3], &b[3]);
+    assert_eq!(
+        (a[1].stdout.as_str(), a[1].stderr.as_str()),
+        ("out1\nout2\n", "err1\n"),
+        "runc's logs"
+    );
+}
