@@ -81,3 +81,33 @@ fn executing_a_fifo_fails_at_execve() {
     assert_eq!((b.code, b.stderr.as_str()), want, "berth: {b:?}");
     assert_eq!((r.code, r.stderr.as_str()), want, "runc: {r:?}");
 }
+
+/// `kill ID SIG` of a created container: SIGHUP ends its init as SIGTERM and SIGINT do, and
+/// so do the signals on which runc's Go init crashes (exit status 2); podman's stop of an
+/// initialized container sends its stop signal there. (The exit statuses are checked by
+/// init's unit tests: the init is not this process's child.)
+#[test]
+fn created_init_dies_on_hup_and_gos_crash_signals() {
+    let pair = super::Pair::new();
+    let bundle = Bundle::new(&base_config(&["/bin/sleep", "100"]));
+    let dir = bundle.dir.to_str().unwrap();
+    for sig in ["HUP", "QUIT", "ABRT", "SEGV", "SYS"] {
+        let (b, r) = pair.both(|root, id| {
+            root.ok(&["create", "--bundle", dir, id]);
+            root.ok(&["kill", id, sig]);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            let mut status = root.state(id)["status"].clone();
+            while status != "stopped" && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                status = root.state(id)["status"].clone();
+            }
+            root.ok(&["delete", "-f", id]);
+            status
+        });
+        assert_eq!(
+            (b.as_str(), r.as_str()),
+            (Some("stopped"), Some("stopped")),
+            "{sig}"
+        );
+    }
+}
