@@ -240,6 +240,7 @@ fn create_locked(
         userns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::User),
         mountns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Mount),
         cgroupns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Cgroup),
+        relayed_terminal: console.is_none(),
         idmapped: &idmapped,
     };
     // Cgroup: init unshares it itself once it sits in its cgroup, so that the namespace is

@@ -50,6 +50,8 @@ struct Child<'a> {
     personality: Option<&'a oci_spec::runtime::LinuxPersonality>,
     /// The sealed exec trampoline (CVE-2019-5736).
     trampoline: Option<RawFd>,
+    /// process.terminal without a console socket: berth relays the pty.
+    relayed_terminal: bool,
 }
 
 /// Runs the process; returns its exit status (0 with `detach`).
@@ -166,6 +168,7 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         preserve_fds: opts.preserve_fds,
         seccomp: filter.as_ref(),
         personality: linux.personality().as_ref(),
+        relayed_terminal: console.is_none(),
     };
     let (pid, pidfd) = match clone(0, None)? {
         Forked::Child => run_child(&child),
@@ -272,7 +275,7 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
     }
     if c.process.terminal().unwrap_or(false) {
         // As runc's exec: a pty of the container's devpts, no /dev/console mount.
-        crate::terminal::setup_in_init(c.process, false, sock)?;
+        crate::terminal::setup_in_init(c.process, false, c.relayed_terminal, sock)?;
     }
     let mut prepared =
         init::prepare_process(c.process, 0, c.preserve_fds, c.seccomp, sock, on_exec)?;

@@ -63,6 +63,8 @@ pub struct Context<'a> {
     pub userns: bool,
     pub mountns: bool,
     pub cgroupns: bool,
+    /// process.terminal without a console socket: berth relays the pty.
+    pub relayed_terminal: bool,
     /// Id-mapped mount trees made by the parent (`rootfs::prepare_idmapped`).
     pub idmapped: &'a [rootfs::IdMapped],
 }
@@ -188,7 +190,7 @@ fn setup(ctx: &Context, sock_slot: &mut Option<OwnedFd>) -> Result<Never> {
     // The console: after the mounts and pivot_root, before masked/readonly paths.
     if process.terminal().unwrap_or(false) {
         let console = ctx.mountns || rootfs::set_up_without_mountns(spec);
-        terminal::setup_in_init(process, console, sock)?;
+        terminal::setup_in_init(process, console, ctx.relayed_terminal, sock)?;
     }
     // Like runc, a missing cwd is created (before the root may become read-only).
     if !process.cwd().exists() {

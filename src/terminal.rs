@@ -111,15 +111,24 @@ pub fn read_sync(
 /// the slave to the process user, bind-mounts it on /dev/console if `mount_console` (init
 /// with a mount namespace of its own: never the host's; not for an exec'd process, as
 /// runc), sends the master to the parent as `Msg::PtyMaster`, and makes the slave stdio and
-/// the controlling terminal.
-pub fn setup_in_init(process: &Process, mount_console: bool, sync: &OwnedFd) -> Result<()> {
+/// the controlling terminal. `relayed`: berth relays the terminal itself (no console socket).
+pub fn setup_in_init(
+    process: &Process,
+    mount_console: bool,
+    relayed: bool,
+    sync: &OwnedFd,
+) -> Result<()> {
     let (master, slave) = open_pty()?;
-    // As runc: the container's "\n" reaches the caller as "\n", not "\r\n".
-    let mut tio = nix::sys::termios::tcgetattr(&slave).context("process.terminal: tcgetattr")?;
-    tio.output_flags
-        .remove(nix::sys::termios::OutputFlags::ONLCR);
-    nix::sys::termios::tcsetattr(&slave, nix::sys::termios::SetArg::TCSANOW, &tio)
-        .context("process.terminal: clearing ONLCR")?;
+    // As runc, which clears ONLCR on a pty it relays (the container's "\n" reaches the caller
+    // as "\n", not "\r\n") and leaves the kernel's default to a console socket's receiver.
+    if relayed {
+        let mut tio =
+            nix::sys::termios::tcgetattr(&slave).context("process.terminal: tcgetattr")?;
+        tio.output_flags
+            .remove(nix::sys::termios::OutputFlags::ONLCR);
+        nix::sys::termios::tcsetattr(&slave, nix::sys::termios::SetArg::TCSANOW, &tio)
+            .context("process.terminal: clearing ONLCR")?;
+    }
     if let Some(size) = process.console_size() {
         set_window_size(master.as_fd(), winsize(size.height(), size.width()))
             .context("process.consoleSize: setting the terminal size")?;

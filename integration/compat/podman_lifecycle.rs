@@ -111,3 +111,82 @@ fn created_init_dies_on_hup_and_gos_crash_signals() {
         );
     }
 }
+
+/// Everything the pty master gives until the slave side is closed (EIO) or 20 s passed.
+fn read_to_hangup(master: &std::os::fd::OwnedFd) -> String {
+    use std::os::fd::AsFd as _;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while std::time::Instant::now() < deadline {
+        let mut fds = [nix::poll::PollFd::new(
+            master.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => panic!("poll: {e}"),
+        }
+        match nix::unistd::read(master, &mut buf) {
+            Ok(0) | Err(nix::errno::Errno::EIO) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => panic!("reading the pty: {e}"),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A pty handed to a console socket (a manager's conmon or shim) keeps the kernel's ONLCR,
+/// for create and for exec: the receiver sees "\r\n" as with runc, which clears ONLCR only
+/// on a pty it relays itself (compat::process::terminal_output_without_onlcr).
+#[test]
+fn console_socket_pty_keeps_onlcr() {
+    use crate::common::FdSocket;
+    let pair = super::Pair::new();
+    let mut c = base_config(&["/bin/sh", "-c", "echo one"]);
+    c["process"]["terminal"] = serde_json::json!(true);
+    let tty = Bundle::new(&c);
+    let sleeper = Bundle::new(&base_config(&["/bin/sleep", "100"]));
+    let (b, r) = pair.both(|root, id| {
+        let sock = FdSocket::new("onlcr");
+        let receiver = sock.receive();
+        let bundle = tty.dir.to_str().unwrap();
+        let sock_path = sock.path.to_str().unwrap();
+        root.ok(&[
+            "create",
+            "--bundle",
+            bundle,
+            "--console-socket",
+            sock_path,
+            id,
+        ]);
+        let (_, master) = receiver.join().unwrap();
+        root.ok(&["start", id]);
+        let created = read_to_hangup(&master);
+        root.ok(&["delete", "-f", id]);
+
+        let sleeper_id = unique("onlcr");
+        let sleeper_dir = sleeper.dir.to_str().unwrap();
+        root.ok(&["run", "-d", "--bundle", sleeper_dir, &sleeper_id]);
+        let receiver = sock.receive();
+        root.ok(&[
+            "exec",
+            "-d",
+            "--tty",
+            "--console-socket",
+            sock_path,
+            &sleeper_id,
+            "sh",
+            "-c",
+            "echo two",
+        ]);
+        let (_, master) = receiver.join().unwrap();
+        let execd = read_to_hangup(&master);
+        root.ok(&["delete", "-f", &sleeper_id]);
+        (created, execd)
+    });
+    assert_eq!(b, r, "berth vs runc");
+    assert_eq!(b, ("one\r\n".to_string(), "two\r\n".to_string()));
+}
