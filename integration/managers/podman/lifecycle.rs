@@ -470,7 +470,8 @@ fn freezer_state(id: &str) -> String {
 }
 
 /// `pause` / `unpause`: the status podman shows (Paused, then Up again), the cgroup frozen
-/// and thawed on the host, and the errors of a second pause or unpause.
+/// and thawed on the host, the errors of a second pause or unpause, and a paused container
+/// killed (137) and removed as fast as with runc.
 fn pause_unpause(env: &Env) {
     let (a, b) = compare::both(|rt| {
         let name = unique(rt, "pause");
@@ -511,7 +512,15 @@ fn pause_unpause(env: &Env) {
             "exec when unpaused".into(),
             env.podman(&["exec", &name, "echo", "hi"]),
         ));
-        steps.push(("rm -f".into(), env.podman(&["rm", "-f", &name])));
+        // A paused container killed, started again, paused and removed: the runtime's kill
+        // and delete --force of a frozen cgroup.
+        env.podman(&["pause", &name]).ok("podman pause");
+        steps.push(("kill when paused".into(), env.podman(&["kill", &name])));
+        steps.push(("wait after kill".into(), env.podman(&["wait", &name])));
+        env.podman(&["start", &name]).ok("podman start");
+        wait_ready(env, &name, 2);
+        env.podman(&["pause", &name]).ok("podman pause");
+        steps.push(("rm -f when paused".into(), env.podman(&["rm", "-f", &name])));
         env.assert_clean(rt, &name, &id);
         assert_eq!(
             (frozen.as_str(), thawed.as_str()),
@@ -530,8 +539,12 @@ fn pause_unpause(env: &Env) {
         (2, "paused true\n"),
         (6, "Up\n"),
         (7, "running false\n"),
+        (11, "137\n"),
     ] {
         assert_eq!(a[i].1.stdout, expected, "runc's {}", a[i].0);
+    }
+    for i in [10, 12] {
+        compare::assert_not_slower(&a[i].0, &a[i].1, &b[i].1);
     }
     for (what, out) in a.iter().chain(&b).filter(|(w, _)| w.ends_with("again")) {
         assert!(
