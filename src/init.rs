@@ -20,8 +20,9 @@
 //! 8. seccomp now if noNewPrivileges is false (loading it needs CAP_SYS_ADMIN)
 //! 9. bounding set, uid/gid switch, capability sets; cwd again if root could not enter it;
 //!    no_new_privs; executable resolved (as the user); signal state reset
-//! 10. SIGTERM/SIGINT end init; `Ready` to the parent, which saves the state and answers
-//!     `Saved` (init exits if the parent dies first); block on the exec fifo until `start`;
+//! 10. SIGTERM/SIGINT/SIGHUP end init, and the signals Go's runtime crashes on exit 2;
+//!     `Ready` to the parent, which saves the state and answers `Saved` (init exits if the
+//!     parent dies first); block on the exec fifo until `start`;
 //!     startContainer hooks (under the filter: with noNewPrivileges it is loaded before
 //!     them, if there are any)
 //! 11. seccomp now if noNewPrivileges is true; execve
@@ -223,9 +224,10 @@ fn setup(ctx: &Context, sock_slot: &mut Option<OwnedFd>) -> Result<Never> {
         on_exec,
     )?;
     prepared.trampoline = ctx.trampoline;
-    // As runc's init: SIGTERM and SIGINT end a created container. As pid 1 of its namespace
-    // with the default disposition the kernel would drop them; execve resets the handlers.
-    exit_on_signals(&[libc::SIGTERM, libc::SIGINT])?;
+    // As runc's init: SIGTERM, SIGINT and SIGHUP end a created container, and so do the
+    // signals Go's runtime takes for a crash (exit status 2). As pid 1 of its namespace with
+    // the default disposition the kernel would drop them; execve resets the handlers.
+    end_on_signals()?;
 
     sync::write(sock, &Msg::Ready)?;
     // The parent saves the container's state, then says so. If it dies first (killed),
@@ -505,16 +507,36 @@ extern "C" fn exit_on_signal(sig: libc::c_int) {
     }
 }
 
-/// Installs a handler that ends the process on each of `signals`.
-fn exit_on_signals(signals: &[libc::c_int]) -> Result<()> {
+/// The signals on which a Go program (runc's init) prints its goroutines and exits 2, when
+/// sent by kill(2) as by `runc kill`.
+const GO_CRASH_SIGNALS: [libc::c_int; 9] = [
+    libc::SIGQUIT,
+    libc::SIGILL,
+    libc::SIGTRAP,
+    libc::SIGABRT,
+    libc::SIGBUS,
+    libc::SIGFPE,
+    libc::SIGSEGV,
+    libc::SIGSTKFLT,
+    libc::SIGSYS,
+];
+
+/// Exits 2, as runc's init does on a signal in `GO_CRASH_SIGNALS` (without Go's dump).
+extern "C" fn exit_2_on_signal(_: libc::c_int) {
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(2) }
+}
+
+/// The handlers of a created container's init (see `exit_on_signal`, `GO_CRASH_SIGNALS`).
+fn end_on_signals() -> Result<()> {
+    install_handler(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP], exit_on_signal)?;
+    install_handler(&GO_CRASH_SIGNALS, exit_2_on_signal)
+}
+
+fn install_handler(signals: &[libc::c_int], handler: extern "C" fn(libc::c_int)) -> Result<()> {
     for &sig in signals {
-        // SAFETY: the handler only calls _exit, which is async-signal-safe.
-        let r = unsafe {
-            libc::signal(
-                sig,
-                exit_on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
-            )
-        };
+        // SAFETY: the handlers only make async-signal-safe calls and end the process.
+        let r = unsafe { libc::signal(sig, handler as libc::sighandler_t) };
         if r == libc::SIG_ERR {
             return Err(std::io::Error::last_os_error())
                 .with_context(|| format!("installing a handler for signal {sig}"));
@@ -553,7 +575,7 @@ mod tests {
         // SAFETY: the child only makes async-signal-safe calls and never returns.
         match unsafe { nix::unistd::fork() }? {
             nix::unistd::ForkResult::Child => {
-                if exit_on_signals(&[libc::SIGTERM, libc::SIGINT]).is_ok() {
+                if end_on_signals().is_ok() {
                     // SAFETY: raise and sleep take integers only.
                     unsafe {
                         libc::raise(sig as libc::c_int);
@@ -568,10 +590,10 @@ mod tests {
     }
 
     #[test]
-    fn init_dies_on_term_and_int_as_runcs_does() {
+    fn init_dies_on_term_int_and_hup_as_runcs_does() {
         test_child::run(|| {
             // Outside a pid namespace of its own: killed by the signal.
-            for sig in [Signal::SIGTERM, Signal::SIGINT] {
+            for sig in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
                 let st = signalled_self(sig)?;
                 anyhow::ensure!(
                     matches!(st, WaitStatus::Signaled(_, s, _) if s == sig),
@@ -581,7 +603,16 @@ mod tests {
             Ok(())
         });
         // As pid 1 of a pid namespace, which its own signals cannot kill: 128 + signal.
-        for (sig, code) in [(Signal::SIGTERM, 143), (Signal::SIGINT, 130)] {
+        for (sig, code) in [
+            (Signal::SIGTERM, 143),
+            (Signal::SIGINT, 130),
+            (Signal::SIGHUP, 129),
+            // Go's runtime crashes on these, with exit status 2, in a pid namespace or not.
+            (Signal::SIGQUIT, 2),
+            (Signal::SIGABRT, 2),
+            (Signal::SIGSEGV, 2),
+            (Signal::SIGSYS, 2),
+        ] {
             test_child::run(|| {
                 nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID)?;
                 let st = signalled_self(sig)?;

@@ -102,7 +102,7 @@ pub const INTENDED: &[Difference] = &[
         berth: "exec: \"/etc\": permission denied (what execve says of it), as runc 1.1",
         runc: "1.5.1: exec: \"/etc\": is a directory (Go 1.22's LookPath)",
         reason: "docker 20.10 and podman 4.3 match \"permission denied\" for exit code 126 \
-                 (cannot invoke); with \"is a directory\" they exit 125, as for their own errors",
+                 (cannot invoke); with \"is a directory\" docker exits 125 and podman's exec 255",
     },
     Difference {
         case: "start with a failing startContainer hook",

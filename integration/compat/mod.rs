@@ -24,6 +24,7 @@ mod manager_mounts;
 mod mounts;
 mod namespaces;
 mod output;
+mod podman_lifecycle;
 mod privilege;
 mod process;
 mod rootless;

@@ -94,21 +94,72 @@ impl Env {
         run(&mut c)
     }
 
-    /// Nothing of container `name` (or its id) left on the host or in podman's list.
+    /// The full id of container `name` (while it exists).
+    #[allow(dead_code)] // not every scenario needs it
+    pub fn id(&self, name: &str) -> String {
+        self.podman(&["inspect", "--format", "{{.Id}}", name])
+            .ok(&format!("podman inspect {name}"))
+            .trim()
+            .to_string()
+    }
+
+    /// Every id podman's events log records a container `name` was created with: the log
+    /// outlives the container, so this finds the id of one that `--rm` already removed.
+    pub fn ids_of(&self, name: &str) -> Vec<String> {
+        let filter = format!("container={name}");
+        self.podman(&[
+            "events",
+            "--stream=false",
+            "--filter",
+            &filter,
+            "--filter",
+            "event=create",
+            "--format",
+            "{{.ID}}",
+        ])
+        .ok("podman events")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+    }
+
+    /// Nothing of container `name` left on the host or in podman's list. The runtime's state
+    /// directory, the cgroups and conmon's command line are named by the container's id, not
+    /// its name: the marks are the name, `id` and every id the events log knows for the name.
     pub fn assert_clean(&self, rt: &Runtime, name: &str, id: &str) {
         let root = self.root(rt);
+        let mut marks = vec![name.to_string(), id.to_string()];
+        marks.extend(self.ids_of(name));
+        marks.sort();
+        marks.dedup();
+        let marks: Vec<&str> = marks.iter().map(String::as_str).collect();
         leaks::assert_none(
             &format!("podman with {}", rt.name),
             &[root.as_path()],
-            &[name, id],
+            &marks,
         );
-        let ps = self
-            .podman(&["ps", "-a", "--format", "{{.Names}}"])
-            .ok("podman ps -a");
-        assert!(
-            !ps.lines().any(|l| l == name),
-            "container {name} still listed: {ps}"
-        );
+        // A `--rm` container is removed by conmon's exit command, after the manager's
+        // command returned: poll a while.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let ps = self
+                .podman(&["ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}}"])
+                .ok("podman ps -a");
+            let listed = ps
+                .lines()
+                .flat_map(str::split_whitespace)
+                .any(|w| marks.contains(&w));
+            if !listed {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "container {name} ({marks:?}) still listed: {ps}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
 }
 

@@ -22,12 +22,13 @@ pub fn go_error_text(e: &std::io::Error) -> String {
 fn check_executable(path: &Path, shown: &str) -> std::result::Result<(), String> {
     let meta =
         std::fs::metadata(path).map_err(|e| format!("stat {shown}: {}", go_error_text(&e)))?;
-    // What execve says of a directory or a device (EACCES), as runc 1.1 reports it: docker
-    // and podman turn "permission denied" into exit code 126. (runc 1.5 says "is a
-    // directory" of a directory, which they report as 125: compat/differences.rs.)
-    if !meta.is_file() {
+    // execve's EACCES, in runc 1.1's words: podman 4.3 shows "permission denied" as exit
+    // code 126, where runc 1.5's "is a directory" makes its exec exit 255.
+    if meta.is_dir() {
         return Err("permission denied".into());
     }
+    // Any other file goes by its execute permission, as in runc (a device without x bits is
+    // "permission denied"); execve refuses the rest once the process is started.
     let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| "contains a NUL byte")?;
     executable_by_effective_ids(&c).map_err(|e| e.desc().to_lowercase())
 }
@@ -151,6 +152,7 @@ mod tests {
             found("b/adir", &env("a")).unwrap_err().to_string(),
             "exec: \"b/adir\": permission denied"
         );
+        // Not a regular file, no execute bit: refused by access(2) as in runc.
         assert_eq!(
             found("/dev/null", &env("a")).unwrap_err().to_string(),
             "exec: \"/dev/null\": permission denied"
