@@ -471,6 +471,12 @@ fn comparable(what: &str, stdout: &str) -> String {
             .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
             .collect::<Vec<_>>()
             .join("\n"),
+        // "Up 1 second (Paused)": how long it has been up is not the runtime's.
+        "ps while paused" => stdout
+            .split_whitespace()
+            .filter(|w| !w.bytes().all(|b| b.is_ascii_digit()) && !w.starts_with("second"))
+            .collect::<Vec<_>>()
+            .join(" "),
         "exec nosuch" | "exec /etc/passwd" => stdout
             .find("exec: \"")
             .map_or(stdout, |i| &stdout[i..])

@@ -435,7 +435,7 @@ fn tty(env: &Env) {
         let name = unique(rt, "tty");
         let run_it = env.in_pty(&format!(
             "stty cols 77 rows 22; podman --runtime {} run --rm -it --name {name} {IMAGE} \
-             sh -c 'tty; stty size; [ -t 0 ] && echo in-tty; exit 7'",
+             sh -c 'tty; stty size; [ -t 0 ] && echo in-tty; sleep 0.3; exit 7'",
             rt.name
         ));
         env.assert_clean(rt, &name, &name);
@@ -678,7 +678,9 @@ fn limits(env: &Env) {
             let name = unique(rt, "limits");
             let mut all = vec!["run", "--rm", "--name", &name];
             all.extend_from_slice(args);
-            all.extend([IMAGE, "sh", "-c", "echo ran"]);
+            // Alive a moment after its output: podman 4.3's attach can lose the output of a
+            // container that exits at once (with either runtime).
+            all.extend([IMAGE, "sh", "-c", "echo ran; sleep 0.3"]);
             let out = env.with(rt, &all);
             env.assert_clean(rt, &name, &name);
             out
