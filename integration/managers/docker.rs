@@ -471,12 +471,11 @@ fn comparable(what: &str, stdout: &str) -> String {
             .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
             .collect::<Vec<_>>()
             .join("\n"),
-        // "Up 1 second (Paused)": how long it has been up is not the runtime's.
+        // "Up 1 second (Paused)", "Up Less than a second (Paused)": how long it has been up
+        // is not the runtime's; what is in parentheses is.
         "ps while paused" => stdout
-            .split_whitespace()
-            .filter(|w| !w.bytes().all(|b| b.is_ascii_digit()) && !w.starts_with("second"))
-            .collect::<Vec<_>>()
-            .join(" "),
+            .split_once('(')
+            .map_or(stdout.to_string(), |(_, status)| format!("({status}")),
         "exec nosuch" | "exec /etc/passwd" => stdout
             .find("exec: \"")
             .map_or(stdout, |i| &stdout[i..])
