@@ -149,18 +149,12 @@ pub fn apply(p: &LinuxMemoryPolicy) -> Result<()> {
     };
     if rc < 0 {
         return Err(std::io::Error::last_os_error()).with_context(|| {
-            let names: Vec<&str> = p
-                .flags()
-                .iter()
-                .flatten()
-                .map(|f| name_of_flag(*f))
-                .collect();
-            format!(
-                "linux.memoryPolicy: set_mempolicy {} nodes {:?} flags {:?}",
-                p.mode(),
-                p.nodes().as_deref().unwrap_or_default(),
-                names
-            )
+            let mut mode = p.mode().to_string();
+            for f in p.flags().iter().flatten() {
+                mode = format!("{mode}|{}", name_of_flag(*f));
+            }
+            let nodes = p.nodes().as_deref().unwrap_or_default();
+            format!("linux.memoryPolicy: set_mempolicy({mode}, nodes {nodes:?})")
         });
     }
     Ok(())
