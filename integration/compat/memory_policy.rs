@@ -135,6 +135,12 @@ fn invalid_policies_are_refused_in_runcs_words() {
         (json!({"mode": "MPOL_BOGUS"}), "mode"),
         (json!({"mode": ""}), "mode"),
         (json!({}), "mode"),
+        (json!({"mode": null}), "mode"),
+        (
+            json!({"mode": "MPOL_BIND", "nodes": "0", "flags": [null]}),
+            "flags[0]",
+        ),
+        (json!({"mode": "MPOL_BIND", "nodes": null}), "nodes"),
         (
             json!({"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_BOGUS"]}),
             "flags[0]",

@@ -50,7 +50,8 @@ pub fn check_names(policy: Option<&Value>) -> Result<()> {
     }
     if let Some(Value::Array(flags)) = p.get("flags") {
         for (i, f) in flags.iter().enumerate() {
-            if let Some(f) = f.as_str().filter(|f| !FLAGS.iter().any(|x| x.1 == *f)) {
+            let f = if f.is_null() { Some("") } else { f.as_str() };
+            if let Some(f) = f.filter(|f| !FLAGS.iter().any(|x| x.1 == *f)) {
                 bail!("linux.memoryPolicy.flags[{i}]: invalid memory policy flag {f:?}");
             }
         }
@@ -269,6 +270,10 @@ mod tests {
         assert_eq!(
             check(json!({"mode": "MPOL_BIND", "flags": ["MPOL_F_STATIC_NODES", "X"]})),
             Err("linux.memoryPolicy.flags[1]: invalid memory policy flag \"X\"".into())
+        );
+        assert_eq!(
+            check(json!({"mode": "MPOL_BIND", "flags": [null]})),
+            Err("linux.memoryPolicy.flags[0]: invalid memory policy flag \"\"".into())
         );
         assert_eq!(check(json!({"mode": 3})), Ok(()));
         for (_, name, _) in MODES {
