@@ -98,6 +98,8 @@ fn parse_warning(path: &Path, warn: bool) -> Result<Spec> {
     if let Some(r) = v.pointer_mut("/linux/resources") {
         normalize_resources(r);
     }
+    crate::process::mempolicy::check_names(v.pointer("/linux/memoryPolicy"))
+        .map_err(|e| anyhow!("config.json: {e:#}"))?;
     serde_path_to_error::deserialize(v).map_err(|e| {
         let at = e.path().to_string();
         if at == "." {
@@ -243,7 +245,9 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
     check_ids(spec)?;
     unsupported(linux.net_devices().is_some(), "linux.netDevices")?;
     unsupported(linux.intel_rdt().is_some(), "linux.intelRdt")?;
-    unsupported(linux.memory_policy().is_some(), "linux.memoryPolicy")?;
+    if let Some(p) = linux.memory_policy() {
+        crate::process::mempolicy::validate(p).map_err(|e| anyhow!("config.json: {e:#}"))?;
+    }
     crate::hooks::validate(spec)?;
     check_annotations(spec)?;
     if let Some(p) = linux.personality() {

@@ -48,6 +48,8 @@ struct Child<'a> {
     seccomp: Option<&'a crate::seccomp::Filter>,
     /// The container's linux.personality, for every process in it.
     personality: Option<&'a oci_spec::runtime::LinuxPersonality>,
+    /// The container's linux.memoryPolicy: set again, as runc's exec does (not init's child).
+    memory_policy: Option<&'a oci_spec::runtime::LinuxMemoryPolicy>,
     /// The sealed exec trampoline (CVE-2019-5736).
     trampoline: Option<RawFd>,
     /// process.terminal without a console socket: berth relays the pty.
@@ -170,6 +172,7 @@ pub fn exec(opts: ExecOpts) -> Result<i32> {
         preserve_fds: opts.preserve_fds,
         seccomp: filter.as_ref(),
         personality: linux.personality().as_ref(),
+        memory_policy: linux.memory_policy().as_ref(),
         terminal_relayed: console.is_none(),
         oom_score_adj: spec.process().as_ref().and_then(|p| p.oom_score_adj()),
     };
@@ -283,6 +286,9 @@ fn child_setup(c: &Child, sock: &OwnedFd) -> Result<init::Prepared> {
             .context("becoming uid 0 in the user namespace")?;
     }
     nix::unistd::setsid().context("setsid")?;
+    if let Some(p) = c.memory_policy {
+        crate::process::mempolicy::apply(p)?;
+    }
     if let Some(p) = c.personality {
         attrs::apply_personality(p)?;
     }

@@ -38,6 +38,10 @@ pub fn features() -> Value {
             "apparmor": { "enabled": crate::lsm::apparmor_enabled() },
             "selinux": { "enabled": crate::lsm::selinux_enabled() },
             "intelRdt": { "enabled": false },
+            "memoryPolicy": {
+                "modes": crate::process::mempolicy::mode_names(),
+                "flags": crate::process::mempolicy::flag_names()
+            },
             "mountExtensions": {
                 "idmap": { "enabled": crate::rootfs::idmap_supported() }
             }

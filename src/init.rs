@@ -13,8 +13,8 @@
 //!    createContainer hooks; pivot_root; process.terminal: pty, /dev/console, master to the
 //!    parent (`PtyMaster`), pty as stdio and controlling terminal
 //! 5. sysctl; readonly and masked paths; root.readonly
-//! 6. oom score, scheduler, io priority, personality, rlimits; fds not passed and not needed
-//!    any more closed
+//! 6. memory policy, oom score, scheduler, io priority, personality, rlimits; fds not
+//!    passed and not needed any more closed
 //! 7. cwd entered (as root) and checked, env with HOME, fds >= 3 + preserve_fds
 //!    close-on-exec: all before a filter loaded at 8 could deny what they need
 //! 8. seccomp now if noNewPrivileges is false (loading it needs CAP_SYS_ADMIN)
@@ -33,7 +33,7 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
-use crate::process::{attrs, capabilities, env, executable, fds, rlimits, user};
+use crate::process::{attrs, capabilities, env, executable, fds, mempolicy, rlimits, user};
 use crate::sync::{self, Msg};
 use crate::{hooks, rootfs, seccomp, sysctl, terminal};
 
@@ -202,6 +202,11 @@ fn setup(ctx: &Context, sock_slot: &mut Option<OwnedFd>) -> Result<Never> {
     sysctl::apply(spec)?;
     rootfs::finalize(spec)?;
 
+    // After the createContainer hooks (which keep the caller's policy, as runc's do),
+    // before the startContainer hooks.
+    if let Some(p) = linux.memory_policy() {
+        mempolicy::apply(p)?;
+    }
     if let Some(p) = linux.personality() {
         attrs::apply_personality(p)?;
     }

@@ -21,6 +21,7 @@ mod fds;
 mod hardening;
 mod lifecycle;
 mod manager_mounts;
+mod memory_policy;
 mod mounts;
 mod namespaces;
 mod output;

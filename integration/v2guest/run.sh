@@ -22,6 +22,8 @@ cache=${V2GUEST_CACHE:-$root/integration/.work/v2guest}
 berth_bin=${BERTH_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/berth}
 mem=${V2GUEST_MEM:-1024}
 smp=${V2GUEST_SMP:-2}
+# NUMA nodes of the guest; a payload asks for more with "# v2guest-numa: N".
+numa=${V2GUEST_NUMA:-1}
 # KVM is present on this VM but hangs the guest (nested virtualisation): TCG only by default.
 accel=${V2GUEST_ACCEL:-tcg}
 modules=${V2GUEST_MODULES:-overlay veth bridge tun}
@@ -216,6 +218,8 @@ for i in "${!payloads[@]}"; do
         done
         echo "$m" >>"$o/v2guest/modules.payload"
     done
+    n=$(sed -n 's/^# v2guest-numa: *\([0-9]*\).*/\1/p' "${payloads[$i]}" | head -n1)
+    [[ -n "$n" && "$n" -gt "$numa" ]] && numa=$n
     printf 'run_payload %q sh /v2guest/payloads/%q' "${names[$i]}" "${names[$i]}"
     [[ $# -gt 0 ]] && printf ' %q' "$@"
     echo
@@ -223,13 +227,26 @@ done >"$o/v2guest/run-payloads"
 mkcpio "$o" "$work/overlay.cpio"
 cat "$base" "$work/overlay.cpio" >"$work/initrd"
 
+# NUMA: the memory split evenly over the nodes, CPU j on node j mod N (-numa needs memdevs
+# since QEMU 5.1's machine types).
+numa_args=()
+if [[ "$numa" -gt 1 ]]; then
+    [[ $((mem % numa)) -eq 0 ]] || die "V2GUEST_MEM ($mem) is not a multiple of $numa nodes"
+    for ((n = 0; n < numa; n++)); do
+        cpus=""
+        for ((j = n; j < smp; j += numa)); do cpus+=",cpus=$j"; done
+        numa_args+=(-object "memory-backend-ram,id=numa$n,size=$((mem / numa))M"
+            -numa "node,nodeid=$n,memdev=numa$n$cpus")
+    done
+fi
+
 # Skip boot work this guest has no use for (crypto self-tests, keyboard/mouse probing).
 kargs="cryptomgr.notests i8042.noaux i8042.nokbd i8042.nopnp"
 console=$work/console.raw
 logfile=${V2GUEST_LOG:-$cache/logs/$log_name.log}
 t_boot=$(date +%s.%N)
 timeout -k 5 "$timeout_s" qemu-system-x86_64 \
-    -accel "$accel" -cpu max -m "$mem" -smp "$smp" \
+    -accel "$accel" -cpu max -m "$mem" -smp "$smp" "${numa_args[@]}" \
     -nodefaults -no-user-config -display none -no-reboot \
     -serial "file:$console" \
     -kernel "$kimage" -initrd "$work/initrd" \

@@ -2,6 +2,7 @@
 //! - `attrs`: oom score, scheduler, io priority, personality, no_new_privs, CPU affinity.
 //! - `env`: the environment; `executable`: `args[0]` resolved as execvp does.
 //! - `capabilities`, `user` (ids, groups, HOME), `rlimits`, `fds` (passed, closed).
+//! - `mempolicy`: linux.memoryPolicy, the NUMA memory policy.
 //! - `trampoline`, `sealed_exe`: the process is never exec'd from berth's own image
 //!   (CVE-2019-5736).
 
@@ -10,6 +11,7 @@ pub mod capabilities;
 pub mod env;
 pub mod executable;
 pub mod fds;
+pub mod mempolicy;
 pub mod rlimits;
 pub mod sealed_exe;
 pub mod trampoline;
