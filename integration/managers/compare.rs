@@ -29,6 +29,15 @@ pub fn runtimes() -> [Runtime; 2] {
     ]
 }
 
+/// A name for a container of `group` under `rt`, unique in the run (the groups share this
+/// process) and across runs (the pid).
+pub fn unique(group: &str, rt: &Runtime, what: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    format!("bt{group}-{what}-{}-{}-{n:03}", rt.name, std::process::id())
+}
+
 /// Runs `f` under runc, then under berth.
 pub fn both<T>(mut f: impl FnMut(&Runtime) -> T) -> (T, T) {
     let [runc, berth] = runtimes();
@@ -62,7 +71,6 @@ pub fn assert_same(what: &str, runc: &Out, berth: &Out) {
 }
 
 /// Same exit code.
-#[allow(dead_code)] // until the scenarios that need it land
 pub fn assert_same_code(what: &str, runc: &Out, berth: &Out) {
     assert_eq!(
         runc.code, berth.code,

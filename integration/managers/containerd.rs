@@ -3,6 +3,7 @@
 //! shim calls the runtime exactly as Kubernetes' containerd does.
 
 use crate::compare::{self, Runtime};
+use crate::run::wait_until;
 use crate::run::{run, Out};
 use crate::services::{self, Daemon};
 use crate::{leaks, Scenario, Shared};
@@ -135,14 +136,7 @@ impl Env {
 /// the same process, in parallel), the fixed width from its neighbours' (leak checks match
 /// names as substrings).
 fn unique(rt: &Runtime, what: &str) -> String {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "bt-ctr-{what}-{}-{}-{:03}",
-        rt.name,
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    compare::unique("ctr", rt, what)
 }
 
 /// `ctr run --rm`: exit codes and output.
@@ -230,15 +224,6 @@ fn run_options(env: &Env) {
         "runc: {a:?}"
     );
     let _ = fs::remove_dir_all(&src);
-}
-
-/// Polls `ready` every 20 ms for up to 20 s; fails the scenario naming `what` after that.
-fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ready() {
-        assert!(Instant::now() < deadline, "{what}: not so after 20 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// A transcript of what the user saw, step by step, compared between the runtimes whole.
@@ -400,10 +385,7 @@ fn run_with_tty(env: &Env) {
             rt.path.display(),
             env.root(rt).display()
         );
-        let mut out = crate::run::sh(&format!("script -qec \"{line}\" /dev/null"));
-        // script's own input ends at once (/dev/null); the terminal echoes what script sends
-        // for it as "^@" if the client has not made it raw yet: a race, not the container's.
-        out.stdout = out.stdout.replace("^@", "");
+        let out = crate::run::in_script(&line);
         env.assert_clean(rt, &id);
         out
     });

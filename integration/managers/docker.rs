@@ -5,6 +5,7 @@
 
 use crate::compare::{self, Runtime};
 use crate::containerd::Containerd;
+use crate::run::wait_until;
 use crate::run::{run, Out};
 use crate::services::{self, Daemon};
 use crate::{leaks, Scenario, Shared};
@@ -191,22 +192,9 @@ impl Env {
     }
 }
 
-/// The cgroup mount points (every v1 hierarchy, and cgroup2).
-fn cgroup_mounts() -> Vec<PathBuf> {
-    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    info.lines()
-        .filter_map(|l| {
-            let (pre, post) = l.split_once(" - ")?;
-            (post.starts_with("cgroup ") || post.starts_with("cgroup2 "))
-                .then(|| pre.split_whitespace().nth(4).map(PathBuf::from))
-                .flatten()
-        })
-        .collect()
-}
-
 /// The cgroups under `parent` in every hierarchy.
 fn cgroups_under(parent: &str) -> Vec<PathBuf> {
-    cgroup_mounts()
+    crate::leaks::cgroup_mounts()
         .iter()
         .filter_map(|m| fs::read_dir(m.join(parent)).ok())
         .flat_map(|d| d.flatten())
@@ -222,7 +210,7 @@ impl Drop for Env {
         for id in all.lines() {
             let _ = self.docker(&["rm", "-f", id]);
         }
-        for m in cgroup_mounts() {
+        for m in crate::leaks::cgroup_mounts() {
             let _ = fs::remove_dir(m.join(&self.cgroup_parent));
         }
     }
@@ -232,14 +220,7 @@ impl Drop for Env {
 /// the same process, in parallel), the fixed width from its neighbours' (leak checks match
 /// names as substrings).
 fn unique(rt: &Runtime, what: &str) -> String {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "bt-dk-{what}-{}-{}-{:03}",
-        rt.name,
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    compare::unique("dk", rt, what)
 }
 
 /// `docker run --rm`: exit codes and output (stdout and stderr both reach the user), a
@@ -272,15 +253,6 @@ fn run_exit_codes(env: &Env) {
                 out.stderr
             );
         }
-    }
-}
-
-/// Polls `ready` every 20 ms for up to 20 s; fails the scenario naming `what` after that.
-fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ready() {
-        assert!(Instant::now() < deadline, "{what}: not so after 20 s");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -497,10 +469,7 @@ fn run_interactive_tty(env: &Env) {
             rt.name,
             cidfile.display()
         );
-        let mut out = crate::run::sh(&format!("script -qec \"{line}\" /dev/null"));
-        // script's own input ends at once (/dev/null); the terminal echoes what script sends
-        // for it as "^@" if the client has not made it raw yet: a race, not the container's.
-        out.stdout = out.stdout.replace("^@", "");
+        let out = crate::run::in_script(&line);
         let id = fs::read_to_string(&cidfile).unwrap_or_default();
         let _ = fs::remove_file(&cidfile);
         assert!(!id.is_empty(), "docker run -it: no cidfile");

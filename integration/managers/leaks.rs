@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The mount points of every cgroup hierarchy (v1 controllers and cgroup2).
-fn cgroup_mounts() -> Vec<PathBuf> {
+pub fn cgroup_mounts() -> Vec<PathBuf> {
     let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
     info.lines()
         .filter_map(|l| {

@@ -164,14 +164,7 @@ impl Env {
 }
 
 pub fn unique(rt: &Runtime, what: &str) -> String {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "bt-{what}-{}-{}-{}",
-        rt.name,
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    compare::unique("", rt, what)
 }
 
 impl Drop for Env {

@@ -334,6 +334,8 @@ impl Drop for Env {
 
 /// A container name of this run; the same under both runtimes but for the runtime's name
 /// (which `compare::normalize` replaces), so podman's output of it compares equal.
+/// The same name under both runtimes but for the runtime's (podman prints it): one
+/// container of each kind per scenario.
 fn unique(rt: &Runtime, what: &str) -> String {
     format!("btl-{what}-{}-{}", rt.name, std::process::id())
 }

@@ -104,7 +104,24 @@ pub fn run(cmd: &mut Command) -> Out {
 }
 
 /// A shell command line (for `script`, pipes and the like), with the default bound.
-#[allow(dead_code)] // until the scenarios that need it land
 pub fn sh(line: &str) -> Out {
     run(Command::new("sh").args(["-c", line]))
+}
+
+/// `line` run by `script` on a new pty, with no input. script's own input ends at once
+/// (/dev/null); the terminal echoes what script sends for it as "^@" if the client has not
+/// made it raw yet: a race, not the container's, so it is left out of stdout.
+pub fn in_script(line: &str) -> Out {
+    let mut out = sh(&format!("script -qec \"{line}\" /dev/null"));
+    out.stdout = out.stdout.replace("^@", "");
+    out
+}
+
+/// Waits (up to 20 s, else fails the scenario) until `ready`.
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what}: not so after 20 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -3,23 +3,14 @@
 
 use super::{unique, Env, IMAGE};
 use crate::compare::{self, Runtime};
+use crate::run::wait_until;
 use crate::run::{run, Out};
 use crate::Scenario;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 /// A container that says it is ready, then runs until SIGTERM, which it answers at once (a
 /// stop that waits out podman's timeout would hide a lost signal behind the SIGKILL).
 const LOOP: &str = "trap 'exit 0' TERM; echo ready; while :; do sleep 0.1; done";
-
-/// Waits (bounded) until `f` holds.
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// Waits until container `name` has written its `n`th "ready" line (its `n`th start): a
 /// signal sent before the shell set its traps would meet the default action instead.
