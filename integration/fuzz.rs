@@ -56,6 +56,8 @@ struct Ctx {
     /// the host by mistake, nothing would change.
     msgmax: String,
     ip_forward: String,
+    hostname: String,
+    swappiness: String,
 }
 
 impl Ctx {
@@ -236,7 +238,7 @@ fn snippet(rng: &mut Rng, ctx: &Ctx, id: &str) -> (&'static str, Value) {
         ),
         (
             "/linux/sysctl",
-            json!({"kernel.hostname": "x", "vm.swappiness": "1"}),
+            json!({"kernel.hostname": ctx.hostname, "vm.swappiness": ctx.swappiness}),
         ),
         (
             "/linux/seccomp",
@@ -654,6 +656,8 @@ fn mutated_configs_never_panic_hang_or_leak() {
                     token: format!("{run}t{t}"),
                     msgmax: sysctl("kernel/msgmax"),
                     ip_forward: sysctl("net/ipv4/ip_forward"),
+                    hostname: sysctl("kernel/hostname"),
+                    swappiness: sysctl("vm/swappiness"),
                 };
                 std::fs::create_dir_all(ctx.dir.join("bundle")).unwrap();
                 std::fs::create_dir_all(ctx.dir.join("scratch")).unwrap();
