@@ -378,8 +378,23 @@ fn insert(v: &mut Value, ptr: &str, value: Value) {
 fn mutate(rng: &mut Rng, ctx: &Ctx, id: &str, c: &mut Value) -> String {
     let mut ptrs = Vec::new();
     pointers(c, String::new(), &mut ptrs);
-    let at = rng.pick(&ptrs).clone();
     let kind = rng.below(8);
+    // Extreme numbers go to numbers and odd strings to strings (when the config has one),
+    // so that they pass the type checks and reach the code that uses them.
+    let leaves: Vec<String> = ptrs
+        .iter()
+        .filter(|p| match kind {
+            2 => c.pointer(p).is_some_and(Value::is_number),
+            3 => c.pointer(p).is_some_and(Value::is_string),
+            _ => false,
+        })
+        .cloned()
+        .collect();
+    let at = if leaves.is_empty() || rng.below(4) == 0 {
+        rng.pick(&ptrs).clone()
+    } else {
+        rng.pick(&leaves).clone()
+    };
     match kind {
         0 => {
             let (parent, last) = split_pointer(&at);
