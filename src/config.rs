@@ -378,34 +378,38 @@ mod proptests {
     use super::*;
     use proptest::prelude::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::OnceLock;
 
-    /// A bundle directory with an empty rootfs, shared by the cases of this test run.
-    fn bundle() -> &'static Path {
-        static DIR: OnceLock<PathBuf> = OnceLock::new();
-        DIR.get_or_init(|| {
-            let d = std::env::temp_dir().join(format!("berth-proptest-{}", std::process::id()));
+    /// A bundle directory of its own for one case, with an empty rootfs; removed on drop.
+    struct TempBundle(PathBuf);
+
+    impl TempBundle {
+        fn new() -> TempBundle {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let d = std::env::temp_dir().join(format!(
+                "berth-proptest-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
             std::fs::create_dir_all(d.join("rootfs")).unwrap();
-            d
-        })
+            TempBundle(d)
+        }
     }
 
-    /// Writes `bytes` as a config file of its own and parses it.
-    fn parse_bytes(bytes: &[u8]) -> Result<Spec> {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let path = bundle().join(format!("config-{}.json", N.fetch_add(1, Ordering::Relaxed)));
-        std::fs::write(&path, bytes).unwrap();
-        let r = parse(&path);
-        std::fs::remove_file(&path).unwrap();
-        r
+    impl Drop for TempBundle {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 
     /// Parses, then validates what parses: a parse error names config.json. (A newline from
     /// the config may be in an error: the logger prints it escaped, logging::one_line.)
     fn check(bytes: &[u8]) -> std::result::Result<(), TestCaseError> {
-        match parse_bytes(bytes) {
+        let bundle = TempBundle::new();
+        let path = bundle.0.join("config.json");
+        std::fs::write(&path, bytes).unwrap();
+        match parse(&path) {
             Ok(spec) => {
-                if let Err(e) = validate(&spec, bundle()) {
+                if let Err(e) = validate(&spec, &bundle.0) {
                     let e = format!("{e:#}");
                     prop_assert!(e.len() > 10, "validate: {:?}", e);
                 }
@@ -529,7 +533,7 @@ mod proptests {
         }
     }
 
-    /// `berth spec`'s config: its relative root path names `bundle()`'s rootfs.
+    /// `berth spec`'s config: its relative root path names the bundle's rootfs.
     fn template() -> Value {
         crate::commands::spec::template()
     }
