@@ -16,7 +16,7 @@ STATIC := RUSTFLAGS="$(STATIC_FLAGS)" $(CARGO) build --release --target $(TRIPLE
 BERTH := $(or $(CARGO_TARGET_DIR),target)/$(TRIPLE)/release/berth
 DEMO_DIR ?= /tmp/berth-demo
 
-.PHONY: build install demo deps test test-managers faults unit integration lint bench text-order clean debian-rootfs print-berth
+.PHONY: build install demo deps test test-managers faults fuzz unit integration lint bench text-order clean debian-rootfs print-berth
 
 # Pure cgroup v2 tests in a qemu guest (integration/v2guest/README.md): test-v2, v2guest-kernel.
 include integration/v2guest/guest.mk
@@ -83,6 +83,16 @@ test: deps lint debian-rootfs
 # SIGKILL at every traced syscall of create, start, delete and exec (make test tries a sample).
 faults: deps
 	BERTH_FAULT_POINTS=all $(CARGO) test --test integration faults -- --test-threads=2
+
+# Fuzzing on stable Rust: the property tests (proptest, next to the code: config loader,
+# seccomp compiler, mount options, signals, update's sizes, cpu lists, the CLI) with many
+# cases, then many mutated configs through create + delete --force (integration/fuzz.rs;
+# make test runs 256 cases each and 2000 configs). BERTH_FUZZ_SEED replays a config run.
+FUZZ_CASES ?= 20000
+FUZZ_CONFIGS ?= 20000
+fuzz: deps
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --bins proptests -- --test-threads=2
+	BERTH_FUZZ_CONFIGS=$(FUZZ_CONFIGS) $(CARGO) test --test integration fuzz:: -- --test-threads=1 --nocapture
 
 # podman, rootless podman, containerd and docker driving berth and runc (integration/managers).
 test-managers: deps

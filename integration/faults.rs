@@ -119,7 +119,7 @@ fn inject(root: &Root, args: &[&str], point: &(String, usize)) -> String {
 /// Everything of container `id` on the host: its state directory, cgroup directories in
 /// every hierarchy, processes (not zombies: a process reparented to this VM's pid 1 may wait
 /// a while to be reaped) in a cgroup of that name, mounts naming it.
-fn traces_of(root: &Root, id: &str) -> Vec<String> {
+pub(crate) fn traces_of(root: &Root, id: &str) -> Vec<String> {
     let mut found = Vec::new();
     if root.dir.join(id).exists() {
         found.push(format!("state directory {}", root.dir.join(id).display()));

@@ -9,6 +9,7 @@ mod errors;
 mod escapes;
 mod exec;
 mod faults;
+mod fuzz;
 mod hardening;
 mod hooks;
 mod lifecycle;

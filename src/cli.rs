@@ -346,3 +346,66 @@ mod tests {
         assert_eq!(format, logging::Format::Text);
     }
 }
+
+/// Property tests (PROPTEST_CASES sets the number of cases: `make fuzz` runs many more):
+/// command lines made of berth's real command and flag names, values and random words.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    /// Every command name and every flag (long and short, global or a command's), as words.
+    fn vocabulary() -> &'static [String] {
+        static WORDS: OnceLock<Vec<String>> = OnceLock::new();
+        WORDS.get_or_init(|| {
+            let cli = Cli::command();
+            let mut words = vec!["--".to_string(), "-".to_string(), "help".to_string()];
+            let mut flags = |c: &clap::Command| {
+                for a in c.get_arguments() {
+                    words.extend(a.get_long().map(|l| format!("--{l}")));
+                    words.extend(a.get_short().map(|s| format!("-{s}")));
+                }
+            };
+            flags(&cli);
+            for sub in cli.get_subcommands() {
+                flags(sub);
+            }
+            words.extend(cli.get_subcommands().map(|s| s.get_name().to_string()));
+            words
+        })
+    }
+
+    fn word() -> impl Strategy<Value = String> {
+        let n = vocabulary().len();
+        prop_oneof![
+            4 => (0..n).prop_map(|i| vocabulary()[i].clone()),
+            1 => ((0..n), ".{0,6}").prop_map(|(i, v)| format!("{}={v}", vocabulary()[i])),
+            2 => "[a-z0-9/._-]{1,10}",
+            1 => ".{0,8}",
+            1 => prop_oneof![Just("-1"), Just("0"), Just("18446744073709551616"), Just("SIGKILL")]
+                .prop_map(str::to_string),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any such command line parses, or is refused with runc's exit codes and a
+        /// one-line message.
+        #[test]
+        fn any_command_line_parses_or_is_one_usage_line(words in prop::collection::vec(word(), 0..8)) {
+            let argv = std::iter::once("berth".to_string()).chain(words);
+            if let Err(e) = Cli::command().try_get_matches_from(argv.clone())
+                .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m))
+            {
+                let code = usage_exit_code(e.kind());
+                prop_assert!([0, 1, 3].contains(&code));
+                if code != 0 {
+                    let msg = usage_message(&e.render().to_string());
+                    prop_assert!(!msg.is_empty() && !msg.contains('\n'), "{:?}", msg);
+                }
+            }
+        }
+    }
+}

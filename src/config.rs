@@ -90,7 +90,7 @@ fn parse_warning(path: &Path, warn: bool) -> Result<Spec> {
     let mut v: Value =
         serde_json::from_reader(BufReader::new(file)).map_err(|e| anyhow!("config.json: {e}"))?;
     if let Some(p) = v.get_mut("process") {
-        let dropped = normalize_process(p)?;
+        let dropped = normalize_process(p).map_err(|e| anyhow!("config.json: {e:#}"))?;
         if warn {
             warn_dropped_capabilities(&dropped);
         }
@@ -142,8 +142,21 @@ const SCHED_FLAGS: [(&str, &str); 7] = [
 pub fn normalize_process(p: &mut Value) -> Result<Vec<String>> {
     let mut dropped = Vec::new();
     if let Some(Value::Object(sets)) = p.get_mut("capabilities") {
-        for set in sets.values_mut() {
+        for (set_name, set) in sets.iter_mut() {
             if let Value::Array(names) = set {
+                // Only a name can be unknown: any other value is a type error, as in runc.
+                if let Some((i, n)) = names.iter().enumerate().find(|(_, n)| !n.is_string()) {
+                    let kind = match n {
+                        Value::Null => "null",
+                        Value::Bool(_) => "a boolean",
+                        Value::Number(_) => "a number",
+                        Value::Array(_) => "an array",
+                        _ => "an object",
+                    };
+                    bail!(
+                        "process.capabilities.{set_name}[{i}]: {kind}, expected a capability name"
+                    );
+                }
                 names.retain(|n| {
                     let known =
                         serde_json::from_value::<oci_spec::runtime::Capability>(n.clone()).is_ok();
@@ -340,11 +353,240 @@ mod tests {
                 F::SchedFlagReclaim
             ]
         );
+        // Found by integration/fuzz.rs: a value that is not a name was dropped with a warning.
+        let mut p = json!({"capabilities": {"bounding": ["CAP_KILL", {}]}});
+        assert_eq!(
+            normalize_process(&mut p).unwrap_err().to_string(),
+            "process.capabilities.bounding[1]: an object, expected a capability name"
+        );
+        let mut p = json!({"capabilities": {"ambient": [7]}});
+        assert_eq!(
+            normalize_process(&mut p).unwrap_err().to_string(),
+            "process.capabilities.ambient[0]: a number, expected a capability name"
+        );
         let mut p =
             json!({"scheduler": {"policy": "SCHED_OTHER", "flags": ["SCHED_RESET_ON_FORK"]}});
         assert_eq!(
             normalize_process(&mut p).unwrap_err().to_string(),
             "process.scheduler.flags[0]: unknown flag \"SCHED_RESET_ON_FORK\""
         );
+    }
+}
+
+/// Property tests of the loader (PROPTEST_CASES sets the number of cases: `make fuzz` runs
+/// many more): any bytes, and `berth spec`'s template with any value put anywhere, parse
+/// to a spec or to an error naming config.json, never a panic; what parses validates or is
+/// refused.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A bundle directory of its own for one case, with an empty rootfs; removed on drop.
+    struct TempBundle(PathBuf);
+
+    impl TempBundle {
+        fn new() -> TempBundle {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let d = std::env::temp_dir().join(format!(
+                "berth-proptest-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(d.join("rootfs")).unwrap();
+            TempBundle(d)
+        }
+    }
+
+    impl Drop for TempBundle {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Parses, then validates what parses: a parse error names config.json. (A newline from
+    /// the config may be in an error: the logger prints it escaped, logging::one_line.)
+    fn check(bytes: &[u8]) -> std::result::Result<(), TestCaseError> {
+        let bundle = TempBundle::new();
+        let path = bundle.0.join("config.json");
+        std::fs::write(&path, bytes).unwrap();
+        match parse(&path) {
+            Ok(spec) => {
+                if let Err(e) = validate(&spec, &bundle.0) {
+                    let e = format!("{e:#}");
+                    prop_assert!(e.len() > 10, "validate: {:?}", e);
+                }
+            }
+            Err(e) => {
+                let e = format!("{e:#}");
+                prop_assert!(e.starts_with("config.json"), "parse: {}", e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Field names of the spec (to build objects it reads) and odd words.
+    const KEYS: &[&str] = &[
+        "ociVersion",
+        "process",
+        "root",
+        "path",
+        "readonly",
+        "mounts",
+        "destination",
+        "type",
+        "source",
+        "options",
+        "hostname",
+        "linux",
+        "namespaces",
+        "uidMappings",
+        "containerID",
+        "hostID",
+        "size",
+        "resources",
+        "memory",
+        "limit",
+        "cpu",
+        "cpus",
+        "pids",
+        "devices",
+        "major",
+        "minor",
+        "seccomp",
+        "defaultAction",
+        "syscalls",
+        "names",
+        "action",
+        "hooks",
+        "prestart",
+        "args",
+        "env",
+        "cwd",
+        "user",
+        "uid",
+        "gid",
+        "additionalGids",
+        "capabilities",
+        "bounding",
+        "rlimits",
+        "soft",
+        "hard",
+        "sysctl",
+        "maskedPaths",
+        "cgroupsPath",
+        "timeOffsets",
+        "personality",
+        "scheduler",
+        "ioPriority",
+        "",
+        "\n",
+    ];
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![(0..KEYS.len()).prop_map(|i| KEYS[i].to_string()), ".{0,6}",]
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            prop_oneof![
+                Just(0i64),
+                Just(-1),
+                Just(i64::MAX),
+                Just(i64::MIN),
+                Just(1 << 31),
+                Just(1 << 32),
+                any::<i64>()
+            ]
+            .prop_map(Value::from),
+            Just(Value::from(u64::MAX)),
+            any::<f64>().prop_map(Value::from),
+            "[/a-zA-Z0-9_.\\-]{0,12}|.{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::vec((key(), inner), 0..4)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Every JSON pointer into `v`, the root included ("").
+    fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
+        out.push(at.clone());
+        match v {
+            Value::Object(m) => {
+                for (k, c) in m {
+                    pointers(
+                        c,
+                        format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                        out,
+                    );
+                }
+            }
+            Value::Array(a) => {
+                for (i, c) in a.iter().enumerate() {
+                    pointers(c, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `berth spec`'s config: its relative root path names the bundle's rootfs.
+    fn template() -> Value {
+        crate::commands::spec::template()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any bytes at all.
+        #[test]
+        fn any_bytes_parse_or_are_refused(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            check(&bytes)?;
+        }
+
+        /// The template's text with bytes changed, inserted or removed.
+        #[test]
+        fn mutated_text_parses_or_is_refused(
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6)
+        ) {
+            let mut text = serde_json::to_vec_pretty(&template()).unwrap();
+            for (at, byte, how) in edits {
+                let i = at.index(text.len());
+                match how {
+                    0 => text[i] = byte,
+                    1 => text.insert(i, byte),
+                    _ => { text.remove(i); }
+                }
+            }
+            check(&text)?;
+        }
+
+        /// The template with values replaced by, or objects given, any JSON, or entries removed.
+        #[test]
+        fn mutated_values_parse_and_validate_or_are_refused(
+            edits in prop::collection::vec((any::<prop::sample::Index>(), json_value(), 0u8..3, key()), 1..4)
+        ) {
+            let mut c = template();
+            for (at, value, how, k) in edits {
+                let mut ptrs = Vec::new();
+                pointers(&c, String::new(), &mut ptrs);
+                let at = at.get(&ptrs).clone();
+                let target = c.pointer_mut(&at).unwrap();
+                match (how, target) {
+                    (0, Value::Object(m)) => { m.insert(k, value); }
+                    (1, Value::Array(a)) if !a.is_empty() => { a.pop(); }
+                    (1, Value::Object(m)) => { m.shift_remove(&k); }
+                    (_, t) => *t = value,
+                }
+            }
+            check(&serde_json::to_vec(&c).unwrap())?;
+        }
     }
 }

@@ -128,3 +128,35 @@ mod tests {
         assert_eq!(name(32), "signal 32");
     }
 }
+
+/// Property tests (PROPTEST_CASES sets the number of cases: `make fuzz` runs many more).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any text: an error or a signal number kill(2) takes.
+        #[test]
+        fn any_text_is_a_signal_in_range_or_an_error(s in ".{0,12}|(SIG)?[A-Za-z]{1,8}|[+-]?[0-9]{1,25}") {
+            if let Ok(n) = parse(&s) {
+                prop_assert!((0..=MAX).contains(&n), "{s:?} -> {n}");
+            }
+        }
+
+        /// Every number in range reads back as itself, whatever its sign and leading zeros;
+        /// every signal's name (any case, with or without SIG) reads back as its number.
+        #[test]
+        fn numbers_and_names_round_trip(n in 0..=MAX, zeros in 0usize..4, plus: bool, lower: bool) {
+            let text = format!("{}{}{n}", if plus { "+" } else { "" }, "0".repeat(zeros));
+            prop_assert_eq!(parse(&text).unwrap(), n);
+            let name = name(n);
+            if let Some(short) = name.strip_prefix("SIG").filter(|s| !s.contains('+')) {
+                let spelled = if lower { short.to_lowercase() } else { name.clone() };
+                prop_assert_eq!(parse(&spelled).unwrap(), n);
+            }
+        }
+    }
+}

@@ -88,7 +88,8 @@ pub fn pids_max(limit: i64) -> String {
     }
 }
 
-/// Parses a cpuset list ("0-3,5") into its members; errors on malformed text.
+/// Parses a cpuset list ("0-3,5") into its members, sorted and unique (the kernel accepts
+/// ranges in any order and repeated); errors on malformed text.
 pub fn parse_cpuset_list(s: &str) -> Result<Vec<u32>> {
     let mut out = Vec::new();
     for part in s.trim().split(',').filter(|p| !p.is_empty()) {
@@ -107,6 +108,8 @@ pub fn parse_cpuset_list(s: &str) -> Result<Vec<u32>> {
         }
         out.extend(a..=b);
     }
+    out.sort_unstable();
+    out.dedup();
     Ok(out)
 }
 
@@ -200,6 +203,7 @@ mod tests {
         assert_eq!(parse_cpuset_list("0-2,5").unwrap(), vec![0, 1, 2, 5]);
         assert_eq!(parse_cpuset_list("").unwrap(), Vec::<u32>::new());
         assert_eq!(parse_cpuset_list("3\n").unwrap(), vec![3]);
+        assert_eq!(parse_cpuset_list("5,0-2,1").unwrap(), vec![0, 1, 2, 5]);
         assert!(parse_cpuset_list("2-1").is_err());
         assert!(parse_cpuset_list("a").is_err());
     }
@@ -210,5 +214,62 @@ mod tests {
         assert_eq!(hugepage_size_name("hugepages-1048576kB").unwrap(), "1GB");
         assert_eq!(hugepage_size_name("hugepages-64kB").unwrap(), "64KB");
         assert!(hugepage_size_name("foo").is_none());
+    }
+}
+
+/// Property tests (PROPTEST_CASES sets the number of cases: `make fuzz` runs many more).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A list as the kernel prints one: ranges of consecutive members.
+    fn print(members: &[u32]) -> String {
+        let mut parts = Vec::new();
+        let mut i = 0;
+        while i < members.len() {
+            let mut j = i;
+            while j + 1 < members.len() && members[j + 1] == members[j] + 1 {
+                j += 1;
+            }
+            parts.push(if i == j {
+                members[i].to_string()
+            } else {
+                format!("{}-{}", members[i], members[j])
+            });
+            i = j + 1;
+        }
+        parts.join(",")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any text: an error, or sorted unique members.
+        #[test]
+        fn any_text_parses_to_sorted_unique_members(s in "[0-9, \\-]{0,24}|.{0,16}") {
+            if let Ok(v) = parse_cpuset_list(&s) {
+                prop_assert!(v.windows(2).all(|w| w[0] < w[1]), "{s:?} -> {v:?}");
+            }
+        }
+
+        /// Ranges in any order, overlapping or repeated, parse to their union, which prints
+        /// back to a list that parses to the same members.
+        #[test]
+        fn ranges_parse_to_their_union_and_print_back(
+            ranges in prop::collection::vec((0u32..300, 0u32..40), 0..8)
+        ) {
+            let text = ranges
+                .iter()
+                .map(|&(a, len)| if len == 0 { a.to_string() } else { format!("{a}-{}", a + len) })
+                .collect::<Vec<_>>()
+                .join(",");
+            let mut want: Vec<u32> = ranges.iter().flat_map(|&(a, len)| a..=a + len).collect();
+            want.sort_unstable();
+            want.dedup();
+            let got = parse_cpuset_list(&text).unwrap();
+            prop_assert_eq!(&got, &want, "{}", text);
+            prop_assert_eq!(parse_cpuset_list(&print(&got)).unwrap(), got);
+        }
     }
 }

@@ -400,3 +400,76 @@ mod tests {
         assert!(e.starts_with("linux.resources.cpu.quota:"), "{e}");
     }
 }
+
+/// Property tests (PROPTEST_CASES sets the number of cases: `make fuzz` runs many more).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any text: an error or a size that is not negative.
+        #[test]
+        fn any_text_is_a_size_or_an_error(s in "[0-9.]{0,22} ?[kmgtpKMGTPiIbBx]{0,3}|.{0,12}") {
+            if let Ok(n) = ram_in_bytes(&s) {
+                prop_assert!(n >= 0, "{s:?} -> {n}");
+            }
+            let _ = bytes("memory", &s);
+        }
+
+        /// A whole number with a unit is that number times the unit's power of 1024, in
+        /// every spelling of the unit; past i64 it is an error, never a wrapped value.
+        #[test]
+        fn sizes_scale_by_their_unit(n in 0u64..(1 << 40), unit in 0usize..6, spelling in 0usize..4) {
+            let letter = ["", "k", "m", "g", "t", "p"][unit];
+            let suffix = match (letter, spelling) {
+                ("", _) => String::new(),
+                (l, 0) => l.to_string(),
+                (l, 1) => l.to_uppercase(),
+                (l, 2) => format!("{}iB", l.to_uppercase()),
+                (l, _) => format!(" {l}b"),
+            };
+            let got = ram_in_bytes(&format!("{n}{suffix}"));
+            match (n as u128) << (10 * unit) {
+                want if want < (1u128 << 53) => prop_assert_eq!(got.unwrap() as u128, want),
+                want if want > i64::MAX as u128 => prop_assert!(got.is_err()),
+                _ => {}
+            }
+        }
+
+        /// Any flag values: an error naming the flag, or resources that serialize.
+        #[test]
+        fn any_flag_values_apply_or_name_the_flag(
+            values in prop::collection::vec(prop::option::of("-?[0-9]{0,21}[kmg]?|.{0,6}"), 10)
+        ) {
+            let v = |i: usize| values[i].clone();
+            let a = Args {
+                memory: v(0),
+                memory_swap: v(1),
+                cpu_period: v(2),
+                cpu_quota: v(3),
+                cpu_share: v(4),
+                cpu_rt_runtime: v(5),
+                cpuset_cpus: v(6),
+                blkio_weight: v(7),
+                pids_limit: v(8),
+                cpu_idle: v(9),
+                ..Default::default()
+            };
+            match apply_flags(LinuxResources::default(), &a) {
+                Ok(r) => prop_assert!(serde_json::to_string(&r).is_ok()),
+                Err(e) => prop_assert!(e.to_string().starts_with("--"), "{e}"),
+            }
+        }
+
+        /// Any JSON text for -r: an error naming linux.resources, or resources.
+        #[test]
+        fn any_resources_text_parses_or_names_the_field(s in "\\{\"(memory|cpu|pids|blockIO)\":\\{\"(limit|shares|quota|weight|cpus)\":(-?[0-9]{1,21}|\"[0-9a-z-]{0,4}\"|null|\\[\\]|1\\.5)\\}\\}|.{0,20}") {
+            if let Err(e) = parse_resources(&s) {
+                prop_assert!(e.to_string().starts_with("linux.resources"), "{e}");
+            }
+        }
+    }
+}

@@ -418,3 +418,44 @@ mod tests {
         validate_personality(&p).unwrap();
     }
 }
+
+/// Property tests (PROPTEST_CASES sets the number of cases: `make fuzz` runs many more).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any text: an error, nothing (blank), or a set within the CPUs a set can hold.
+        #[test]
+        fn any_text_is_an_error_or_a_set(s in "[0-9, \\-]{0,24}|.{0,16}") {
+            let _ = parse_cpu_list(&s);
+        }
+
+        /// A list of CPUs and ranges (spaces around the parts) sets exactly those CPUs.
+        #[test]
+        fn ranges_set_exactly_their_cpus(
+            ranges in prop::collection::vec((0usize..CpuSet::count(), 0usize..8, any::<bool>()), 1..6)
+        ) {
+            let ranges: Vec<(usize, usize, bool)> = ranges
+                .into_iter()
+                .map(|(a, len, sp)| (a, (a + len).min(CpuSet::count() - 1), sp))
+                .collect();
+            let text = ranges
+                .iter()
+                .map(|&(a, b, sp)| {
+                    let s = if sp { " " } else { "" };
+                    if a == b { format!("{s}{a}{s}") } else { format!("{s}{a}{s}-{s}{b}{s}") }
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            let set = parse_cpu_list(&text).unwrap().unwrap();
+            for cpu in 0..CpuSet::count() {
+                let want = ranges.iter().any(|&(a, b, _)| (a..=b).contains(&cpu));
+                prop_assert_eq!(set.is_set(cpu).unwrap(), want, "{} in {:?}", cpu, text);
+            }
+        }
+    }
+}

@@ -190,6 +190,9 @@ pub fn parse<S: AsRef<str>>(options: &[S]) -> Parsed {
             }
             Some(TmpCopyUp) => p.tmpcopyup = true,
             Some(IdMap(recursive)) => p.idmap = Some(recursive),
+            // An empty option says nothing (it gave the data a stray comma, or none, by
+            // where it stood).
+            None if o.is_empty() => {}
             None => {
                 if !p.data.is_empty() {
                     p.data.push(',');
@@ -450,5 +453,60 @@ mod tests {
         );
         assert_eq!(rootfs_propagation("shard"), None);
         assert_eq!(rootfs_propagation("bind"), None);
+    }
+}
+
+/// Property tests (PROPTEST_CASES sets the number of cases: `make fuzz` runs many more).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Known option names and filesystem-specific words, mixed.
+    fn option() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0..MOUNT_OPTIONS.len()).prop_map(|i| MOUNT_OPTIONS[i].name.to_string()),
+            "[a-z_]{1,8}(=[a-z0-9,]{0,6})?",
+            ".{0,10}",
+        ]
+    }
+
+    /// Found by the property below: an empty option gave the data a stray comma, or none.
+    #[test]
+    fn empty_options_add_nothing_to_the_data() {
+        assert_eq!(parse(&["", "size=1k", ""]).data, "size=1k");
+        assert_eq!(parse(&["size=1k", "", "mode=700"]).data, "size=1k,mode=700");
+        assert!(parse(&[""]).unknown.is_empty());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// No flag is both set and cleared; the unknown options are exactly the data, in order;
+        /// a known name never reaches the data.
+        #[test]
+        fn options_split_into_flags_and_data(opts in prop::collection::vec(option(), 0..12)) {
+            let p = parse(&opts);
+            prop_assert_eq!(p.flags & p.cleared, 0);
+            prop_assert_eq!(p.data, p.unknown.join(","));
+            let unknown: Vec<&String> = opts
+                .iter()
+                .filter(|o| lookup(o).is_none() && !o.is_empty())
+                .collect();
+            prop_assert_eq!(p.unknown.iter().collect::<Vec<_>>(), unknown);
+            let propagations = opts
+                .iter()
+                .filter(|o| matches!(lookup(o).map(|m| m.effect), Some(Propagation(_))))
+                .count();
+            prop_assert_eq!(p.propagation.len(), propagations);
+        }
+
+        /// The last of two opposite options wins.
+        #[test]
+        fn the_last_of_ro_and_rw_wins(seq in prop::collection::vec(any::<bool>(), 1..6)) {
+            let opts: Vec<&str> = seq.iter().map(|&ro| if ro { "ro" } else { "rw" }).collect();
+            let p = parse(&opts);
+            prop_assert_eq!(p.flags & libc::MS_RDONLY != 0, *seq.last().unwrap());
+        }
     }
 }
