@@ -67,11 +67,19 @@ demo: deps build
 DEBIAN_ROOTFS := integration/.work/debian-rootfs
 DEBIAN_MIRROR ?= $(or $(shell sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1),$(shell awk '$$1 == "deb" {print $$2; exit}' /etc/apt/sources.list 2>/dev/null),http://deb.debian.org/debian)
 
+# A mirror that fails a download now and then is tried again (three times); the last
+# attempt's log is shown if all fail.
 debian-rootfs: deps
 	@if [ ! -x $(DEBIAN_ROOTFS)/bin/bash ]; then \
-		rm -rf $(DEBIAN_ROOTFS).tmp && mkdir -p $(dir $(DEBIAN_ROOTFS)) && \
-		debootstrap --variant=minbase bookworm $(DEBIAN_ROOTFS).tmp $(DEBIAN_MIRROR) >/dev/null && \
-		mv $(DEBIAN_ROOTFS).tmp $(DEBIAN_ROOTFS); \
+		mkdir -p $(dir $(DEBIAN_ROOTFS)) && \
+		for i in 1 2 3; do \
+			rm -rf $(DEBIAN_ROOTFS).tmp; \
+			if debootstrap --variant=minbase bookworm $(DEBIAN_ROOTFS).tmp $(DEBIAN_MIRROR) >$(DEBIAN_ROOTFS).log 2>&1; then \
+				mv $(DEBIAN_ROOTFS).tmp $(DEBIAN_ROOTFS) && rm -f $(DEBIAN_ROOTFS).log && exit 0; \
+			fi; \
+			echo "debootstrap failed (attempt $$i of 3)"; sleep 5; \
+		done; \
+		tail -20 $(DEBIAN_ROOTFS).log; exit 1; \
 	fi
 
 test: deps lint debian-rootfs
