@@ -241,7 +241,7 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
         }
     }
     check_ids(spec)?;
-    unsupported(linux.net_devices().is_some(), "linux.netDevices")?;
+    crate::netdevices::validate(linux).map_err(|e| anyhow!("config.json: {e:#}"))?;
     unsupported(linux.intel_rdt().is_some(), "linux.intelRdt")?;
     unsupported(linux.memory_policy().is_some(), "linux.memoryPolicy")?;
     crate::hooks::validate(spec)?;

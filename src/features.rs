@@ -40,7 +40,8 @@ pub fn features() -> Value {
             "intelRdt": { "enabled": false },
             "mountExtensions": {
                 "idmap": { "enabled": crate::rootfs::idmap_supported() }
-            }
+            },
+            "netDevices": { "enabled": true }
         },
         "annotations": {
             "org.opencontainers.runtime-spec.features": "berth"
