@@ -23,6 +23,7 @@ mod lifecycle;
 mod manager_mounts;
 mod mounts;
 mod namespaces;
+mod net_devices;
 mod output;
 mod privilege;
 mod process;
