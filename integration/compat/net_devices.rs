@@ -282,3 +282,62 @@ fn features_net_devices_as_runc() {
     assert_eq!(r["linux"]["netDevices"], json!({"enabled": true}), "runc");
     assert_eq!(b["linux"]["netDevices"], r["linux"]["netDevices"], "berth");
 }
+
+/// A network namespace given by path (`ip netns add`): the device moves into it and stays
+/// there, renamed, after the container is deleted, under runc as under berth.
+#[test]
+fn device_stays_in_a_joined_namespace_after_delete() {
+    let pair = Pair::new();
+    let (b, r) = pair.both(|root, id| {
+        let v = Veth::new(&["10.83.0.1/24"]);
+        let ns = unique("nd");
+        ip(&["netns", "add", &ns]);
+        let mut c = with_devices(&["/bin/sleep", "100"], json!({ &v.a: {"name": "eth9"} }));
+        for n in c["linux"]["namespaces"].as_array_mut().unwrap() {
+            if n["type"] == "network" {
+                n["path"] = json!(format!("/run/netns/{ns}"));
+            }
+        }
+        let bundle = Bundle::new(&c);
+        let created = Outcome::of(
+            root,
+            &["create", "--bundle", bundle.dir.to_str().unwrap(), id],
+        );
+        let _ = Outcome::of(root, &["delete", "--force", id]);
+        let out = Command::new("ip")
+            .args(["netns", "exec", &ns, "ip", "addr", "show", "dev", "eth9"])
+            .output()
+            .unwrap();
+        let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+        root.assert_clean(Some(&bundle));
+        (
+            created.code,
+            out.status.code(),
+            inet_lines(&String::from_utf8_lossy(&out.stdout)),
+            exists(&v.a),
+        )
+    });
+    let want = vec!["inet 10.83.0.1/24 brd 10.83.0.255 scope global eth9".to_string()];
+    assert_eq!(r, (0, Some(0), want, false), "runc");
+    assert_eq!(b, r, "berth vs runc");
+}
+
+/// With a new user namespace the network namespace is the container's user namespace's;
+/// berth (root on the host) still moves the device in and sets its addresses, as runc.
+#[test]
+fn device_moved_into_a_user_namespaced_container() {
+    let pair = Pair::new();
+    let (b, r) = pair.both(|root, _| {
+        let v = Veth::new(&["10.84.0.1/24"]);
+        let mut c = with_devices(
+            &["ip", "addr", "show", "dev", "eth5"],
+            json!({ &v.a: {"name": "eth5"} }),
+        );
+        add_userns(&mut c, 300000);
+        let (code, out, err) = root.run(&c);
+        (code, inet_lines(&out), messages(&err))
+    });
+    let want = vec!["inet 10.84.0.1/24 brd 10.84.0.255 scope global eth5".to_string()];
+    assert_eq!((r.0, &r.1), (0, &want), "runc: {r:?}");
+    assert_eq!((b.0, &b.1), (0, &want), "berth: {b:?}");
+}
