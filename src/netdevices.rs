@@ -56,6 +56,11 @@ pub fn validate(linux: &Linux) -> Result<()> {
     if !has_netns {
         bail!("linux.netDevices: unable to move network devices without a NET namespace");
     }
+    // Unprivileged, or root of a user namespace other than the host's (runc's rootless):
+    // moving a host interface needs CAP_NET_ADMIN over the host's network namespace.
+    if crate::rootless::active() || crate::rootless::in_user_namespace() {
+        bail!("linux.netDevices: network devices are not supported for rootless containers");
+    }
     for (name, dev) in sorted(devices) {
         for n in
             std::iter::once(name.as_str()).chain(dev.name().as_deref().filter(|n| !n.is_empty()))

@@ -341,3 +341,31 @@ fn device_moved_into_a_user_namespaced_container() {
     assert_eq!((r.0, &r.1), (0, &want), "runc: {r:?}");
     assert_eq!((b.0, &b.1), (0, &want), "berth: {b:?}");
 }
+
+/// Rootless (here root of a user namespace of its own, as podman runs its runtime): refused
+/// in runc's words before anything is made; the device stays on the host.
+#[test]
+fn refused_for_rootless() {
+    let pair = Pair::new();
+    let (b, r) = pair.both(|root, id| {
+        let v = Veth::new(&[]);
+        let bundle = Bundle::new(&with_devices(&["true"], json!({ &v.a: {} })));
+        let o = super::rootless::in_foreign_userns(
+            root,
+            &["create", "--bundle", bundle.dir.to_str().unwrap(), id],
+        );
+        root.assert_clean(Some(&bundle));
+        (o.code, o.error(), exists(&v.a))
+    });
+    let words = "network devices are not supported for rootless containers";
+    assert_eq!(
+        (r.0, r.1.ends_with(words), r.2),
+        (1, true, true),
+        "runc: {r:?}"
+    );
+    assert_eq!(
+        (b.0, b.1.ends_with(words), b.2),
+        (1, true, true),
+        "berth: {b:?}"
+    );
+}
