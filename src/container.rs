@@ -343,6 +343,7 @@ fn create_locked(
     }
     // Before init sets anything up, as runc: the devices are there for the hooks and the process.
     netdevices::move_all(linux, pid)?;
+    netdevices::loopback_up(linux, pid)?;
     match cgroup.filter(|_| !in_cgroup) {
         None => tell_init(&parent_sock, &Msg::Go, pid, is_child)?,
         Some(cgroup) => {

@@ -369,3 +369,29 @@ fn refused_for_rootless() {
         "berth: {b:?}"
     );
 }
+
+/// A new network namespace has its loopback device up (127.0.0.1 and ::1), as runc sets it.
+#[test]
+fn loopback_up_in_a_new_network_namespace() {
+    let pair = Pair::new();
+    let (b, r) = pair.both(|root, _| {
+        let (code, out, err) = root.run(&base_config(&["ip", "addr", "show", "dev", "lo"]));
+        let up = out
+            .lines()
+            .any(|l| l.contains(": lo:") && l.contains(",UP"));
+        (code, up, inet_lines(&out), messages(&err))
+    });
+    assert_eq!(
+        (r.0, r.1, &r.2),
+        (
+            0,
+            true,
+            &vec![
+                "inet 127.0.0.1/8 scope host lo".to_string(),
+                "inet6 ::1/128 scope host".to_string()
+            ]
+        ),
+        "runc: {r:?}"
+    );
+    assert_eq!(b, r, "berth vs runc");
+}
