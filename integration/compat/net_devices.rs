@@ -395,3 +395,54 @@ fn loopback_up_in_a_new_network_namespace() {
     );
     assert_eq!(b, r, "berth vs runc");
 }
+
+/// Several devices, one renamed and one under its host name, are all moved.
+#[test]
+fn several_devices_moved() {
+    let pair = Pair::new();
+    let (b, r) = pair.both(|root, _| {
+        let (v1, v2) = (Veth::new(&["10.85.0.1/24"]), Veth::new(&["10.86.0.1/16"]));
+        let script = format!("ip addr show dev eth3; ip addr show dev {}", v2.a);
+        let c = with_devices(
+            &["/bin/sh", "-c", &script],
+            json!({ &v1.a: {"name": "eth3"}, &v2.a: {} }),
+        );
+        let (code, out, err) = root.run(&c);
+        let lines: Vec<String> = inet_lines(&out)
+            .iter()
+            .map(|l| l.replace(&v2.a, "DEV"))
+            .collect();
+        (code, lines, exists(&v1.a) || exists(&v2.a), messages(&err))
+    });
+    let want = vec![
+        "inet 10.85.0.1/24 brd 10.85.0.255 scope global eth3".to_string(),
+        "inet 10.86.0.1/16 brd 10.86.255.255 scope global DEV".to_string(),
+    ];
+    assert_eq!((r.0, &r.1, r.2), (0, &want, false), "runc: {r:?}");
+    assert_eq!(b, r, "berth vs runc");
+}
+
+/// A `%d` template as the new name: the spec lets the kernel pick the number, but runc
+/// 1.5.1 then looks the device up by the template itself and fails create; berth does the
+/// same (runc's behaviour is the contract), with runc's words.
+#[test]
+fn name_template_fails_as_in_runc() {
+    let pair = Pair::new();
+    let (b, r) = pair.both(|root, id| {
+        let v = Veth::new(&[]);
+        let bundle = Bundle::new(&with_devices(&["true"], json!({ &v.a: {"name": "eth%d"} })));
+        let o = Outcome::of(
+            root,
+            &["create", "--bundle", bundle.dir.to_str().unwrap(), id],
+        );
+        root.assert_clean(Some(&bundle));
+        let e = o.error();
+        (
+            o.code,
+            e.contains("link not found for interface eth%d on namespace /proc/"),
+            e.ends_with(" : Link not found"),
+        )
+    });
+    assert_eq!(r, (1, true, true), "runc");
+    assert_eq!(b, r, "berth vs runc");
+}
