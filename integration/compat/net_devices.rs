@@ -446,3 +446,26 @@ fn name_template_fails_as_in_runc() {
     assert_eq!(r, (1, true, true), "runc");
     assert_eq!(b, r, "berth vs runc");
 }
+
+/// IPv6: runc sets the device down before it reads the addresses, and the kernel drops a
+/// down device's IPv6 addresses unless net.ipv6.conf.*.keep_addr_on_down says otherwise;
+/// berth reads them at the same moment, so the same ones arrive inside (none here).
+#[test]
+fn ipv6_addresses_as_runc() {
+    let pair = Pair::new();
+    let (b, r) = pair.both(|root, _| {
+        let v = Veth::new(&["fd00:87::1/64 nodad", "10.87.0.1/24"]);
+        let c = with_devices(
+            &["ip", "addr", "show", "dev", "eth6"],
+            json!({ &v.a: {"name": "eth6"} }),
+        );
+        let (code, out, err) = root.run(&c);
+        (code, inet_lines(&out), messages(&err))
+    });
+    assert_eq!(r.0, 0, "runc: {r:?}");
+    assert!(
+        r.1.contains(&"inet 10.87.0.1/24 brd 10.87.0.255 scope global eth6".to_string()),
+        "runc: {r:?}"
+    );
+    assert_eq!((b.0, &b.1), (r.0, &r.1), "berth vs runc");
+}
