@@ -9,6 +9,7 @@
 //! and one dump) is small.
 
 use anyhow::{anyhow, bail, Context, Result};
+use nix::errno::Errno;
 use nix::sched::CloneFlags;
 use nix::sys::socket::{self, AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType};
 use oci_spec::runtime::{Linux, LinuxNamespaceType, LinuxNetDevice};
@@ -186,7 +187,7 @@ fn show(a: &Addr) -> String {
 }
 
 /// An errno as Go's syscall package words it (what runc prints): the C text, lower case.
-fn errno_text(e: nix::errno::Errno) -> String {
+fn errno_text(e: Errno) -> String {
     let s = e.desc();
     let mut c = s.chars();
     match c.next() {
@@ -290,7 +291,7 @@ impl Netlink {
                 let len = u32::from_ne_bytes(msgs[0..4].try_into().unwrap()) as usize;
                 let kind = u16::from_ne_bytes(msgs[4..6].try_into().unwrap());
                 if len < HDR || len > msgs.len() {
-                    return Err(nix::errno::Errno::EBADMSG);
+                    return Err(Errno::EBADMSG);
                 }
                 let payload = &msgs[HDR..len];
                 match kind {
@@ -299,10 +300,10 @@ impl Netlink {
                         let code = payload
                             .get(0..4)
                             .map(|b| i32::from_ne_bytes(b.try_into().unwrap()))
-                            .ok_or(nix::errno::Errno::EBADMSG)?;
+                            .ok_or(Errno::EBADMSG)?;
                         return match code {
                             0 => Ok(()),
-                            c => Err(nix::errno::Errno::from_raw(-c)),
+                            c => Err(Errno::from_raw(-c)),
                         };
                     }
                     _ => each(kind, payload),
@@ -333,7 +334,8 @@ impl Netlink {
         });
         match got {
             Ok(()) => Ok(index),
-            Err(nix::errno::Errno::ENODEV) => Ok(None),
+            // ERANGE, EINVAL: a name too long for any link (runc's library finds none either).
+            Err(Errno::ENODEV | Errno::EINVAL | Errno::ERANGE) => Ok(None),
             Err(e) => Err(anyhow!("looking up link {name}: {}", errno_text(e))),
         }
     }
@@ -450,6 +452,22 @@ mod tests {
         ] {
             assert!(!name_valid(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn request_layout() {
+        let mut r = Request::new(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
+        r.ifinfo(7, 0, IFF_UP);
+        r.attr_str(IFLA_IFNAME, "eth0");
+        let b = r.done();
+        // Header 16 + ifinfomsg 16 + attribute 4 + "eth0\0" padded to 8.
+        assert_eq!(b.len(), 44);
+        assert_eq!(u32::from_ne_bytes(b[0..4].try_into().unwrap()), 44);
+        assert_eq!(u16::from_ne_bytes(b[4..6].try_into().unwrap()), RTM_NEWLINK);
+        assert_eq!(i32::from_ne_bytes(b[20..24].try_into().unwrap()), 7);
+        assert_eq!(u32::from_ne_bytes(b[28..32].try_into().unwrap()), IFF_UP);
+        assert_eq!(u16::from_ne_bytes(b[32..34].try_into().unwrap()), 9);
+        assert_eq!(&b[36..44], b"eth0\0\0\0\0");
     }
 
     #[test]

@@ -224,9 +224,20 @@ fn errors_in_runcs_words() {
 
 #[test]
 fn missing_interface_fails_create() {
+    // A name of 16 bytes passes runc's check but no link can have it.
+    for long in [false, true] {
+        missing_interface(long);
+    }
+}
+
+fn missing_interface(long: bool) {
     let pair = Pair::new();
     let (b, r) = pair.both(|root, id| {
-        let missing = unique("m");
+        let missing = if long {
+            "abcdefghijklmnop".to_string()
+        } else {
+            unique("m")
+        };
         let bundle = Bundle::new(&with_devices(&["true"], json!({ &missing: {} })));
         let o = Outcome::of(
             root,
@@ -241,8 +252,8 @@ fn missing_interface_fails_create() {
             o.error().contains("move netDevice "),
         )
     });
-    assert_eq!(r, (1, true, true), "runc");
-    assert_eq!(b, r, "berth vs runc");
+    assert_eq!(r, (1, true, true), "runc ({long})");
+    assert_eq!(b, r, "berth vs runc ({long})");
 }
 
 /// A new name taken inside (`lo`): the kernel moves the device and then refuses the
