@@ -480,3 +480,21 @@ fn ipv6_addresses_as_runc() {
     );
     assert_eq!((b.0, &b.1), (r.0, &r.1), "berth vs runc");
 }
+
+/// `events --stats` of a container with a moved device: runc 1.5.1 reports no interface
+/// counters for it (`network_interfaces` null), nor does berth.
+#[test]
+fn stats_without_interface_counters() {
+    let pair = Pair::new();
+    let (b, r) = pair.both(|root, id| {
+        let v = Veth::new(&[]);
+        let bundle = Bundle::new(&with_devices(&["/bin/sleep", "100"], json!({ &v.a: {} })));
+        root.ok(&["create", "--bundle", bundle.dir.to_str().unwrap(), id]);
+        let o = Outcome::of(root, &["events", "--stats", id]);
+        root.ok(&["delete", "--force", id]);
+        let stats: Value = serde_json::from_str(&o.stdout).unwrap_or_default();
+        (o.code, stats["data"].get("network_interfaces").cloned())
+    });
+    assert_eq!(r, (0, Some(Value::Null)), "runc");
+    assert_eq!(b, r, "berth vs runc");
+}
