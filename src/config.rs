@@ -256,7 +256,7 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
         }
     }
     check_ids(spec)?;
-    unsupported(linux.net_devices().is_some(), "linux.netDevices")?;
+    crate::netdevices::validate(linux).map_err(|e| anyhow!("config.json: {e:#}"))?;
     unsupported(linux.intel_rdt().is_some(), "linux.intelRdt")?;
     if let Some(p) = linux.memory_policy() {
         crate::process::mempolicy::validate(p).map_err(|e| anyhow!("config.json: {e:#}"))?;

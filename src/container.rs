@@ -26,7 +26,8 @@ use crate::config::{self, Bundle};
 use crate::state::{self, Locked, State};
 use crate::sync::{self, Msg};
 use crate::{
-    cgroups, hooks, init, logging, namespaces, rootfs, rootless, seccomp, terminal, userns,
+    cgroups, hooks, init, logging, namespaces, netdevices, rootfs, rootless, seccomp, terminal,
+    userns,
 };
 
 /// Compiled seccomp filters, under --root. The name cannot be a container id.
@@ -340,6 +341,9 @@ fn create_locked(
     if ctx.new_userns && !time_in_new_userns {
         userns::write_maps(pid, linux)?;
     }
+    // Before init sets anything up, as runc: the devices are there for the hooks and the process.
+    netdevices::move_all(linux, pid)?;
+    netdevices::loopback_up(linux, pid)?;
     match cgroup.filter(|_| !in_cgroup) {
         None => tell_init(&parent_sock, &Msg::Go, pid, is_child)?,
         Some(cgroup) => {

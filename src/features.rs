@@ -44,7 +44,8 @@ pub fn features() -> Value {
             },
             "mountExtensions": {
                 "idmap": { "enabled": crate::rootfs::idmap_supported() }
-            }
+            },
+            "netDevices": { "enabled": true }
         },
         "annotations": {
             "org.opencontainers.runtime-spec.features": "berth"

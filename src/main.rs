@@ -39,6 +39,7 @@ mod json;
 mod logging;
 mod lsm;
 mod namespaces;
+mod netdevices;
 mod notify_socket;
 mod process;
 mod reaper;

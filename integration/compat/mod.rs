@@ -24,6 +24,7 @@ mod manager_mounts;
 mod memory_policy;
 mod mounts;
 mod namespaces;
+mod net_devices;
 mod output;
 mod podman_lifecycle;
 mod privilege;

@@ -22,7 +22,7 @@ pub struct Stats {
     /// Intel RDT: berth has no resctrl support yet, so this stays empty, as runc's does
     /// where resctrl is absent; the key is always there in runc's output.
     pub intel_rdt: IntelRdt,
-    /// linux.netDevices' counters in runc: null without them (berth moves none).
+    /// Null: runc 1.5.1 reports no counters for linux.netDevices either.
     pub network_interfaces: Option<Vec<()>>,
 }
 
