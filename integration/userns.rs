@@ -563,3 +563,27 @@ fn rootless_with_subordinate_ids_and_errors() {
     let entries = std::fs::read_dir(u.xdg().join("berth")).unwrap().count();
     assert!(entries <= 1, "state left behind");
 }
+
+/// An unprivileged berth's new network namespace has its loopback device up, as runc's
+/// (init sets it up: berth itself may not enter the namespace).
+#[test]
+fn rootless_new_network_namespace_has_loopback_up() {
+    let u = TestUser::new();
+    u.write_config(&["ip", "-o", "addr", "show", "dev", "lo"], |c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"type": "network"}));
+    });
+    let bundle = u.bundle();
+    let id = unique("rootless-lo");
+    let out = u.berth(&["run", "--bundle", bundle.to_str().unwrap(), &id], true);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("inet 127.0.0.1/8"), "{stdout}");
+    u.ok(&["delete", "--force", &id]);
+}

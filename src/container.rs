@@ -239,6 +239,7 @@ fn create_locked(
         listen_fds,
         new_userns: namespaces::creates(linux, LinuxNamespaceType::User),
         new_cgroupns: namespaces::creates(linux, LinuxNamespaceType::Cgroup),
+        new_netns: namespaces::creates(linux, LinuxNamespaceType::Network),
         userns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::User),
         mountns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Mount),
         cgroupns: namespaces::has_new_or_joined(linux, LinuxNamespaceType::Cgroup),
@@ -343,7 +344,6 @@ fn create_locked(
     }
     // Before init sets anything up, as runc: the devices are there for the hooks and the process.
     netdevices::move_all(linux, pid)?;
-    netdevices::loopback_up(linux, pid)?;
     match cgroup.filter(|_| !in_cgroup) {
         None => tell_init(&parent_sock, &Msg::Go, pid, is_child)?,
         Some(cgroup) => {

@@ -7,7 +7,8 @@
 //!
 //! Order (as runc's, so configs behave the same):
 //! 1. wait for the parent's `Go` (uid/gid maps written, cgroup joined)
-//! 2. become root in a new user namespace; setsid; session keyring
+//! 2. become root in a new user namespace; loopback up in a new network namespace; setsid;
+//!    session keyring
 //! 3. hostname, domainname
 //! 4. rootfs: propagation, mounts, devices; prestart, createRuntime (parent) and
 //!    createContainer hooks; pivot_root; process.terminal: pty, /dev/console, master to the
@@ -62,6 +63,8 @@ pub struct Context<'a> {
     pub seccomp: Option<&'a seccomp::Filter>,
     /// A new cgroup namespace, unshared by init after the parent placed it in its cgroup.
     pub new_cgroupns: bool,
+    /// Whether berth made the network namespace (its loopback device is set up).
+    pub new_netns: bool,
     pub userns: bool,
     pub mountns: bool,
     pub cgroupns: bool,
@@ -139,6 +142,9 @@ fn setup(ctx: &Context, sock_slot: &mut Option<OwnedFd>) -> Result<Never> {
             .context("becoming gid 0 in the user namespace")?;
         nix::unistd::setresuid(0.into(), 0.into(), 0.into())
             .context("becoming uid 0 in the user namespace")?;
+    }
+    if ctx.new_netns {
+        crate::netdevices::loopback_up()?;
     }
     // Everything that depends on init's cgroup waits behind this gate, passed once: the
     // cgroup namespace (rooted at init's cgroup), cgroup mounts, hooks, the cpu affinity.

@@ -108,23 +108,17 @@ pub fn move_all(linux: &Linux, pid: i32) -> Result<()> {
     Ok(())
 }
 
-/// Sets `lo` up in init's network namespace when berth made that namespace, as runc does
-/// for every new one (its "loopback" network): 127.0.0.1 and ::1 come with it. A joined
-/// namespace is its owner's to configure. Unprivileged berth may not join it (setns needs
-/// CAP_SYS_ADMIN in berth's own user namespace too), so there lo stays down for now.
-pub fn loopback_up(linux: &Linux, pid: i32) -> Result<()> {
-    if !crate::namespaces::creates(linux, LinuxNamespaceType::Network) || crate::rootless::active()
-    {
-        return Ok(());
-    }
-    let ns_path = format!("/proc/{pid}/ns/net");
-    let ns = File::open(&ns_path).with_context(|| format!("opening {ns_path}"))?;
-    let inside = Netlink::open_in(&ns)?;
-    let index = inside
+/// Sets `lo` up in the caller's network namespace: init calls it in a network namespace
+/// berth made, as runc's init sets up its "loopback" network in every new one (127.0.0.1
+/// and ::1 come with it). A joined namespace is its owner's to configure. Done by init, not
+/// the parent: init is root in the namespace's user namespace even when berth runs
+/// unprivileged.
+pub fn loopback_up() -> Result<()> {
+    let here = Netlink::open()?;
+    let index = here
         .link_index("lo")?
-        .ok_or_else(|| anyhow!("no loopback device in {ns_path}"))?;
-    inside
-        .set_up(index, true)
+        .ok_or_else(|| anyhow!("no loopback device in the new network namespace"))?;
+    here.set_up(index, true)
         .map_err(|e| anyhow!("setting up the loopback device: {e}"))
 }
 
