@@ -161,6 +161,7 @@ fn restore_locked(
         init_start_time: state::start_time(pid)?,
         cgroup: made.clone(),
         hooks: hooks::after_create(spec),
+        intel_rdt: None,
     };
     lock.save(&st)?;
     logging::debug(&format!("restored container {id:?} with init pid {pid}"));

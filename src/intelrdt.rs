@@ -1,0 +1,580 @@
+//! Intel RDT through the resctrl filesystem (linux.intelRdt, update's schema flags).
+//!
+//! resctrl is one flat level of CLOS groups under its mount point, each with `schemata`
+//! and `tasks`, and monitoring groups under `<clos>/mon_groups/`. Everything that touches
+//! the tree takes its root as a parameter, so the unit tests run it against a directory
+//! laid out like resctrl.
+
+use anyhow::{bail, Context, Result};
+use oci_spec::runtime::LinuxIntelRdt;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// A container's place in resctrl, kept in its state for update and delete: the mount
+/// point it was made under and the container's linux.intelRdt.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Group {
+    pub root: PathBuf,
+    pub config: LinuxIntelRdt,
+}
+
+impl Group {
+    /// The CLOS group's directory.
+    pub fn dir(&self, id: &str) -> PathBuf {
+        clos_dir(&self.root, &self.config, id)
+    }
+
+    pub fn remove(&self, id: &str) -> Result<()> {
+        remove(&self.root, &self.config, id)
+    }
+}
+
+/// The resctrl mount point, from /proc/self/mountinfo (the filesystem type is "resctrl").
+pub fn root() -> Option<PathBuf> {
+    let text = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    root_in_mountinfo(&text)
+}
+
+fn root_in_mountinfo(text: &str) -> Option<PathBuf> {
+    text.lines().find_map(|line| {
+        let (pre, post) = line.split_once(" - ")?;
+        if post.split_whitespace().next()? != "resctrl" {
+            return None;
+        }
+        // Field 5 is the mount point, with spaces escaped as \040.
+        let mount = pre.split_whitespace().nth(4)?;
+        Some(PathBuf::from(mount.replace("\\040", " ")))
+    })
+}
+
+/// What the resctrl tree offers: allocation of L3 (CAT), of memory bandwidth (MBA), and
+/// monitoring, each known by its directory under info/.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    pub cat: bool,
+    pub mba: bool,
+    pub monitoring: bool,
+}
+
+impl Features {
+    pub fn of(root: &Path) -> Features {
+        let info = root.join("info");
+        Features {
+            cat: info.join("L3").is_dir(),
+            mba: info.join("MB").is_dir(),
+            monitoring: info.join("L3_MON").is_dir(),
+        }
+    }
+
+    fn enabled(self) -> bool {
+        self.cat || self.mba
+    }
+}
+
+/// Checks linux.intelRdt against the host's resctrl (`root`: its mount point, if any),
+/// with runc's rules and words.
+pub fn validate(rdt: &LinuxIntelRdt, root: Option<&Path>) -> Result<()> {
+    let features = root.map(Features::of);
+    if !features.is_some_and(Features::enabled) {
+        bail!("intelRdt is specified in config, but Intel RDT is not enabled");
+    }
+    let features = features.unwrap_or(Features {
+        cat: false,
+        mba: false,
+        monitoring: false,
+    });
+    if let Some(clos) = rdt.clos_id() {
+        // "/" is the default CLOS (the root) by the spec; any other path would leave the
+        // resctrl tree or make a group resctrl does not have.
+        if clos != "/" && (clos.is_empty() || clos == "." || clos == ".." || clos.contains('/')) {
+            bail!("invalid intelRdt.ClosID {clos:?}");
+        }
+    }
+    if rdt
+        .l3_cache_schema()
+        .as_ref()
+        .is_some_and(|s| !s.is_empty())
+        && !features.cat
+    {
+        bail!("intelRdt.l3CacheSchema is specified in config, but Intel RDT/CAT is not enabled");
+    }
+    if let Some(mb) = rdt.mem_bw_schema().as_ref().filter(|s| !s.is_empty()) {
+        if !features.mba {
+            bail!("intelRdt.memBwSchema is specified in config, but Intel RDT/MBA is not enabled");
+        }
+        if !mb.starts_with("MB:") {
+            bail!("intelRdt.memBwSchema: {mb:?} must start with \"MB:\"");
+        }
+    }
+    let lines = [rdt.l3_cache_schema().as_ref(), rdt.mem_bw_schema().as_ref()]
+        .into_iter()
+        .flatten()
+        .chain(rdt.schemata().iter().flatten());
+    for line in lines {
+        if line.contains('\n') {
+            bail!("intelRdt: schema {line:?} must not contain a newline");
+        }
+    }
+    if rdt.enable_monitoring() == &Some(true) && !features.monitoring {
+        bail!("intelRdt.enableMonitoring is specified in config, but Intel RDT monitoring is not enabled");
+    }
+    Ok(())
+}
+
+/// The text for the group's `schemata` file: l3CacheSchema, then memBwSchema, then the
+/// schemata lines (the spec's order); None when none is set (nothing is written then).
+pub fn schemata_text(rdt: &LinuxIntelRdt) -> Option<String> {
+    let lines: Vec<&str> = [
+        rdt.l3_cache_schema().as_deref(),
+        rdt.mem_bw_schema().as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(rdt.schemata().iter().flatten().map(String::as_str))
+    .filter(|l| !l.is_empty())
+    .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// The CLOS group's directory: closID ("/" is the root group), or the container id.
+pub fn clos_dir(root: &Path, rdt: &LinuxIntelRdt, id: &str) -> PathBuf {
+    match rdt.clos_id().as_deref() {
+        Some("/") => root.to_path_buf(),
+        Some(clos) => root.join(clos),
+        None => root.join(id),
+    }
+}
+
+/// The container's monitoring group, under its CLOS group.
+pub fn mon_dir(root: &Path, rdt: &LinuxIntelRdt, id: &str) -> PathBuf {
+    clos_dir(root, rdt, id).join("mon_groups").join(id)
+}
+
+/// Puts `pid` into the container's CLOS group (made and given its schemata where asked)
+/// and, with enableMonitoring, into its own monitoring group. On failure, what this made
+/// is removed again.
+pub fn apply(root: &Path, rdt: &LinuxIntelRdt, id: &str, pid: i32) -> Result<()> {
+    let dir = clos_dir(root, rdt, id);
+    let schemata = schemata_text(rdt);
+    let mut made_clos = false;
+    let result = (|| {
+        match (&schemata, rdt.clos_id().is_some()) {
+            // A named CLOS without schemata is one set up beforehand: join it, make none.
+            (None, true) => {
+                if !dir.is_dir() {
+                    bail!(
+                        "clos dir not accessible (must be pre-created when l3CacheSchema \
+                         and memBwSchema are empty): {}",
+                        dir.display()
+                    );
+                }
+            }
+            // An existing named CLOS may be shared: it must already hold these schemata.
+            (Some(text), true) if dir.is_dir() => {
+                let existing = fs::read_to_string(dir.join("schemata"))
+                    .with_context(|| format!("reading {}/schemata", dir.display()))?;
+                if !same_schemata(&existing, text)? {
+                    bail!(
+                        "intelRdt: existing CLOS {} has other schemata than the config's",
+                        dir.display()
+                    );
+                }
+            }
+            (Some(text), _) => {
+                made_clos = make_dir(&dir)?;
+                write(root, &dir, "schemata", text)?;
+            }
+            (None, false) => made_clos = make_dir(&dir)?,
+        }
+        // Both groups exist before the pid moves, so a failure leaves it where it was.
+        let mon = (rdt.enable_monitoring() == &Some(true)).then(|| mon_dir(root, rdt, id));
+        if let Some(mon) = &mon {
+            fs::create_dir(mon).with_context(|| {
+                format!("intelRdt: creating the monitoring group {}", mon.display())
+            })?;
+        }
+        let joined = write(root, &dir, "tasks", &pid.to_string()).and_then(|()| {
+            mon.iter()
+                .try_for_each(|m| write(root, m, "tasks", &pid.to_string()))
+        });
+        if let (Err(_), Some(mon)) = (&joined, &mon) {
+            let _ = fs::remove_dir(mon);
+        }
+        joined
+    })();
+    if result.is_err() && made_clos {
+        let _ = fs::remove_dir(&dir);
+    }
+    result
+}
+
+/// Removes the container's monitoring group and, unless closID names a group the
+/// container shares, its CLOS group. Groups already gone are fine.
+pub fn remove(root: &Path, rdt: &LinuxIntelRdt, id: &str) -> Result<()> {
+    let mut dirs = Vec::new();
+    if rdt.enable_monitoring() == &Some(true) {
+        dirs.push(mon_dir(root, rdt, id));
+    }
+    if rdt.clos_id().is_none() {
+        dirs.push(clos_dir(root, rdt, id));
+    }
+    for dir in dirs {
+        // resctrl directories are removed with rmdir, whatever files they show.
+        match fs::remove_dir(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("removing {}", dir.display()));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// update's --l3-cache-schema/--mem-bw-schema: rewrites the group's schemata, with
+/// runc's words where the host lacks the feature.
+pub fn update(root: Option<&Path>, dir: &Path, l3: Option<&str>, mb: Option<&str>) -> Result<()> {
+    check_update(root.map(Features::of), l3, mb)?;
+    let root = root.unwrap_or(dir);
+    let text: Vec<&str> = [l3, mb].into_iter().flatten().collect();
+    write(root, dir, "schemata", &text.join("\n"))
+}
+
+/// runc's checks (and words) for update's schema flags.
+pub fn check_update(features: Option<Features>, l3: Option<&str>, mb: Option<&str>) -> Result<()> {
+    let f = features.unwrap_or(Features {
+        cat: false,
+        mba: false,
+        monitoring: false,
+    });
+    if l3.is_some() && !f.cat {
+        bail!("Intel RDT/CAT: l3 cache schema is not enabled");
+    }
+    if mb.is_some() && !f.mba {
+        bail!("Intel RDT/MBA: memory bandwidth schema is not enabled");
+    }
+    Ok(())
+}
+
+/// Makes `dir`; true if this call made it.
+fn make_dir(dir: &Path) -> Result<bool> {
+    match fs::create_dir(dir) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("intelRdt: creating {}", dir.display())),
+    }
+}
+
+/// Writes one resctrl file; the kernel says why it refused a write only in
+/// info/last_cmd_status, so that goes into the error.
+fn write(root: &Path, dir: &Path, file: &str, data: &str) -> Result<()> {
+    let path = dir.join(file);
+    if let Err(e) = fs::write(&path, format!("{data}\n")) {
+        let status = fs::read_to_string(root.join("info/last_cmd_status")).unwrap_or_default();
+        let status = status.trim();
+        if status.is_empty() {
+            bail!(
+                "intelrdt: unable to write {data:?} to {}: {e}",
+                path.display()
+            );
+        }
+        bail!(
+            "intelrdt: unable to write {data:?} to {}: {e}, last_cmd_status: {status}",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Whether two schemata texts allocate the same: their L3, L3CODE, L3DATA and MB lines
+/// compared per cache id (bitmasks as numbers); other resources' lines are not compared.
+fn same_schemata(existing: &str, wanted: &str) -> Result<bool> {
+    let a = parse_schemata(existing)?;
+    let b = parse_schemata(wanted)?;
+    Ok(b.iter().all(|l| a.contains(l)) && a.iter().all(|l| b.contains(l)))
+}
+
+type SchemaLine = (String, BTreeMap<String, String>);
+
+fn parse_schemata(text: &str) -> Result<Vec<SchemaLine>> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let Some((kind, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let kind = kind.trim();
+        if !matches!(kind, "L3" | "L3CODE" | "L3DATA" | "MB") {
+            continue;
+        }
+        let mut ids = BTreeMap::new();
+        for token in rest.split(';').map(str::trim).filter(|t| !t.is_empty()) {
+            let (id, value) = token
+                .split_once('=')
+                .map(|(i, v)| (i.trim(), v.trim()))
+                .filter(|(i, v)| !i.is_empty() && !v.is_empty())
+                .with_context(|| format!("intelRdt: schema {line:?}: bad entry {token:?}"))?;
+            let value = if kind == "MB" {
+                value.to_string()
+            } else {
+                let n = u64::from_str_radix(value, 16)
+                    .with_context(|| format!("intelRdt: schema {line:?}: bad bitmask {value:?}"))?;
+                format!("{n:x}")
+            };
+            ids.insert(id.to_string(), value);
+        }
+        out.push((kind.to_string(), ids));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A temporary directory laid out like a resctrl mount with CAT, MBA and monitoring.
+    struct FakeResctrl(PathBuf);
+
+    impl FakeResctrl {
+        fn new(name: &str, info: &[&str]) -> FakeResctrl {
+            let dir =
+                std::env::temp_dir().join(format!("berth-resctrl-{name}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            for i in info {
+                fs::create_dir_all(dir.join("info").join(i)).unwrap();
+            }
+            fs::write(dir.join("schemata"), "L3:0=fff\nMB:0=100\n").unwrap();
+            fs::write(dir.join("tasks"), "").unwrap();
+            FakeResctrl(dir)
+        }
+    }
+
+    impl Drop for FakeResctrl {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn rdt(json: serde_json::Value) -> LinuxIntelRdt {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn err(r: Result<()>) -> String {
+        format!("{:#}", r.unwrap_err())
+    }
+
+    #[test]
+    fn finds_the_resctrl_mount_in_mountinfo() {
+        let text = "22 1 0:20 / /sys rw - sysfs sysfs rw\n\
+                    40 22 0:35 / /sys/fs/my\\040rdt rw,relatime - resctrl resctrl rw\n";
+        assert_eq!(
+            root_in_mountinfo(text),
+            Some(PathBuf::from("/sys/fs/my rdt"))
+        );
+        assert_eq!(
+            root_in_mountinfo("22 1 0:20 / /sys rw - sysfs sysfs rw\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn validation_follows_runcs_rules_and_words() {
+        let none = rdt(serde_json::json!({}));
+        assert_eq!(
+            err(validate(&none, None)),
+            "intelRdt is specified in config, but Intel RDT is not enabled"
+        );
+        let no_info = FakeResctrl::new("noinfo", &[]);
+        assert_eq!(
+            err(validate(&none, Some(&no_info.0))),
+            "intelRdt is specified in config, but Intel RDT is not enabled"
+        );
+        let mba_only = FakeResctrl::new("mba", &["MB"]);
+        let m = Some(mba_only.0.as_path());
+        validate(&none, m).unwrap();
+        for bad in [".", "..", "a/b", ""] {
+            assert_eq!(
+                err(validate(&rdt(serde_json::json!({ "closID": bad })), m)),
+                format!("invalid intelRdt.ClosID {bad:?}")
+            );
+        }
+        validate(&rdt(serde_json::json!({ "closID": "/" })), m).unwrap();
+        assert_eq!(
+            err(validate(
+                &rdt(serde_json::json!({ "l3CacheSchema": "L3:0=f" })),
+                m
+            )),
+            "intelRdt.l3CacheSchema is specified in config, but Intel RDT/CAT is not enabled"
+        );
+        assert_eq!(
+            err(validate(
+                &rdt(serde_json::json!({ "enableMonitoring": true })),
+                m
+            )),
+            "intelRdt.enableMonitoring is specified in config, but Intel RDT monitoring is \
+             not enabled"
+        );
+        validate(&rdt(serde_json::json!({ "memBwSchema": "MB:0=50" })), m).unwrap();
+        assert_eq!(
+            err(validate(
+                &rdt(serde_json::json!({ "memBwSchema": "0=50" })),
+                m
+            )),
+            "intelRdt.memBwSchema: \"0=50\" must start with \"MB:\""
+        );
+        let cat_only = FakeResctrl::new("cat", &["L3"]);
+        assert_eq!(
+            err(validate(
+                &rdt(serde_json::json!({ "memBwSchema": "MB:0=50" })),
+                Some(&cat_only.0)
+            )),
+            "intelRdt.memBwSchema is specified in config, but Intel RDT/MBA is not enabled"
+        );
+        assert_eq!(
+            err(validate(
+                &rdt(serde_json::json!({ "schemata": ["L3:0=f\nMB:0=1"] })),
+                Some(&cat_only.0)
+            )),
+            "intelRdt: schema \"L3:0=f\\nMB:0=1\" must not contain a newline"
+        );
+    }
+
+    #[test]
+    fn schemata_are_written_l3_then_mb_then_the_lines() {
+        let r = rdt(serde_json::json!({
+            "schemata": ["L2:0=f", "MB:1=20"],
+            "memBwSchema": "MB:0=50",
+            "l3CacheSchema": "L3:0=f0"
+        }));
+        assert_eq!(
+            schemata_text(&r).as_deref(),
+            Some("L3:0=f0\nMB:0=50\nL2:0=f\nMB:1=20")
+        );
+        assert_eq!(
+            schemata_text(&rdt(serde_json::json!({ "closID": "x" }))),
+            None
+        );
+    }
+
+    #[test]
+    fn apply_makes_the_container_group_and_remove_takes_it_away() {
+        let t = FakeResctrl::new("apply", &["L3", "MB", "L3_MON"]);
+        let r = rdt(serde_json::json!({
+            "l3CacheSchema": "L3:0=f0",
+            "memBwSchema": "MB:0=50",
+            "enableMonitoring": true
+        }));
+        // resctrl makes a group's files itself; the fake tree gets them beforehand.
+        fs::create_dir_all(t.0.join("c1/mon_groups")).unwrap();
+        apply(&t.0, &r, "c1", 4242).unwrap();
+        let g = t.0.join("c1");
+        assert_eq!(
+            fs::read_to_string(g.join("schemata")).unwrap(),
+            "L3:0=f0\nMB:0=50\n"
+        );
+        assert_eq!(fs::read_to_string(g.join("tasks")).unwrap(), "4242\n");
+        assert_eq!(
+            fs::read_to_string(g.join("mon_groups/c1/tasks")).unwrap(),
+            "4242\n"
+        );
+        // The root group is untouched.
+        assert_eq!(fs::read_to_string(t.0.join("tasks")).unwrap(), "");
+        // resctrl removes a group's files with it; the fake tree needs them gone first.
+        for f in ["mon_groups/c1/tasks", "tasks", "schemata"] {
+            fs::remove_file(g.join(f)).unwrap();
+        }
+        // The fake mon_groups directory is not resctrl's: the CLOS rmdir fails on it, after
+        // the monitoring group went.
+        assert!(remove(&t.0, &r, "c1").is_err());
+        assert!(!g.join("mon_groups/c1").exists());
+        fs::remove_dir(g.join("mon_groups")).unwrap();
+        remove(&t.0, &r, "c1").unwrap();
+        assert!(!g.exists());
+        // Already gone is fine.
+        remove(&t.0, &r, "c1").unwrap();
+    }
+
+    #[test]
+    fn a_named_clos_is_joined_checked_and_kept() {
+        let t = FakeResctrl::new("named", &["L3", "MB"]);
+        // Without schemata, the named group must exist already.
+        let join = rdt(serde_json::json!({ "closID": "shared" }));
+        let e = err(apply(&t.0, &join, "c2", 7));
+        assert!(e.starts_with("clos dir not accessible"), "{e}");
+        assert!(!t.0.join("shared").exists());
+        fs::create_dir(t.0.join("shared")).unwrap();
+        fs::write(t.0.join("shared/schemata"), "L3:0=00f0\nMB:0=50\nL2:0=3\n").unwrap();
+        apply(&t.0, &join, "c2", 7).unwrap();
+        assert_eq!(fs::read_to_string(t.0.join("shared/tasks")).unwrap(), "7\n");
+        // With schemata, an existing named group must hold the same ones.
+        let same =
+            rdt(serde_json::json!({ "closID": "shared", "schemata": ["MB:0=50", "L3:0=f0"] }));
+        apply(&t.0, &same, "c3", 8).unwrap();
+        let other = rdt(serde_json::json!({ "closID": "shared", "l3CacheSchema": "L3:0=ff" }));
+        let e = err(apply(&t.0, &other, "c4", 9));
+        assert!(e.contains("has other schemata"), "{e}");
+        // A named group is not the container's to remove.
+        remove(&t.0, &same, "c3").unwrap();
+        assert!(t.0.join("shared").is_dir());
+        // A new named group with schemata is made and written.
+        let fresh = rdt(serde_json::json!({ "closID": "gold", "memBwSchema": "MB:0=70" }));
+        apply(&t.0, &fresh, "c5", 10).unwrap();
+        assert_eq!(
+            fs::read_to_string(t.0.join("gold/schemata")).unwrap(),
+            "MB:0=70\n"
+        );
+        // "/" is the root group.
+        let root = rdt(serde_json::json!({ "closID": "/" }));
+        apply(&t.0, &root, "c6", 11).unwrap();
+        assert_eq!(fs::read_to_string(t.0.join("tasks")).unwrap(), "11\n");
+    }
+
+    #[test]
+    fn a_failed_apply_removes_the_group_it_made() {
+        let t = FakeResctrl::new("fail", &["L3"]);
+        let r = rdt(serde_json::json!({ "enableMonitoring": true }));
+        // No mon_groups directory: making the monitoring group fails.
+        let e = err(apply(&t.0, &r, "c7", 12));
+        assert!(e.contains("creating the monitoring group"), "{e}");
+        assert!(!t.0.join("c7").exists());
+    }
+
+    #[test]
+    fn update_rewrites_the_schemata_with_runcs_words_where_unsupported() {
+        let t = FakeResctrl::new("update", &["L3", "MB"]);
+        let g = t.0.join("c8");
+        fs::create_dir(&g).unwrap();
+        update(Some(&t.0), &g, Some("L3:0=f"), Some("MB:0=30")).unwrap();
+        assert_eq!(
+            fs::read_to_string(g.join("schemata")).unwrap(),
+            "L3:0=f\nMB:0=30\n"
+        );
+        update(Some(&t.0), &g, None, Some("MB:0=40")).unwrap();
+        assert_eq!(fs::read_to_string(g.join("schemata")).unwrap(), "MB:0=40\n");
+        assert_eq!(
+            err(update(None, &g, Some("L3:0=f"), None)),
+            "Intel RDT/CAT: l3 cache schema is not enabled"
+        );
+        let cat_only = Features {
+            cat: true,
+            mba: false,
+            monitoring: false,
+        };
+        assert_eq!(
+            err(check_update(Some(cat_only), Some("L3:0=f"), Some("MB:0=1"))),
+            "Intel RDT/MBA: memory bandwidth schema is not enabled"
+        );
+    }
+
+    #[test]
+    fn a_refused_write_carries_last_cmd_status() {
+        let t = FakeResctrl::new("status", &["L3"]);
+        fs::write(t.0.join("info/last_cmd_status"), "Mask out of range\n").unwrap();
+        // A directory where the file should be: the write fails as the kernel's would.
+        fs::create_dir_all(t.0.join("c9/schemata")).unwrap();
+        let r = rdt(serde_json::json!({ "l3CacheSchema": "L3:0=ffffffff" }));
+        let e = err(apply(&t.0, &r, "c9", 13));
+        assert!(e.ends_with("last_cmd_status: Mask out of range"), "{e}");
+    }
+}
