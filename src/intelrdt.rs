@@ -257,6 +257,163 @@ pub fn check_update(features: Option<Features>, l3: Option<&str>, mb: Option<&st
     Ok(())
 }
 
+/// The intel_rdt section of `events --stats`, as runc's types.IntelRdt (its JSON names;
+/// empty fields left out as Go's omitempty does).
+#[derive(Serialize, Debug, Default, Clone, PartialEq)]
+pub struct Stats {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub l3_cache_info: Option<L3CacheInfo>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub l3_cache_schema_root: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub l3_cache_schema: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_bw_info: Option<MemBwInfo>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub mem_bw_schema_root: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub mem_bw_schema: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mbm_stats: Option<Vec<MbmStats>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmt_stats: Option<Vec<CmtStats>>,
+}
+
+#[derive(Serialize, Debug, Default, Clone, PartialEq)]
+pub struct L3CacheInfo {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub cbm_mask: String,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub min_cbm_bits: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub num_closids: u64,
+}
+
+#[derive(Serialize, Debug, Default, Clone, PartialEq)]
+pub struct MemBwInfo {
+    #[serde(skip_serializing_if = "is_zero")]
+    pub bandwidth_gran: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub delay_linear: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub min_bandwidth: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub num_closids: u64,
+}
+
+/// One L3 domain's memory bandwidth counters.
+#[derive(Serialize, Debug, Default, Clone, PartialEq)]
+pub struct MbmStats {
+    pub mbm_total_bytes: u64,
+    pub mbm_local_bytes: u64,
+}
+
+/// One L3 domain's cache occupancy.
+#[derive(Serialize, Debug, Default, Clone, PartialEq)]
+pub struct CmtStats {
+    pub llc_occupancy: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The container's RDT statistics: the hardware's limits (info/), the root's and the
+/// group's schema lines, and the monitoring counters of its monitoring group (or of its
+/// CLOS group without one), per L3 domain.
+pub fn stats(group: &Group, id: &str) -> Result<Stats> {
+    let root = &group.root;
+    let f = Features::of(root);
+    let dir = group.dir(id);
+    let mut out = Stats::default();
+    let line_of = |dir: &Path, kind: &str| -> Result<String> {
+        let path = dir.join("schemata");
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(text
+            .lines()
+            .map(str::trim)
+            .find(|l| l.split(':').next().map(str::trim) == Some(kind))
+            .unwrap_or_default()
+            .to_string())
+    };
+    if f.cat {
+        let info = root.join("info/L3");
+        out.l3_cache_info = Some(L3CacheInfo {
+            cbm_mask: read_string(&info.join("cbm_mask"))?,
+            min_cbm_bits: read_u64(&info.join("min_cbm_bits"))?,
+            num_closids: read_u64(&info.join("num_closids"))?,
+        });
+        out.l3_cache_schema_root = line_of(root, "L3")?;
+        out.l3_cache_schema = line_of(&dir, "L3")?;
+    }
+    if f.mba {
+        let info = root.join("info/MB");
+        out.mem_bw_info = Some(MemBwInfo {
+            bandwidth_gran: read_u64(&info.join("bandwidth_gran"))?,
+            delay_linear: read_u64(&info.join("delay_linear"))?,
+            min_bandwidth: read_u64(&info.join("min_bandwidth"))?,
+            num_closids: read_u64(&info.join("num_closids"))?,
+        });
+        out.mem_bw_schema_root = line_of(root, "MB")?;
+        out.mem_bw_schema = line_of(&dir, "MB")?;
+    }
+    if f.monitoring {
+        let features = read_string(&root.join("info/L3_MON/mon_features")).unwrap_or_default();
+        let has = |name: &str| features.lines().any(|l| l.trim() == name);
+        let mon = if group.config.enable_monitoring() == &Some(true) {
+            mon_dir(root, &group.config, id)
+        } else {
+            dir
+        };
+        let mut domains: Vec<PathBuf> = match fs::read_dir(mon.join("mon_data")) {
+            Ok(rd) => rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("mon_L3_"))
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        domains.sort();
+        if has("mbm_total_bytes") || has("mbm_local_bytes") {
+            let mut v = Vec::new();
+            for d in &domains {
+                v.push(MbmStats {
+                    mbm_total_bytes: read_u64(&d.join("mbm_total_bytes"))?,
+                    mbm_local_bytes: read_u64(&d.join("mbm_local_bytes"))?,
+                });
+            }
+            out.mbm_stats = Some(v);
+        }
+        if has("llc_occupancy") {
+            let mut v = Vec::new();
+            for d in &domains {
+                v.push(CmtStats {
+                    llc_occupancy: read_u64(&d.join("llc_occupancy"))?,
+                });
+            }
+            out.cmt_stats = Some(v);
+        }
+    }
+    Ok(out)
+}
+
+fn read_string(path: &Path) -> Result<String> {
+    Ok(fs::read_to_string(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .trim()
+        .to_string())
+}
+
+fn read_u64(path: &Path) -> Result<u64> {
+    let text = read_string(path)?;
+    text.parse()
+        .with_context(|| format!("{}: {text:?} is not a number", path.display()))
+}
+
 /// Makes `dir`; true if this call made it.
 fn make_dir(dir: &Path) -> Result<bool> {
     match fs::create_dir(dir) {
@@ -564,6 +721,64 @@ mod tests {
         assert_eq!(
             err(check_update(Some(cat_only), Some("L3:0=f"), Some("MB:0=1"))),
             "Intel RDT/MBA: memory bandwidth schema is not enabled"
+        );
+    }
+
+    #[test]
+    fn stats_read_the_info_the_schemata_and_the_monitoring_group() {
+        let t = FakeResctrl::new("stats", &["L3", "MB", "L3_MON"]);
+        let w = |p: &str, v: &str| {
+            let p = t.0.join(p);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, v).unwrap();
+        };
+        w("info/L3/cbm_mask", "fff\n");
+        w("info/L3/min_cbm_bits", "1\n");
+        w("info/L3/num_closids", "16\n");
+        w("info/MB/bandwidth_gran", "10\n");
+        w("info/MB/delay_linear", "1\n");
+        w("info/MB/min_bandwidth", "10\n");
+        w("info/MB/num_closids", "8\n");
+        w(
+            "info/L3_MON/mon_features",
+            "llc_occupancy\nmbm_total_bytes\nmbm_local_bytes\n",
+        );
+        w("c1/schemata", "    L3:0=0f0\n    MB:0= 50\n");
+        for (dom, n) in [("mon_L3_01", 2u64), ("mon_L3_00", 1)] {
+            let d = format!("c1/mon_groups/c1/mon_data/{dom}");
+            w(&format!("{d}/mbm_total_bytes"), &format!("{}\n", n * 100));
+            w(&format!("{d}/mbm_local_bytes"), &format!("{}\n", n * 10));
+            w(&format!("{d}/llc_occupancy"), &format!("{}\n", n * 1000));
+        }
+        let group = Group {
+            root: t.0.clone(),
+            config: rdt(serde_json::json!({ "enableMonitoring": true })),
+        };
+        let v = serde_json::to_value(stats(&group, "c1").unwrap()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "l3_cache_info": {"cbm_mask": "fff", "min_cbm_bits": 1, "num_closids": 16},
+                "l3_cache_schema_root": "L3:0=fff",
+                "l3_cache_schema": "L3:0=0f0",
+                "mem_bw_info": {"bandwidth_gran": 10, "delay_linear": 1, "min_bandwidth": 10,
+                                "num_closids": 8},
+                "mem_bw_schema_root": "MB:0=100",
+                "mem_bw_schema": "MB:0= 50",
+                "mbm_stats": [{"mbm_total_bytes": 100, "mbm_local_bytes": 10},
+                              {"mbm_total_bytes": 200, "mbm_local_bytes": 20}],
+                "cmt_stats": [{"llc_occupancy": 1000}, {"llc_occupancy": 2000}]
+            })
+        );
+        // Without RDT features, the section is empty, as runc's where resctrl is absent.
+        let bare = FakeResctrl::new("stats-bare", &[]);
+        let group = Group {
+            root: bare.0.clone(),
+            config: rdt(serde_json::json!({})),
+        };
+        assert_eq!(
+            serde_json::to_value(stats(&group, "c1").unwrap()).unwrap(),
+            serde_json::json!({})
         );
     }
 
