@@ -95,13 +95,35 @@ fn update_rdt_flags_fail_as_runc_where_resctrl_is_missing() {
             ],
         );
         let pids_after = Outcome::of(root, &["events", "--stats", id]);
+        // An empty schema is no schema: the limit is written.
+        let empty = Outcome::of(
+            root,
+            &[
+                "update",
+                "--l3-cache-schema",
+                "",
+                "--mem-bw-schema",
+                "",
+                "--pids-limit",
+                "66",
+                id,
+            ],
+        );
+        let pids_empty = Outcome::of(root, &["events", "--stats", id]);
         let missing = Outcome::of(root, &["update", "--l3-cache-schema", "L3:0=f", "nosuch"]);
         root.ok(&["delete", "--force", id]);
         let limit = |o: &Outcome| -> Value {
             let v: Value = serde_json::from_str(&o.stdout).unwrap();
             v["data"]["pids"]["limit"].clone()
         };
-        (both, limit(&pids_before), limit(&pids_after), missing)
+        (
+            both,
+            limit(&pids_before),
+            limit(&pids_after),
+            missing,
+            empty,
+            limit(&pids_empty),
+        )
     });
     assert_same_code("update with both schemas", &b.0, &r.0);
     assert_eq!(r.0.error(), "Intel RDT/CAT: l3 cache schema is not enabled");
@@ -109,6 +131,9 @@ fn update_rdt_flags_fail_as_runc_where_resctrl_is_missing() {
     // The refused update wrote no limit.
     assert_eq!(r.1, r.2, "runc's pids limit changed");
     assert_eq!(b.1, b.2, "berth's pids limit changed");
+    assert_same_code("update with empty schemas", &b.4, &r.4);
+    assert_eq!(r.4.code, 0, "runc: {:?}", r.4);
+    assert_eq!((&b.5, &r.5), (&json!(66), &json!(66)), "pids limit after");
     assert_same_code("update of a missing container", &b.3, &r.3);
     assert_eq!(r.3.error(), "container does not exist");
     assert!(b.3.error().contains("does not exist"), "berth: {:?}", b.3);

@@ -83,14 +83,12 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         }
         None => apply_flags(LinuxResources::default(), &a)?,
     };
-    // As runc: the schema flags are checked (in runc's words) before any limit is written.
-    if a.l3_cache_schema.is_some() || a.mem_bw_schema.is_some() {
-        crate::container::update_intel_rdt(
-            &g.root,
-            &a.id,
-            a.l3_cache_schema.as_deref(),
-            a.mem_bw_schema.as_deref(),
-        )?;
+    // As runc: the schema flags are checked (in runc's words) before any limit is written;
+    // an empty one is not given.
+    let l3 = a.l3_cache_schema.as_deref().filter(|s| !s.is_empty());
+    let mb = a.mem_bw_schema.as_deref().filter(|s| !s.is_empty());
+    if l3.is_some() || mb.is_some() {
+        crate::container::update_intel_rdt(&g.root, &a.id, l3, mb)?;
     }
     crate::container::update(&g.root, &a.id, &r)?;
     Ok(0)
