@@ -85,7 +85,7 @@ pub fn validate(rdt: &LinuxIntelRdt, root: Option<&Path>) -> Result<()> {
         mba: false,
         monitoring: false,
     });
-    if let Some(clos) = rdt.clos_id() {
+    if let Some(clos) = clos_id(rdt) {
         // "/" is the default CLOS (the root) by the spec; any other path would leave the
         // resctrl tree or make a group resctrl does not have.
         if clos != "/" && (clos.is_empty() || clos == "." || clos == ".." || clos.contains('/')) {
@@ -138,9 +138,14 @@ pub fn schemata_text(rdt: &LinuxIntelRdt) -> Option<String> {
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
+/// closID where set; an empty one is unset, as in runc's config (Go's zero value).
+fn clos_id(rdt: &LinuxIntelRdt) -> Option<&str> {
+    rdt.clos_id().as_deref().filter(|c| !c.is_empty())
+}
+
 /// The CLOS group's directory: closID ("/" is the root group), or the container id.
 pub fn clos_dir(root: &Path, rdt: &LinuxIntelRdt, id: &str) -> PathBuf {
-    match rdt.clos_id().as_deref() {
+    match clos_id(rdt) {
         Some("/") => root.to_path_buf(),
         Some(clos) => root.join(clos),
         None => root.join(id),
@@ -160,7 +165,7 @@ pub fn apply(root: &Path, rdt: &LinuxIntelRdt, id: &str, pid: i32) -> Result<()>
     let schemata = schemata_text(rdt);
     let mut made_clos = false;
     let result = (|| {
-        match (&schemata, rdt.clos_id().is_some()) {
+        match (&schemata, clos_id(rdt).is_some()) {
             // A named CLOS without schemata is one set up beforehand: join it, make none.
             (None, true) => {
                 if !dir.is_dir() {
@@ -217,7 +222,7 @@ pub fn remove(root: &Path, rdt: &LinuxIntelRdt, id: &str) -> Result<()> {
     if rdt.enable_monitoring() == &Some(true) {
         dirs.push(mon_dir(root, rdt, id));
     }
-    if rdt.clos_id().is_none() {
+    if clos_id(rdt).is_none() {
         dirs.push(clos_dir(root, rdt, id));
     }
     for dir in dirs {
@@ -550,13 +555,14 @@ mod tests {
         let mba_only = FakeResctrl::new("mba", &["MB"]);
         let m = Some(mba_only.0.as_path());
         validate(&none, m).unwrap();
-        for bad in [".", "..", "a/b", ""] {
+        for bad in [".", "..", "a/b", "/x"] {
             assert_eq!(
                 err(validate(&rdt(serde_json::json!({ "closID": bad })), m)),
                 format!("invalid intelRdt.ClosID {bad:?}")
             );
         }
         validate(&rdt(serde_json::json!({ "closID": "/" })), m).unwrap();
+        validate(&rdt(serde_json::json!({ "closID": "" })), m).unwrap();
         assert_eq!(
             err(validate(
                 &rdt(serde_json::json!({ "l3CacheSchema": "L3:0=f" })),
@@ -681,6 +687,13 @@ mod tests {
             fs::read_to_string(t.0.join("gold/schemata")).unwrap(),
             "MB:0=70\n"
         );
+        // An empty closID is the container id's group, made and removed as unset.
+        let empty = rdt(serde_json::json!({ "closID": "" }));
+        apply(&t.0, &empty, "c7", 12).unwrap();
+        assert_eq!(fs::read_to_string(t.0.join("c7/tasks")).unwrap(), "12\n");
+        fs::remove_file(t.0.join("c7/tasks")).unwrap();
+        remove(&t.0, &empty, "c7").unwrap();
+        assert!(!t.0.join("c7").exists());
         // "/" is the root group.
         let root = rdt(serde_json::json!({ "closID": "/" }));
         apply(&t.0, &root, "c6", 11).unwrap();
