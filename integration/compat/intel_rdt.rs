@@ -1,5 +1,6 @@
 //! linux.intelRdt and update's RDT flags against runc 1.5.1 on a host without resctrl (as
-//! this one): the same exit codes and runc's words, nothing left behind; `features`.
+//! this one): the same exit codes and runc's words, nothing left behind; `features`; and
+//! update's kernel memory flags (accepted, warned about, not written).
 //! The resctrl writes themselves are unit-tested against a fake tree (src/intelrdt.rs).
 
 use super::{assert_same_code, Outcome, Pair};
@@ -152,4 +153,81 @@ fn features_intel_rdt_as_runc() {
         "runc"
     );
     assert_eq!(b["linux"]["intelRdt"], r["linux"]["intelRdt"], "berth");
+}
+
+/// update's kernel memory flags: runc 1.5.1 accepts them, warns that kernel memory
+/// settings are ignored, and writes neither kmem limit; berth the same (with the other
+/// flags still applied).
+#[test]
+fn update_kernel_memory_flags_as_runc() {
+    let pair = Pair::new();
+    let config = base_config(&["/bin/sleep", "100"]);
+    let kmem = |pid: i64| -> Vec<String> {
+        [
+            "memory.kmem.limit_in_bytes",
+            "memory.kmem.tcp.limit_in_bytes",
+        ]
+        .iter()
+        .map(|f| {
+            let dir = if crate::cgroups::pure_v2() {
+                crate::cgroups::host_dir(pid, "")
+            } else {
+                crate::cgroups::host_dir(pid, "memory")
+            };
+            std::fs::read_to_string(dir.join(f))
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| "<none>".into())
+        })
+        .collect()
+    };
+    let (b, r) = pair.both(|root, id| {
+        let bundle = Bundle::new(&config);
+        root.ok(&[
+            "run",
+            "--detach",
+            "--bundle",
+            bundle.dir.to_str().unwrap(),
+            id,
+        ]);
+        let pid = root.state(id)["pid"].as_i64().unwrap();
+        let before = kmem(pid);
+        let mut seen = Vec::new();
+        for args in [
+            &["--kernel-memory", "5m"][..],
+            &["--kernel-memory-tcp", "6m"],
+            &[
+                "--kernel-memory",
+                "5m",
+                "--kernel-memory-tcp",
+                "6m",
+                "--pids-limit",
+                "55",
+            ],
+        ] {
+            let mut full = vec!["update"];
+            full.extend_from_slice(args);
+            full.push(id);
+            let out = Outcome::of(root, &full);
+            seen.push((args.join(" "), out.code, messages(&out.stderr), kmem(pid)));
+        }
+        let pids = std::fs::read_to_string(if crate::cgroups::pure_v2() {
+            crate::cgroups::host_dir(pid, "").join("pids.max")
+        } else {
+            crate::cgroups::host_dir(pid, "pids").join("pids.max")
+        })
+        .unwrap();
+        root.ok(&["delete", "--force", id]);
+        (before, seen, pids.trim().to_string())
+    });
+    assert_eq!(b, r);
+    for (args, code, msgs, after) in &r.1 {
+        assert_eq!(*code, 0, "runc update {args}");
+        assert_eq!(
+            msgs.trim(),
+            "Kernel memory settings are ignored and will be removed",
+            "runc update {args}"
+        );
+        assert_eq!(after, &r.0, "runc update {args} changed a kmem limit");
+    }
+    assert_eq!(r.2, "55");
 }
