@@ -237,13 +237,24 @@ pub fn remove(root: &Path, rdt: &LinuxIntelRdt, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// update's --l3-cache-schema/--mem-bw-schema: rewrites the group's schemata, with
-/// runc's words where the host lacks the feature.
-pub fn update(root: Option<&Path>, dir: &Path, l3: Option<&str>, mb: Option<&str>) -> Result<()> {
-    check_update(root.map(Features::of), l3, mb)?;
-    let root = root.unwrap_or(dir);
-    let text: Vec<&str> = [l3, mb].into_iter().flatten().collect();
-    write(root, dir, "schemata", &text.join("\n"))
+/// update's --l3-cache-schema/--mem-bw-schema, with runc's words where the host lacks
+/// the feature: as runc's, both schemas of the container's config are replaced by the
+/// flags (one not given becomes unset), and the group's schemata rewritten from the
+/// result (its `schemata` lines still last). Returns the group with the new config.
+pub fn update(group: &Group, id: &str, l3: Option<&str>, mb: Option<&str>) -> Result<Group> {
+    check_update(Some(Features::of(&group.root)), l3, mb)?;
+    let mut config = group.config.clone();
+    config
+        .set_l3_cache_schema(l3.map(str::to_string))
+        .set_mem_bw_schema(mb.map(str::to_string));
+    let new = Group {
+        root: group.root.clone(),
+        config,
+    };
+    if let Some(text) = schemata_text(&new.config) {
+        write(&new.root, &new.dir(id), "schemata", &text)?;
+    }
+    Ok(new)
 }
 
 /// runc's checks (and words) for update's schema flags.
@@ -713,17 +724,32 @@ mod tests {
     #[test]
     fn update_rewrites_the_schemata_with_runcs_words_where_unsupported() {
         let t = FakeResctrl::new("update", &["L3", "MB"]);
-        let g = t.0.join("c8");
-        fs::create_dir(&g).unwrap();
-        update(Some(&t.0), &g, Some("L3:0=f"), Some("MB:0=30")).unwrap();
+        fs::create_dir(t.0.join("c8")).unwrap();
+        let group = Group {
+            root: t.0.clone(),
+            config: rdt(serde_json::json!({
+                "l3CacheSchema": "L3:0=ff", "schemata": ["L2:0=3"]
+            })),
+        };
+        let read = || fs::read_to_string(t.0.join("c8/schemata")).unwrap();
+        let g = update(&group, "c8", Some("L3:0=f"), Some("MB:0=30")).unwrap();
+        assert_eq!(read(), "L3:0=f\nMB:0=30\nL2:0=3\n");
+        // A flag not given unsets that schema, as runc's update.
+        let g = update(&g, "c8", None, Some("MB:0=40")).unwrap();
+        assert_eq!(read(), "MB:0=40\nL2:0=3\n");
+        assert_eq!(g.config.l3_cache_schema(), &None);
+        assert_eq!(g.config.mem_bw_schema().as_deref(), Some("MB:0=40"));
+        let bare = FakeResctrl::new("update-bare", &[]);
+        let g = Group {
+            root: bare.0.clone(),
+            config: rdt(serde_json::json!({})),
+        };
         assert_eq!(
-            fs::read_to_string(g.join("schemata")).unwrap(),
-            "L3:0=f\nMB:0=30\n"
+            err(update(&g, "c8", Some("L3:0=f"), None).map(|_| ())),
+            "Intel RDT/CAT: l3 cache schema is not enabled"
         );
-        update(Some(&t.0), &g, None, Some("MB:0=40")).unwrap();
-        assert_eq!(fs::read_to_string(g.join("schemata")).unwrap(), "MB:0=40\n");
         assert_eq!(
-            err(update(None, &g, Some("L3:0=f"), None)),
+            err(check_update(None, Some("L3:0=f"), None)),
             "Intel RDT/CAT: l3 cache schema is not enabled"
         );
         let cat_only = Features {

@@ -35,6 +35,9 @@ pub fn update_intel_rdt(root: &Path, id: &str, l3: Option<&str>, mb: Option<&str
             group
         }
     };
-    intelrdt::update(Some(&group.root), &group.dir(id), l3, mb)
-        .with_context(|| format!("updating container {id:?}"))
+    let group = intelrdt::update(&group, id, l3, mb)
+        .with_context(|| format!("updating container {id:?}"))?;
+    // Kept for what comes later (delete, events), as runc keeps the updated config.
+    st.intel_rdt = Some(group);
+    lock.save(&st)
 }
