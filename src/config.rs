@@ -257,7 +257,11 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
     }
     check_ids(spec)?;
     crate::netdevices::validate(linux).map_err(|e| anyhow!("config.json: {e:#}"))?;
-    unsupported(linux.intel_rdt().is_some(), "linux.intelRdt")?;
+    if let Some(rdt) = linux.intel_rdt() {
+        let root = crate::intelrdt::root();
+        crate::intelrdt::validate(rdt, root.as_deref())
+            .map_err(|e| anyhow!("config.json: {e:#}"))?;
+    }
     if let Some(p) = linux.memory_policy() {
         crate::process::mempolicy::validate(p).map_err(|e| anyhow!("config.json: {e:#}"))?;
     }
@@ -308,13 +312,6 @@ fn check_ids(spec: &Spec) -> Result<()> {
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         maps(&format!("mounts[{i}].uidMappings"), m.uid_mappings())?;
         maps(&format!("mounts[{i}].gidMappings"), m.gid_mappings())?;
-    }
-    Ok(())
-}
-
-fn unsupported(present: bool, field: &str) -> Result<()> {
-    if present {
-        bail!("config.json: {field}: not supported by berth");
     }
     Ok(())
 }

@@ -26,8 +26,8 @@ use crate::config::{self, Bundle};
 use crate::state::{self, Locked, State};
 use crate::sync::{self, Msg};
 use crate::{
-    cgroups, hooks, init, logging, namespaces, netdevices, rootfs, rootless, seccomp, terminal,
-    userns,
+    cgroups, hooks, init, intelrdt, logging, namespaces, netdevices, rootfs, rootless, seccomp,
+    terminal, userns,
 };
 
 /// Compiled seccomp filters, under --root. The name cannot be a container id.
@@ -41,7 +41,9 @@ pub use events::events;
 
 // checkpoint and restore (CRIU): see checkpoint.rs.
 mod checkpoint;
+mod intel_rdt;
 pub use checkpoint::{checkpoint, restore, RestoreOpts};
+pub use intel_rdt::update_intel_rdt;
 
 // start, kill, delete: the lifecycle commands on an existing container.
 mod delete;
@@ -164,6 +166,7 @@ pub fn ensure_exec_path(spec: &oci_spec::runtime::Spec, root: &Path) -> Result<(
 struct Made {
     init: Option<(i32, bool)>,
     cgroup: Option<cgroups::Cgroup>,
+    rdt: Option<(intelrdt::Group, String)>,
 }
 
 impl Made {
@@ -177,6 +180,11 @@ impl Made {
         if let Some(cg) = self.cgroup.take() {
             if let Err(e) = cg.destroy() {
                 logging::warn(&format!("removing the cgroup: {e:#}"));
+            }
+        }
+        if let Some((group, id)) = self.rdt.take() {
+            if let Err(e) = group.remove(&id) {
+                logging::warn(&format!("removing the resctrl group: {e:#}"));
             }
         }
     }
@@ -344,6 +352,20 @@ fn create_locked(
     }
     // Before init sets anything up, as runc: the devices are there for the hooks and the process.
     netdevices::move_all(linux, pid)?;
+    // As runc: init is in its resctrl group before it runs anything of the container's.
+    if let Some(rdt) = linux.intel_rdt() {
+        let root = intelrdt::root().ok_or_else(|| {
+            anyhow!("intelRdt is specified in config, but Intel RDT is not enabled")
+        })?;
+        intelrdt::apply(&root, rdt, opts.id, pid)?;
+        made.rdt = Some((
+            intelrdt::Group {
+                root,
+                config: rdt.clone(),
+            },
+            opts.id.to_string(),
+        ));
+    }
     match cgroup.filter(|_| !in_cgroup) {
         None => tell_init(&parent_sock, &Msg::Go, pid, is_child)?,
         Some(cgroup) => {
@@ -397,6 +419,7 @@ fn create_locked(
         init_start_time: state::start_time(pid)?,
         cgroup: made.cgroup.clone(),
         hooks: hooks::after_create(spec),
+        intel_rdt: made.rdt.as_ref().map(|(g, _)| g.clone()),
     };
     lock.save(&st)?;
     logging::debug(&format!(
@@ -410,6 +433,7 @@ fn create_locked(
     tell_init(&parent_sock, &Msg::Saved, pid, is_child)?;
     made.init = None;
     made.cgroup = None;
+    made.rdt = None;
     Ok(Created {
         pid,
         pidfd,

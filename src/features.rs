@@ -37,7 +37,8 @@ pub fn features() -> Value {
             },
             "apparmor": { "enabled": crate::lsm::apparmor_enabled() },
             "selinux": { "enabled": crate::lsm::selinux_enabled() },
-            "intelRdt": { "enabled": false },
+            // As runc 1.5: what berth implements, whatever this host's resctrl offers.
+            "intelRdt": { "enabled": true, "schemata": true, "monitoring": true },
             "memoryPolicy": {
                 "modes": crate::process::mempolicy::mode_names(),
                 "flags": crate::process::mempolicy::flag_names()

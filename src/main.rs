@@ -35,6 +35,7 @@ mod exec;
 mod features;
 mod hooks;
 mod init;
+mod intelrdt;
 mod json;
 mod logging;
 mod lsm;

@@ -46,6 +46,9 @@ pub struct State {
     /// config.json is not read again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<oci_spec::runtime::Hooks>,
+    /// The resctrl group of linux.intelRdt (or of update's schema flags), removed on delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intel_rdt: Option<crate::intelrdt::Group>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

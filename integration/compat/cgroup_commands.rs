@@ -661,8 +661,8 @@ fn update_paused_and_stopped() {
     assert_eq!(r.3.error(), "container not running");
 }
 
-/// Intel RDT schemas: runc refuses them on a host without RDT, in words scripts match;
-/// berth, which has no RDT support, refuses them with the same words.
+/// Intel RDT schemas: runc refuses them on a host without RDT (as this one), in words
+/// scripts match; berth, finding no resctrl either, refuses them with the same words.
 #[test]
 fn update_intel_rdt_schemas() {
     let pair = Pair::new();

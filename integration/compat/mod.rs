@@ -19,6 +19,7 @@ pub mod differences;
 mod exec_inherits;
 mod fds;
 mod hardening;
+mod intel_rdt;
 mod lifecycle;
 mod manager_mounts;
 mod memory_policy;

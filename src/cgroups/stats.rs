@@ -19,15 +19,12 @@ pub struct Stats {
     pub pids: Pids,
     pub blkio: Blkio,
     pub hugetlb: BTreeMap<String, Hugetlb>,
-    /// Intel RDT: berth has no resctrl support yet, so this stays empty, as runc's does
-    /// where resctrl is absent; the key is always there in runc's output.
-    pub intel_rdt: IntelRdt,
+    /// Intel RDT (filled by the caller from resctrl): empty where the container has no
+    /// resctrl group, as runc's; the key is always there in runc's output.
+    pub intel_rdt: crate::intelrdt::Stats,
     /// Null: runc 1.5.1 reports no counters for linux.netDevices either.
     pub network_interfaces: Option<Vec<()>>,
 }
-
-#[derive(Serialize, Debug, Default, Clone)]
-pub struct IntelRdt {}
 
 #[derive(Serialize, Debug, Default, Clone)]
 pub struct Cpu {

@@ -54,10 +54,10 @@ pub struct Args {
     /// 1: the cgroup's tasks run as SCHED_IDLE; 0: normally
     #[arg(long, allow_hyphen_values = true)]
     pub cpu_idle: Option<String>,
-    /// Intel RDT/CAT L3 cache schema (not supported: berth has no Intel RDT)
+    /// Intel RDT/CAT L3 cache schema (the container's resctrl schemata, e.g. "L3:0=f")
     #[arg(long, allow_hyphen_values = true)]
     pub l3_cache_schema: Option<String>,
-    /// Intel RDT/MBA memory bandwidth schema (not supported: berth has no Intel RDT)
+    /// Intel RDT/MBA memory bandwidth schema (e.g. "MB:0=50")
     #[arg(long, allow_hyphen_values = true)]
     pub mem_bw_schema: Option<String>,
     /// Kernel memory limit: ignored with a warning, as runc does
@@ -71,13 +71,6 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    // runc's words: managers and scripts match them.
-    if a.l3_cache_schema.is_some() {
-        bail!("Intel RDT/CAT: l3 cache schema is not enabled (berth does not support Intel RDT)");
-    }
-    if a.mem_bw_schema.is_some() {
-        bail!("Intel RDT/MBA: memory bandwidth schema is not enabled (berth does not support Intel RDT)");
-    }
     let r = match a.resources.as_deref() {
         Some(src) => {
             if let Some(flag) = flags_given(&a).first() {
@@ -90,6 +83,13 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         }
         None => apply_flags(LinuxResources::default(), &a)?,
     };
+    // As runc: the schema flags are checked (in runc's words) before any limit is written;
+    // an empty one is not given.
+    let l3 = a.l3_cache_schema.as_deref().filter(|s| !s.is_empty());
+    let mb = a.mem_bw_schema.as_deref().filter(|s| !s.is_empty());
+    if l3.is_some() || mb.is_some() {
+        crate::container::update_intel_rdt(&g.root, &a.id, l3, mb)?;
+    }
     crate::container::update(&g.root, &a.id, &r)?;
     Ok(0)
 }

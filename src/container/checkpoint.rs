@@ -150,6 +150,20 @@ fn restore_locked(
         bail!("restoring container {id:?}: process.terminal is true, but the checkpoint has no terminal of the container's");
     }
     let pidfd = pidfd_open(pid)?;
+    // As runc's restore: the restored init joins its resctrl group.
+    let intel_rdt = match spec.linux().as_ref().and_then(|l| l.intel_rdt().as_ref()) {
+        Some(rdt) => {
+            let root = crate::intelrdt::root().ok_or_else(|| {
+                anyhow!("intelRdt is specified in config, but Intel RDT is not enabled")
+            })?;
+            crate::intelrdt::apply(&root, rdt, id, pid)?;
+            Some(crate::intelrdt::Group {
+                root,
+                config: rdt.clone(),
+            })
+        }
+        None => None,
+    };
     let st = State {
         oci_version: spec.version().clone(),
         id: id.to_string(),
@@ -161,8 +175,14 @@ fn restore_locked(
         init_start_time: state::start_time(pid)?,
         cgroup: made.clone(),
         hooks: hooks::after_create(spec),
+        intel_rdt,
     };
-    lock.save(&st)?;
+    if let Err(e) = lock.save(&st) {
+        if let Some(g) = &st.intel_rdt {
+            let _ = g.remove(id);
+        }
+        return Err(e);
+    }
     logging::debug(&format!("restored container {id:?} with init pid {pid}"));
     if let Some(p) = r.opts.pid_file {
         write_pid_file(p, pid)?;

@@ -92,6 +92,9 @@ pub fn destroy(lock: Locked, st: &State) -> Result<()> {
         let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
         cg.destroy()?;
     }
+    if let Some(group) = &st.intel_rdt {
+        group.remove(&st.id)?;
+    }
     lock.remove()?;
     hooks::run_poststop(
         st.hooks.as_ref(),

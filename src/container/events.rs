@@ -28,6 +28,16 @@ fn emit<T: Serialize>(out: &mut impl Write, kind: &str, id: &str, data: Option<T
         .context("writing an event")
 }
 
+/// The container's resctrl statistics, where it has a resctrl group.
+fn add_intel_rdt(st: &state::State, stats: &mut crate::cgroups::Stats) -> Result<()> {
+    if let Some(group) = &st.intel_rdt {
+        stats.intel_rdt = crate::intelrdt::stats(group, &st.id).with_context(|| {
+            format!("reading the Intel RDT statistics of container {:?}", st.id)
+        })?;
+    }
+    Ok(())
+}
+
 /// With `interval` None: one stats event. Otherwise a stats event every `interval` and an
 /// OOM event for each OOM notification, until the OOM source ends as runc's does (v1: the
 /// cgroup is removed, i.e. the container deleted; v2: the cgroup has no process left). The
@@ -53,9 +63,10 @@ pub fn events(
         .clone()
         .ok_or_else(|| anyhow!("container {id:?} has no cgroup"))?;
     let Some(interval) = interval else {
-        let stats = cg
+        let mut stats = cg
             .stats()
             .with_context(|| format!("reading the statistics of container {id:?}"))?;
+        add_intel_rdt(&st, &mut stats)?;
         return emit(out, "stats", id, Some(stats));
     };
     let mut oom = cg
@@ -78,7 +89,10 @@ pub fn events(
             }
         }
         if Instant::now() >= next {
-            match cg.stats() {
+            match cg
+                .stats()
+                .and_then(|mut s| add_intel_rdt(&st, &mut s).map(|()| s))
+            {
                 Ok(s) => emit(out, "stats", id, Some(s))?,
                 // Being removed: the end's notification is on its way.
                 Err(_) if oom.ended() => return Ok(()),
