@@ -278,7 +278,10 @@ fn check_lazy_pages() -> Result<()> {
         }),
     };
     let mut cmd = Command::new(CRIU);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null());
+    // Without a log file CRIU writes its probes' errors to stderr, which is berth's.
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let resp = rpc::call(cmd, &req, "feature check", None, |_| Ok(()))
         .context("--lazy-pages: CRIU's feature check failed")?;
     lazy_pages_answer(&resp)
