@@ -247,13 +247,18 @@ pub fn dump(o: &DumpOpts, t: &DumpTarget) -> Result<()> {
         Ok(())
     };
     let log = log_path(c, log);
-    rpc::call(cmd, &request(kind, opts), what, Some(&log), on_notify)?;
-    if !o.pre_dump {
-        let path = c.image_path.join(META_FILE);
+    // Written before CRIU runs, as runc writes its descriptors.json: a lazy dump returns only
+    // once the restore (which reads it) has taken every page. Removed if the dump fails.
+    let meta_path = (!o.pre_dump).then(|| c.image_path.join(META_FILE));
+    if let Some(path) = &meta_path {
         let data = serde_json::to_vec(&meta).context("encoding the checkpoint's metadata")?;
-        std::fs::write(&path, data).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, data).with_context(|| format!("writing {}", path.display()))?;
     }
-    Ok(())
+    let dumped = rpc::call(cmd, &request(kind, opts), what, Some(&log), on_notify);
+    if let (Err(_), Some(path)) = (&dumped, &meta_path) {
+        let _ = std::fs::remove_file(path);
+    }
+    dumped.map(|_| ())
 }
 
 fn request(kind: rpc::ReqType, opts: rpc::Opts) -> rpc::Req {
