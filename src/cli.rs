@@ -42,6 +42,11 @@ pub struct Global {
     /// Log debug messages
     #[arg(long, global = true)]
     pub debug: bool,
+    /// Make cgroups as an unprivileged user does, ignoring permission errors where no
+    /// limit is asked: true, false or auto (detect). Before the command only, as in runc
+    /// (`spec --rootless` is another flag).
+    #[arg(id = "global_rootless", long = "rootless", default_value = "auto")]
+    pub rootless: String,
     /// Use systemd for cgroups (not supported: berth drives cgroupfs directly)
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,

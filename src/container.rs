@@ -68,6 +68,8 @@ pub struct CreateOpts<'a> {
     /// Whether berth returns once the container is created or started (`create`, `run -d`):
     /// then only a console socket can take a terminal (`terminal::check_opts`).
     pub detach: bool,
+    /// --rootless, resolved: make the cgroup as an unprivileged berth does.
+    pub rootless_cgroups: bool,
 }
 
 /// A container that `create` made. `pidfd` refers to its init.
@@ -212,9 +214,10 @@ fn create_locked(
     let fifo_fd = open(&fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .with_context(|| format!("opening {}", fifo.display()))?;
 
-    // Unprivileged (or in a user namespace, as runc): a cgroup only where one is delegated.
+    // Unprivileged (or in a user namespace, as runc), unless --rootless says otherwise: a
+    // cgroup only where one is delegated.
     let record = |cg: &cgroups::Cgroup| lock.record_cgroup(cg);
-    made.cgroup = if rootless::active() || rootless::in_user_namespace() {
+    made.cgroup = if opts.rootless_cgroups {
         cgroups::create_rootless(Some(linux), opts.id, &record)?
     } else {
         Some(cgroups::create(Some(linux), opts.id, &record)?)

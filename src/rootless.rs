@@ -65,6 +65,21 @@ pub fn root_hint(root: &Path) -> String {
     )
 }
 
+/// --rootless (runc's global flag): whether the container's cgroup is made as an
+/// unprivileged berth makes it (`cgroups::create_rootless`: used where it can be made,
+/// permission errors ignored when the config asks for no limits). "auto" (or empty) decides
+/// by berth's own privileges: unprivileged, or root of a user namespace other than the
+/// initial one; otherwise the words Go's strconv.ParseBool takes, as runc parses it. Like
+/// runc, the value is judged only by the commands that make a cgroup (create, run, restore).
+pub fn cgroups_rootless(flag: &str) -> Result<bool> {
+    match flag {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        f if f.is_empty() || f.eq_ignore_ascii_case("auto") => Ok(active() || in_user_namespace()),
+        f => bail!("--rootless {f:?}: not auto, true or false"),
+    }
+}
+
 /// What an unprivileged berth cannot do, refused before anything is created.
 pub fn check(spec: &Spec) -> Result<()> {
     let uid = nix::unistd::geteuid();
@@ -185,6 +200,26 @@ mod tests {
         .unwrap();
         let mapped: Vec<u32> = (0..20).filter(|&i| maps_id(&maps, i)).collect();
         assert_eq!(mapped, [0, 10, 11, 12, 13, 14]);
+    }
+
+    #[test]
+    fn rootless_flag_takes_runc_words() {
+        // Unit tests run as root in the initial user namespace: auto means privileged.
+        for auto in ["auto", "AUTO", "Auto", ""] {
+            assert!(!cgroups_rootless(auto).unwrap(), "{auto}");
+        }
+        for yes in ["true", "1", "t", "T", "TRUE", "True"] {
+            assert!(cgroups_rootless(yes).unwrap(), "{yes}");
+        }
+        for no in ["false", "0", "f", "F", "FALSE", "False"] {
+            assert!(!cgroups_rootless(no).unwrap(), "{no}");
+        }
+        for bad in ["xyz", "yes", "tRUE", " true"] {
+            assert_eq!(
+                cgroups_rootless(bad).unwrap_err().to_string(),
+                format!("--rootless {bad:?}: not auto, true or false")
+            );
+        }
     }
 
     #[test]

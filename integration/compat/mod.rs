@@ -32,6 +32,7 @@ mod privilege;
 mod process;
 mod rootless;
 mod rootless_podman;
+mod runc15_flags;
 mod start;
 mod stdio;
 mod threads;

@@ -166,8 +166,10 @@ fn build(
             v1::set_devices(cg, r)
         }
     };
+    // In a user namespace the device rules need privileges over the initial one, which
+    // berth lacks even with --rootless false; runc skips them there too.
     match devices {
-        Err(e) if rootless => {
+        Err(e) if rootless || crate::rootless::in_user_namespace() => {
             rootless::devices_not_applied(&e);
             Ok(())
         }

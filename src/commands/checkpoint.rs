@@ -31,6 +31,15 @@ pub struct CriuArgs {
     /// How CRIU treats the container's cgroups
     #[arg(long, value_enum, default_value = "soft")]
     pub manage_cgroups_mode: CgroupsMode,
+    /// Create a namespace, but do not restore its properties (only "network"; repeatable)
+    #[arg(long, action = clap::ArgAction::Append)]
+    pub empty_ns: Vec<String>,
+    /// Enable auto deduplication of memory images
+    #[arg(long)]
+    pub auto_dedup: bool,
+    /// Use userfaultfd to lazily restore memory pages
+    #[arg(long)]
+    pub lazy_pages: bool,
 }
 
 impl CriuArgs {
@@ -55,6 +64,11 @@ impl CriuArgs {
             shell_job: self.shell_job,
             file_locks: self.file_locks,
             manage_cgroups: self.manage_cgroups_mode,
+            empty_ns: crate::criu::empty_ns(&self.empty_ns)?,
+            auto_dedup: self.auto_dedup,
+            lazy_pages: self.lazy_pages,
+            lsm_profile: None,
+            lsm_mount_context: None,
         })
     }
 }
@@ -72,6 +86,18 @@ pub struct Args {
     /// Dump only the memory and leave the container running (for a later --parent-path)
     #[arg(long)]
     pub pre_dump: bool,
+    /// Skip in-flight TCP connections
+    #[arg(long)]
+    pub tcp_skip_in_flight: bool,
+    /// Allow linking unlinked files back when possible
+    #[arg(long)]
+    pub link_remap: bool,
+    /// With --lazy-pages: berth writes a NUL byte to this fd once the pages can be served
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub status_fd: i32,
+    /// ADDRESS:PORT of the page server
+    #[arg(long, default_value = "")]
+    pub page_server: String,
     /// Container id
     pub id: String,
 }
@@ -82,6 +108,14 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         leave_running: a.leave_running,
         pre_dump: a.pre_dump,
         parent_path: a.parent_path,
+        tcp_skip_in_flight: a.tcp_skip_in_flight,
+        link_remap: a.link_remap,
+        page_server: match a.page_server.as_str() {
+            "" => None,
+            p => crate::criu::page_server(p)?,
+        },
+        // runc's default, -1, is no fd.
+        status_fd: (a.status_fd != -1).then_some(a.status_fd),
     };
     crate::container::checkpoint(&g.root, &a.id, &opts)?;
     Ok(0)

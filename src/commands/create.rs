@@ -46,6 +46,7 @@ impl Args {
             console_socket: self.console_socket.as_deref(),
             pidfd_socket: self.pidfd_socket.as_deref(),
             detach,
+            rootless_cgroups: crate::rootless::cgroups_rootless(&g.rootless)?,
         })
     }
 }

@@ -30,12 +30,23 @@ pub struct Args {
     /// Do not make berth a child subreaper
     #[arg(long)]
     pub no_subreaper: bool,
+    /// An LSM profile for the restored processes, as TYPE:NAME (apparmor:NAME, selinux:LABEL)
+    #[arg(long, default_value = "")]
+    pub lsm_profile: String,
+    /// An LSM mount context for the restored mounts (an SELinux context)
+    #[arg(long, default_value = "")]
+    pub lsm_mount_context: String,
     /// Container id
     pub id: String,
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    let common = a.criu.common()?;
+    // Judged as runc does (an error for a bad value); CRIU restores only as root, where the
+    // cgroup is made the same either way.
+    crate::rootless::cgroups_rootless(&g.rootless)?;
+    let mut common = a.criu.common()?;
+    common.lsm_profile = Some(a.lsm_profile).filter(|p| !p.is_empty());
+    common.lsm_mount_context = Some(a.lsm_mount_context).filter(|p| !p.is_empty());
     let opts = container::RestoreOpts {
         criu: &common,
         pid_file: a.pid_file.as_deref(),

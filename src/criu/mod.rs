@@ -12,7 +12,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -72,6 +72,80 @@ pub struct Common {
     pub shell_job: bool,
     pub file_locks: bool,
     pub manage_cgroups: CgroupsMode,
+    /// --empty-ns: namespaces (CLONE_NEW* flags) CRIU makes without restoring their
+    /// contents, besides the network's, which always is (see `common_opts`).
+    pub empty_ns: u32,
+    pub auto_dedup: bool,
+    /// --lazy-pages: memory pages are served on demand (by the dump's page server, through
+    /// CRIU's lazy-pages daemon) instead of being in the images.
+    pub lazy_pages: bool,
+    /// --lsm-profile TYPE:NAME and --lsm-mount-context (restore only).
+    pub lsm_profile: Option<String>,
+    pub lsm_mount_context: Option<String>,
+}
+
+/// --page-server ADDRESS:PORT of a dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageServer {
+    pub address: String,
+    pub port: i32,
+}
+
+/// --empty-ns NAME..., as runc takes them: only the network namespace can be named (it is
+/// left empty anyway).
+pub fn empty_ns(names: &[String]) -> Result<u32> {
+    let mut mask = 0;
+    for ns in names {
+        match ns.as_str() {
+            "network" => mask |= libc::CLONE_NEWNET as u32,
+            _ => bail!("namespace {ns:?} is not supported"),
+        }
+    }
+    Ok(mask)
+}
+
+/// --page-server ADDRESS:PORT (an IPv6 address in brackets), with runc's errors. Port 0
+/// names no page server (runc passes none to CRIU then).
+pub fn page_server(arg: &str) -> Result<Option<PageServer>> {
+    const USAGE: &str = "Use --page-server ADDRESS:PORT to specify page server";
+    let (address, port) = match arg.strip_prefix('[') {
+        Some(rest) => {
+            let (host, after) = rest.split_once(']').context(USAGE)?;
+            (host, after.strip_prefix(':').context(USAGE)?)
+        }
+        None => {
+            let (host, port) = arg.rsplit_once(':').context(USAGE)?;
+            if host.contains(':') || host.contains('[') || host.contains(']') {
+                bail!(USAGE);
+            }
+            (host, port)
+        }
+    };
+    if address.is_empty() || port.is_empty() || port.contains(['[', ']']) {
+        bail!(USAGE);
+    }
+    let port: i32 = port.parse().map_err(|_| anyhow!("Invalid port number"))?;
+    Ok((port != 0).then(|| PageServer {
+        address: address.to_string(),
+        port,
+    }))
+}
+
+/// --status-fd with --lazy-pages: an open fd of berth's, open for writing. As in runc, an
+/// fd opened read-write is refused too (runc tests the O_WRONLY bit alone).
+pub fn check_status_fd(fd: RawFd) -> Result<()> {
+    // SAFETY: borrowed only for the fcntl; an fd not open makes it fail with EBADF.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let flags = nix::fcntl::fcntl(borrowed, nix::fcntl::FcntlArg::F_GETFL).map_err(|e| {
+        // strerror's words, lower-cased as Go prints an errno.
+        let text = std::io::Error::from(e).to_string();
+        let text = text.split(" (os error").next().unwrap_or_default();
+        anyhow!("invalid --status-fd argument {fd}: {}", text.to_lowercase())
+    })?;
+    if flags & libc::O_WRONLY == 0 {
+        bail!("invalid --status-fd argument {fd}: not writable");
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default)]
@@ -82,6 +156,12 @@ pub struct DumpOpts {
     pub pre_dump: bool,
     /// A previous (pre-)dump, relative to the image path.
     pub parent_path: Option<PathBuf>,
+    pub tcp_skip_in_flight: bool,
+    pub link_remap: bool,
+    pub page_server: Option<PageServer>,
+    /// --status-fd: with --lazy-pages, berth writes a NUL byte to it (and closes it) once
+    /// CRIU is ready to serve the pages.
+    pub status_fd: Option<RawFd>,
 }
 
 /// What restore needs besides CRIU's images.
@@ -140,6 +220,12 @@ pub fn dump(o: &DumpOpts, t: &DumpTarget) -> Result<()> {
     } else {
         "dump.log"
     };
+    if c.lazy_pages {
+        check_lazy_pages()?;
+        if let Some(fd) = o.status_fd {
+            check_status_fd(fd)?;
+        }
+    }
     let dirs = Dirs::open(c)?;
     let freeze = t.cgroup.and_then(freezer_dir);
     let opts = dump_opts(o, &dirs, t.pid, t.rootfs, freeze, externals, log);
@@ -151,15 +237,28 @@ pub fn dump(o: &DumpOpts, t: &DumpTarget) -> Result<()> {
     let mut cmd = Command::new(CRIU);
     cmd.stdin(Stdio::null()).stdout(Stdio::null());
     let what = if o.pre_dump { "pre-dump" } else { "dump" };
-    rpc::call(cmd, &request(kind, opts), what, &log_path(c, log), |_| {
+    let mut status_fd = o.status_fd.filter(|_| c.lazy_pages);
+    let on_notify = |n: rpc::Notification| {
+        if n.script == "status-ready" {
+            if let Some(fd) = status_fd.take() {
+                status_ready(fd);
+            }
+        }
         Ok(())
-    })?;
-    if !o.pre_dump {
-        let path = c.image_path.join(META_FILE);
+    };
+    let log = log_path(c, log);
+    // Written before CRIU runs, as runc writes its descriptors.json: a lazy dump returns only
+    // once the restore (which reads it) has taken every page. Removed if the dump fails.
+    let meta_path = (!o.pre_dump).then(|| c.image_path.join(META_FILE));
+    if let Some(path) = &meta_path {
         let data = serde_json::to_vec(&meta).context("encoding the checkpoint's metadata")?;
-        std::fs::write(&path, data).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, data).with_context(|| format!("writing {}", path.display()))?;
     }
-    Ok(())
+    let dumped = rpc::call(cmd, &request(kind, opts), what, Some(&log), on_notify);
+    if let (Err(_), Some(path)) = (&dumped, &meta_path) {
+        let _ = std::fs::remove_file(path);
+    }
+    dumped.map(|_| ())
 }
 
 fn request(kind: rpc::ReqType, opts: rpc::Opts) -> rpc::Req {
@@ -167,6 +266,49 @@ fn request(kind: rpc::ReqType, opts: rpc::Opts) -> rpc::Req {
         r#type: kind as i32,
         opts: Some(opts),
         notify_success: None,
+        features: None,
+    }
+}
+
+/// --lazy-pages: asks CRIU whether it (and the kernel: userfaultfd) can do lazy pages, as
+/// runc does before a lazy dump.
+fn check_lazy_pages() -> Result<()> {
+    let req = rpc::Req {
+        r#type: rpc::ReqType::FeatureCheck as i32,
+        opts: None,
+        notify_success: None,
+        features: Some(rpc::Features {
+            lazy_pages: Some(true),
+            ..Default::default()
+        }),
+    };
+    let mut cmd = Command::new(CRIU);
+    // Without a log file CRIU writes its probes' errors to stderr, which is berth's.
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let resp = rpc::call(cmd, &req, "feature check", None, |_| Ok(()))
+        .context("--lazy-pages: CRIU's feature check failed")?;
+    lazy_pages_answer(&resp)
+}
+
+fn lazy_pages_answer(resp: &rpc::Resp) -> Result<()> {
+    match resp.features.as_ref().and_then(|f| f.lazy_pages) {
+        Some(false) => bail!(
+            "--lazy-pages: CRIU is missing features: lazy pages (CRIU or the kernel lacks userfaultfd)"
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// CRIU's "status-ready" with --lazy-pages: its page server is up, so the restore (with
+/// CRIU's lazy-pages daemon) may start. runc writes one NUL byte and closes the fd.
+fn status_ready(fd: RawFd) {
+    // SAFETY: the fd is the caller's --status-fd, checked open for writing; berth owns it
+    // from here and closes it once.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    if let Err(e) = nix::unistd::write(&fd, &[0]) {
+        crate::logging::warn(&format!("can't write \\0 to status fd: {e}"));
     }
 }
 
@@ -208,6 +350,17 @@ fn dump_opts(
     // a container that is already paused), where ptrace would chase forks.
     r.freeze_cgroup = freeze.map(|f| f.to_string_lossy().into_owned());
     r.leave_running = Some(o.leave_running);
+    r.tcp_skip_in_flight = Some(o.tcp_skip_in_flight);
+    r.link_remap = Some(o.link_remap);
+    r.ps = o.page_server.as_ref().map(|p| rpc::PageServerInfo {
+        address: Some(p.address.clone()),
+        port: Some(p.port),
+    });
+    // CRIU tells the end of its lazy dump's setup with the "status-ready" notification,
+    // which berth turns into the NUL byte on --status-fd (runc does so with CRIU >= 3.15).
+    if o.common.lazy_pages && o.status_fd.is_some() {
+        r.notify_scripts = Some(true);
+    }
     // A pre-dump tracks memory so that the next dump (with --parent-path) copies only what
     // changed since.
     r.track_mem = Some(o.pre_dump || o.parent_path.is_some());
@@ -229,7 +382,9 @@ fn common_opts(c: &Common, dirs: &Dirs, log: &str) -> rpc::Opts {
         manage_cgroups_mode: Some(c.manage_cgroups.rpc() as i32),
         // berth sets up no network devices, so there is nothing of the namespace to keep
         // (runc does the same); this also spares CRIU iptables, which the namespace needs.
-        empty_ns: Some(libc::CLONE_NEWNET as u32),
+        empty_ns: Some(libc::CLONE_NEWNET as u32 | c.empty_ns),
+        auto_dedup: Some(c.auto_dedup),
+        lazy_pages: Some(c.lazy_pages),
         // CRIU locks the container's network with iptables-restore by default, which
         // Debian's criu does not depend on; it links libnftables, so lock with that.
         network_lock: (!in_path("iptables-restore")).then_some(rpc::NetworkLock::Nftables as i32),
@@ -298,13 +453,7 @@ pub fn restore(
     let dirs = Dirs::open(c)?;
     let root = RootMount::new(t.rootfs, t.criu_root)?;
 
-    let mut r = common_opts(c, &dirs, "restore.log");
-    r.root = Some(root.path.to_string_lossy().into_owned());
-    // As a sibling: init is berth's child, and CRIU exits once the tree runs.
-    r.rst_sibling = Some(true);
-    // A host device's node may differ (in path or owner) from the dumped one.
-    r.evasive_devices = Some(true);
-    r.notify_scripts = Some(true);
+    let mut r = restore_opts(c, &dirs, &root.path);
     r.cg_root = cgroup_roots(t.cgroup)?;
     r.external = external;
     r.inherit_fd = inherit_fds(&meta.stdio);
@@ -325,7 +474,7 @@ pub fn restore(
         cmd,
         &request(rpc::ReqType::Restore, r),
         "restore",
-        &log_path(c, "restore.log"),
+        Some(&log_path(c, "restore.log")),
         on_notify,
     )?;
     drop(root);
@@ -333,6 +482,20 @@ pub fn restore(
         .map(|r| r.pid)
         .filter(|p| *p > 0)
         .ok_or_else(|| anyhow!("criu restore: CRIU's answer has no pid"))
+}
+
+/// The restore's options that come from the flags (the rest depends on the container).
+fn restore_opts(c: &Common, dirs: &Dirs, root: &Path) -> rpc::Opts {
+    let mut r = common_opts(c, dirs, "restore.log");
+    r.root = Some(root.to_string_lossy().into_owned());
+    // As a sibling: init is berth's child, and CRIU exits once the tree runs.
+    r.rst_sibling = Some(true);
+    // A host device's node may differ (in path or owner) from the dumped one.
+    r.evasive_devices = Some(true);
+    r.notify_scripts = Some(true);
+    r.lsm_profile = c.lsm_profile.clone().filter(|p| !p.is_empty());
+    r.lsm_mount_context = c.lsm_mount_context.clone().filter(|p| !p.is_empty());
+    r
 }
 
 /// In CRIU's process before exec: join the container's cgroup (the restored tree starts in

@@ -31,6 +31,7 @@ pub enum ReqType {
     Restore = 2,
     PreDump = 4,
     Notify = 6,
+    FeatureCheck = 9,
 }
 
 /// rpc.proto's `criu_cg_mode`.
@@ -67,6 +68,24 @@ pub struct CgroupRoot {
     pub path: String,
 }
 
+/// rpc.proto's `criu_page_server_info`: where a dump sends its memory pages.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct PageServerInfo {
+    #[prost(string, optional, tag = "1")]
+    pub address: Option<String>,
+    #[prost(int32, optional, tag = "2")]
+    pub port: Option<i32>,
+}
+
+/// rpc.proto's `criu_features`: what a FEATURE_CHECK asks about and CRIU answers.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Features {
+    #[prost(bool, optional, tag = "1")]
+    pub mem_track: Option<bool>,
+    #[prost(bool, optional, tag = "2")]
+    pub lazy_pages: Option<bool>,
+}
+
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct JoinNamespace {
     #[prost(string, required, tag = "1")]
@@ -99,6 +118,8 @@ pub struct Opts {
     pub log_level: Option<i32>,
     #[prost(string, optional, tag = "10")]
     pub log_file: Option<String>,
+    #[prost(message, optional, tag = "11")]
+    pub ps: Option<PageServerInfo>,
     #[prost(bool, optional, tag = "12")]
     pub notify_scripts: Option<bool>,
     #[prost(string, optional, tag = "13")]
@@ -107,8 +128,12 @@ pub struct Opts {
     pub parent_img: Option<String>,
     #[prost(bool, optional, tag = "15")]
     pub track_mem: Option<bool>,
+    #[prost(bool, optional, tag = "16")]
+    pub auto_dedup: Option<bool>,
     #[prost(int32, optional, tag = "17")]
     pub work_dir_fd: Option<i32>,
+    #[prost(bool, optional, tag = "18")]
+    pub link_remap: Option<bool>,
     #[prost(message, repeated, tag = "25")]
     pub cg_root: Vec<CgroupRoot>,
     #[prost(bool, optional, tag = "26")]
@@ -125,8 +150,18 @@ pub struct Opts {
     pub join_ns: Vec<JoinNamespace>,
     #[prost(string, optional, tag = "44")]
     pub freeze_cgroup: Option<String>,
+    #[prost(bool, optional, tag = "46")]
+    pub tcp_skip_in_flight: Option<bool>,
+    #[prost(bool, optional, tag = "48")]
+    pub lazy_pages: Option<bool>,
+    #[prost(int32, optional, tag = "49")]
+    pub status_fd: Option<i32>,
     #[prost(bool, optional, tag = "50")]
     pub orphan_pts_master: Option<bool>,
+    #[prost(string, optional, tag = "53")]
+    pub lsm_profile: Option<String>,
+    #[prost(string, optional, tag = "63")]
+    pub lsm_mount_context: Option<String>,
     #[prost(enumeration = "NetworkLock", optional, tag = "64")]
     pub network_lock: Option<i32>,
 }
@@ -139,6 +174,8 @@ pub struct Req {
     pub opts: Option<Opts>,
     #[prost(bool, optional, tag = "3")]
     pub notify_success: Option<bool>,
+    #[prost(message, optional, tag = "5")]
+    pub features: Option<Features>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -167,6 +204,8 @@ pub struct Resp {
     pub notify: Option<Notify>,
     #[prost(int32, optional, tag = "7")]
     pub cr_errno: Option<i32>,
+    #[prost(message, optional, tag = "8")]
+    pub features: Option<Features>,
     #[prost(string, optional, tag = "9")]
     pub cr_errmsg: Option<String>,
 }
@@ -182,12 +221,12 @@ pub struct Notification {
 /// Runs `cmd` (CRIU, with its stdio and any pre_exec steps set by the caller) as
 /// `criu swrk`, sends `req`, answers notifications through `on_notify`, and returns CRIU's
 /// final answer once CRIU has exited. Errors are one line: what failed, CRIU's message or
-/// first error line from `log`, and where the log is.
+/// first error line from `log`, and where the log is (a feature check has no log).
 pub fn call(
     mut cmd: Command,
     req: &Req,
     what: &str,
-    log: &Path,
+    log: Option<&Path>,
     mut on_notify: impl FnMut(Notification) -> Result<()>,
 ) -> Result<Resp> {
     let (client, server) = socketpair(
@@ -230,6 +269,9 @@ pub fn call(
         Ok(resp) if req.r#type == ReqType::PreDump as i32 => return Ok(resp),
         Ok(_) => anyhow!("criu exited with {status}"),
         Err(e) => e,
+    };
+    let Some(log) = log else {
+        bail!("criu {what} failed ({err:#})")
     };
     let first_error = std::fs::read_to_string(log)
         .ok()
@@ -287,6 +329,7 @@ fn converse(
                     r#type: ReqType::Notify as i32,
                     opts: None,
                     notify_success: Some(true),
+                    features: None,
                 },
             )?;
             continue;

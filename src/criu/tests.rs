@@ -98,6 +98,7 @@ fn rpc_field_numbers() {
             ..Default::default()
         }),
         notify_success: None,
+        features: None,
     };
     // type = 1 (varint 2); opts = 2 (8 bytes): images_dir_fd = 1 (5), rst_sibling = 26
     // (true), network_lock = 64 (2).
@@ -286,4 +287,232 @@ fn stdio_key_of_a_terminal() {
     assert_eq!(stdio_key(pid, 0, &all).unwrap(), None);
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[test]
+fn dump_request_with_runc_1_5_flags() {
+    let d = dirs();
+    let mut o = opts();
+    let plain = dump_opts(&o, &d, 7, Path::new("/r"), None, vec![], "dump.log");
+    assert_eq!(
+        (plain.tcp_skip_in_flight, plain.link_remap, plain.auto_dedup),
+        (Some(false), Some(false), Some(false))
+    );
+    assert_eq!((plain.lazy_pages, plain.ps.as_ref()), (Some(false), None));
+    assert_eq!((plain.notify_scripts, plain.status_fd), (None, None));
+    o.tcp_skip_in_flight = true;
+    o.link_remap = true;
+    o.common.auto_dedup = true;
+    o.common.lazy_pages = true;
+    o.common.empty_ns = libc::CLONE_NEWNET as u32;
+    o.page_server = Some(PageServer {
+        address: "10.0.0.1".into(),
+        port: 27277,
+    });
+    o.status_fd = Some(9);
+    let r = dump_opts(&o, &d, 7, Path::new("/r"), None, vec![], "dump.log");
+    assert_eq!(
+        (
+            r.tcp_skip_in_flight,
+            r.link_remap,
+            r.auto_dedup,
+            r.lazy_pages
+        ),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+    assert_eq!(r.empty_ns, Some(libc::CLONE_NEWNET as u32));
+    let ps = r.ps.unwrap();
+    assert_eq!(
+        (ps.address.as_deref(), ps.port),
+        (Some("10.0.0.1"), Some(27277))
+    );
+    // The fd is berth's: CRIU gets a notification to answer instead (as runc with CRIU
+    // 3.15 and later).
+    assert_eq!((r.notify_scripts, r.status_fd), (Some(true), None));
+    // --status-fd means nothing without --lazy-pages.
+    o.common.lazy_pages = false;
+    let r = dump_opts(&o, &d, 7, Path::new("/r"), None, vec![], "dump.log");
+    assert_eq!(r.notify_scripts, None);
+}
+
+#[test]
+fn restore_request_with_runc_1_5_flags() {
+    let d = dirs();
+    let c = Common {
+        image_path: "/".into(),
+        ..Default::default()
+    };
+    let r = restore_opts(&c, &d, Path::new("/run/x/criu-root"));
+    assert_eq!((r.lsm_profile, r.lsm_mount_context), (None, None));
+    assert_eq!((r.auto_dedup, r.lazy_pages), (Some(false), Some(false)));
+    assert_eq!(r.root.as_deref(), Some("/run/x/criu-root"));
+    assert_eq!(
+        (r.rst_sibling, r.evasive_devices, r.notify_scripts),
+        (Some(true), Some(true), Some(true))
+    );
+    let c = Common {
+        image_path: "/".into(),
+        auto_dedup: true,
+        lazy_pages: true,
+        empty_ns: libc::CLONE_NEWNET as u32,
+        lsm_profile: Some("apparmor:unconfined".into()),
+        lsm_mount_context: Some("system_u:object_r:container_file_t:s0".into()),
+        ..Default::default()
+    };
+    let r = restore_opts(&c, &d, Path::new("/r"));
+    assert_eq!((r.auto_dedup, r.lazy_pages), (Some(true), Some(true)));
+    assert_eq!(r.empty_ns, Some(libc::CLONE_NEWNET as u32));
+    assert_eq!(r.lsm_profile.as_deref(), Some("apparmor:unconfined"));
+    assert_eq!(
+        r.lsm_mount_context.as_deref(),
+        Some("system_u:object_r:container_file_t:s0")
+    );
+}
+
+/// The new fields' numbers, as in CRIU 3.17's rpc.proto (pycriu's rpc_pb2 agrees).
+#[test]
+fn rpc_field_numbers_of_runc_1_5_flags() {
+    let opts = rpc::Opts {
+        images_dir_fd: 1,
+        ps: Some(rpc::PageServerInfo {
+            address: Some("a".into()),
+            port: Some(2),
+        }),
+        auto_dedup: Some(true),
+        link_remap: Some(true),
+        tcp_skip_in_flight: Some(true),
+        lazy_pages: Some(true),
+        status_fd: Some(3),
+        lsm_profile: Some("p".into()),
+        lsm_mount_context: Some("m".into()),
+        ..Default::default()
+    };
+    let want = [
+        0x08, 0x01, // images_dir_fd = 1
+        0x5a, 0x05, 0x0a, 0x01, b'a', 0x10, 0x02, // ps = 11 {address = 1, port = 2}
+        0x80, 0x01, 0x01, // auto_dedup = 16
+        0x90, 0x01, 0x01, // link_remap = 18
+        0xf0, 0x02, 0x01, // tcp_skip_in_flight = 46
+        0x80, 0x03, 0x01, // lazy_pages = 48
+        0x88, 0x03, 0x03, // status_fd = 49
+        0xaa, 0x03, 0x01, b'p', // lsm_profile = 53
+        0xfa, 0x03, 0x01, b'm', // lsm_mount_context = 63
+    ];
+    assert_eq!(opts.encode_to_vec(), want);
+    // FEATURE_CHECK = 9 with features = 5 {lazy_pages = 2}; the answer's features = 8.
+    let req = rpc::Req {
+        r#type: rpc::ReqType::FeatureCheck as i32,
+        opts: None,
+        notify_success: None,
+        features: Some(rpc::Features {
+            lazy_pages: Some(true),
+            ..Default::default()
+        }),
+    };
+    assert_eq!(req.encode_to_vec(), [0x08, 0x09, 0x2a, 0x02, 0x10, 0x01]);
+    let resp = rpc::Resp::decode(&[0x08, 0x09, 0x10, 0x01, 0x42, 0x02, 0x10, 0x00][..]).unwrap();
+    assert_eq!(resp.features.unwrap().lazy_pages, Some(false));
+}
+
+#[test]
+fn lazy_pages_feature_answer() {
+    let answer = |lazy: Option<bool>| rpc::Resp {
+        r#type: rpc::ReqType::FeatureCheck as i32,
+        success: true,
+        features: Some(rpc::Features {
+            mem_track: None,
+            lazy_pages: lazy,
+        }),
+        ..Default::default()
+    };
+    lazy_pages_answer(&answer(Some(true))).unwrap();
+    // runc also takes an answer without the field as a yes.
+    lazy_pages_answer(&answer(None)).unwrap();
+    let e = lazy_pages_answer(&answer(Some(false))).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("--lazy-pages: CRIU is missing features: lazy pages"),
+        "{e}"
+    );
+}
+
+#[test]
+fn page_server_as_runc_parses_it() {
+    let ok = |a: &str| page_server(a).unwrap();
+    let ps = |address: &str, port| {
+        Some(PageServer {
+            address: address.into(),
+            port,
+        })
+    };
+    assert_eq!(ok("10.1.2.3:27277"), ps("10.1.2.3", 27277));
+    assert_eq!(ok("host.example:1"), ps("host.example", 1));
+    assert_eq!(ok("[::1]:80"), ps("::1", 80));
+    assert_eq!(ok("0.0.0.0:+5"), ps("0.0.0.0", 5));
+    // Port 0: runc passes no page server to CRIU.
+    assert_eq!(ok("a:0"), None);
+    let err = |a: &str| page_server(a).unwrap_err().to_string();
+    let usage = "Use --page-server ADDRESS:PORT to specify page server";
+    for bad in [
+        "foo", ":80", "a:", "::1:80", "[::1]80", "[::1", "a]:1", "[]:1",
+    ] {
+        assert_eq!(err(bad), usage, "{bad}");
+    }
+    for bad in ["a:b", "a:99999999999", "a:1.5"] {
+        assert_eq!(err(bad), "Invalid port number", "{bad}");
+    }
+}
+
+#[test]
+fn empty_ns_takes_only_network() {
+    assert_eq!(empty_ns(&[]).unwrap(), 0);
+    let net = vec!["network".to_string()];
+    assert_eq!(empty_ns(&net).unwrap(), libc::CLONE_NEWNET as u32);
+    let bad = vec!["network".to_string(), "ipc".to_string()];
+    assert_eq!(
+        empty_ns(&bad).unwrap_err().to_string(),
+        r#"namespace "ipc" is not supported"#
+    );
+}
+
+#[test]
+fn status_fd_must_be_open_for_writing() {
+    let (r, w) = nix::unistd::pipe().unwrap();
+    check_status_fd(w.as_raw_fd()).unwrap();
+    assert_eq!(
+        check_status_fd(r.as_raw_fd()).unwrap_err().to_string(),
+        format!(
+            "invalid --status-fd argument {}: not writable",
+            r.as_raw_fd()
+        )
+    );
+    // As runc: read-write is refused too (it tests the O_WRONLY bit).
+    let rw = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .unwrap();
+    assert!(check_status_fd(rw.as_raw_fd())
+        .unwrap_err()
+        .to_string()
+        .ends_with("not writable"));
+    // An fd number far beyond any open one (a closed one could be reused by a parallel test).
+    let closed = 999_999;
+    assert_eq!(
+        check_status_fd(closed).unwrap_err().to_string(),
+        format!("invalid --status-fd argument {closed}: bad file descriptor")
+    );
+}
+
+/// The NUL byte on "status-ready", and the fd closed after it.
+#[test]
+fn status_ready_writes_nul_and_closes() {
+    let (r, w) = nix::unistd::pipe().unwrap();
+    let raw = std::os::fd::IntoRawFd::into_raw_fd(w);
+    status_ready(raw);
+    let mut buf = [7u8; 4];
+    assert_eq!(nix::unistd::read(&r, &mut buf).unwrap(), 1);
+    assert_eq!(buf[0], 0);
+    // Closed: the read end sees EOF.
+    assert_eq!(nix::unistd::read(&r, &mut buf).unwrap(), 0);
 }

@@ -4,7 +4,9 @@
 # the new container's cgroup, with its tmpfs content; then --leave-running, a pre-dump
 # followed by a dump with --parent-path, a restore that waits in the foreground, the
 # errors for a stopped container and a broken image directory, a container with a terminal
-# (restore with --console-socket, and relayed), and the hooks restore runs.
+# (restore with --console-socket, and relayed), the hooks restore runs, and runc 1.5's
+# flags: --link-remap, --tcp-skip-in-flight, --auto-dedup, --empty-ns, and lazy migration
+# (--lazy-pages, --page-server, --status-fd with CRIU's lazy-pages daemon).
 # v2guest-needs: criu tar
 # v2guest-modules: crc32c_generic unix_diag inet_diag tcp_diag udp_diag raw_diag af_packet_diag netlink_diag nf_tables autofs4 nf_conntrack_netlink
 . /v2guest/lib.sh
@@ -177,6 +179,57 @@ berth --root $R checkpoint --image-path $I/hooks2 ch3 >$L/cph2.log 2>&1 || not_o
 out=$(berth --root $R restore -d --bundle $H --image-path $I/hooks2 ch4 2>&1 </dev/null)
 case "$out" in *createRuntime*) ok hooks-failing-fails-restore ;; *) not_ok hooks-failing-fails-restore "$out" ;; esac
 if [ ! -d $R/ch4 ] && [ ! -d /sys/fs/cgroup/ch4 ]; then ok hooks-failing-leaves-nothing; else not_ok hooks-failing-leaves-nothing "$(ls $R)"; fi
+
+# runc 1.5's flags. --link-remap: init holds open a file whose path is gone but which has
+# another link; CRIU dumps it only when allowed to link it back (runc's flag), and says so.
+make_bundle $B.lr /bin/sh -c 'echo x >/run/a; ln /run/a /run/b; exec 3</run/a; rm /run/a; echo ready >/run/lr; while :; do sleep 0.1; done'
+mkdir -p $D.lr
+sed -i "s|\"mounts\": \[|\"mounts\": [ { \"destination\": \"/run\", \"type\": \"bind\", \"source\": \"$D.lr\", \"options\": [\"rbind\", \"rw\"] },|" $B.lr/config.json
+berth --root $R run -d --bundle $B.lr lr1 </dev/null >$L/lr1.log 2>&1 || not_ok link-remap-run "$(cat $L/lr1.log)"
+n=0; while [ ! -f $D.lr/lr ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+out=$(berth --root $R checkpoint --leave-running --image-path $I/nolr lr1 2>&1)
+if [ -n "$out" ] && grep -q 'link-remap' $I/nolr/dump.log; then ok link-remap-needed; else not_ok link-remap-needed "$out"; show_errors $I/nolr/dump.log; fi
+if berth --root $R checkpoint --leave-running --link-remap --image-path $I/lr lr1 >$L/lr.log 2>&1; then ok link-remap; else not_ok link-remap "$(cat $L/lr.log)"; show_errors $I/lr/dump.log; fi
+berth --root $R delete --force lr1
+
+# --tcp-skip-in-flight, --auto-dedup and --empty-ns network reach CRIU in a round trip; a
+# restore with --auto-dedup punches the restored pages out of the images (CRIU's dedup).
+berth --root $R run -d --bundle $B fl1 </dev/null >$L/fl1.log 2>&1 || not_ok flags-run "$(cat $L/fl1.log)"
+wait_count $(($(count) + 3))
+if berth --root $R checkpoint --tcp-skip-in-flight --auto-dedup --empty-ns network --image-path $I/flags fl1 >$L/fl.log 2>&1; then ok checkpoint-runc15-flags; else not_ok checkpoint-runc15-flags "$(cat $L/fl.log)"; show_errors $I/flags/dump.log; fi
+a=$(count)
+before=$(du -k $I/flags/pages-*.img | awk '{ s += $1 } END { print s }')
+if berth --root $R restore -d --auto-dedup --empty-ns network --bundle $B --image-path $I/flags fl2 </dev/null >$L/fl2.log 2>&1; then ok restore-runc15-flags; else not_ok restore-runc15-flags "$(cat $L/fl2.log)"; show_errors $I/flags/restore.log; fi
+restored runc15-flags fl2 $a
+after=$(du -k $I/flags/pages-*.img | awk '{ s += $1 } END { print s }')
+if [ "$before" -gt 0 ] && [ "$after" -lt "$before" ]; then ok auto-dedup-punches-images; else not_ok auto-dedup-punches-images "pages ${before}K before the restore, ${after}K after"; fi
+out=$(berth --root $R checkpoint --empty-ns ipc --image-path $I/ipc fl2 2>&1)
+case "$out" in *namespace*ipc*'is not supported'*) ok empty-ns-ipc-refused ;; *) not_ok empty-ns-ipc-refused "$out" ;; esac
+berth --root $R delete --force fl2
+
+# Lazy migration: the dump's CRIU serves the pages on --page-server, berth writes a NUL byte
+# to --status-fd once it does, CRIU's lazy-pages daemon fetches them for restore
+# --lazy-pages, and the checkpoint ends once every page has moved.
+berth --root $R run -d --bundle $B lz1 </dev/null >$L/lz1.log 2>&1 || not_ok lazy-run "$(cat $L/lz1.log)"
+wait_count $(($(count) + 3))
+berth --root $R checkpoint --lazy-pages --page-server 127.0.0.1:27277 --status-fd 3 --image-path $I/lazy lz1 3>$L/status >$L/lz.log 2>&1 &
+cp=$!
+n=0; while [ "$(wc -c <$L/status)" != 1 ] && kill -0 $cp 2>/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+if [ "$(od -An -tx1 $L/status | tr -d ' ')" = 00 ]; then ok lazy-status-fd; else not_ok lazy-status-fd "status '$(od -An -tx1 $L/status)': $(cat $L/lz.log)"; show_errors $I/lazy/dump.log; fi
+a=$(count)
+criu lazy-pages --page-server --address 127.0.0.1 --port 27277 -D $I/lazy -o lazy-pages.log -v4 >$L/lpd.log 2>&1 &
+lpd=$!
+if berth --root $R restore -d --lazy-pages --bundle $B --image-path $I/lazy lz2 </dev/null >$L/lz2.log 2>&1; then ok lazy-restore; else not_ok lazy-restore "$(cat $L/lz2.log)"; show_errors $I/lazy/restore.log; show_errors $I/lazy/lazy-pages.log; fi
+restored lazy lz2 $a
+n=0; while kill -0 $cp 2>/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+kill $cp 2>/dev/null
+wait $cp
+rc=$?
+if [ $rc -eq 0 ]; then ok lazy-checkpoint-ends; else not_ok lazy-checkpoint-ends "rc=$rc: $(cat $L/lz.log)"; show_errors $I/lazy/dump.log; fi
+kill $lpd 2>/dev/null
+wait $lpd 2>/dev/null
+for id in lz1 lz2; do berth --root $R delete --force $id 2>/dev/null; done
+rm -rf $B.lr $D.lr
 
 for id in $(ls $R 2>/dev/null); do berth --root $R delete --force $id; done
 rm -rf $B $B.2 $T $H $D $I $L $R
