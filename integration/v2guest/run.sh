@@ -24,6 +24,8 @@ mem=${V2GUEST_MEM:-1024}
 smp=${V2GUEST_SMP:-2}
 # NUMA nodes of the guest; a payload asks for more with "# v2guest-numa: N".
 numa=${V2GUEST_NUMA:-1}
+# Extra kernel command line asked for by the payloads' "# v2guest-cmdline: ..." lines.
+cmdline_extra=""
 # KVM is present on this VM but hangs the guest (nested virtualisation): TCG only by default.
 accel=${V2GUEST_ACCEL:-tcg}
 modules=${V2GUEST_MODULES:-overlay veth bridge tun}
@@ -220,6 +222,11 @@ for i in "${!payloads[@]}"; do
     done
     n=$(sed -n 's/^# v2guest-numa: *\([0-9]*\).*/\1/p' "${payloads[$i]}" | head -n1)
     [[ -n "$n" && "$n" -gt "$numa" ]] && numa=$n
+    # ... and kernel command line words in "# v2guest-cmdline: word..." (e.g. an LSM to
+    # activate; --all: every payload then runs with them).
+    for w in $(sed -n 's/^# v2guest-cmdline://p' "${payloads[$i]}"); do
+        [[ " $cmdline_extra " == *" $w "* ]] || cmdline_extra+=" $w"
+    done
     printf 'run_payload %q sh /v2guest/payloads/%q' "${names[$i]}" "${names[$i]}"
     [[ $# -gt 0 ]] && printf ' %q' "$@"
     echo
@@ -250,7 +257,7 @@ timeout -k 5 "$timeout_s" qemu-system-x86_64 \
     -nodefaults -no-user-config -display none -no-reboot \
     -serial "file:$console" \
     -kernel "$kimage" -initrd "$work/initrd" \
-    -append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet rdinit=/init $kargs ${V2GUEST_APPEND:-}" \
+    -append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet rdinit=/init $kargs$cmdline_extra ${V2GUEST_APPEND:-}" \
     </dev/null >"$work/qemu.out" 2>&1 &
 qemu_pid=$!
 # Host-side time at which the first begin marker shows up, for the boot figure.
