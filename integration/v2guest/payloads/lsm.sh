@@ -5,8 +5,9 @@
 # dumped unconfined stays unconfined whatever --lsm-profile says (noted, as CRIU's doing).
 # --lsm-mount-context is accepted and passed on (CRIU only replaces a mount's existing
 # context= option with it, which no mount has without SELinux, so such a restore goes on
-# as one without it).
-# v2guest-needs: criu tar apparmor_parser:apparmor
+# as one without it). The --lsm-profile restore is repeated with runc (Debian's 1.1.5) and
+# its result compared.
+# v2guest-needs: criu tar apparmor_parser:apparmor runc
 # v2guest-modules: crc32c_generic unix_diag inet_diag tcp_diag udp_diag raw_diag af_packet_diag netlink_diag nf_tables autofs4 nf_conntrack_netlink
 # v2guest-cmdline: apparmor=1 security=apparmor
 . /v2guest/lib.sh
@@ -124,6 +125,35 @@ if [ "$a" = "$P1 (enforce)" ]; then ok exec-after-profile-restore; else not_ok e
 round_trip mount-context lsm3 lsm4 --lsm-mount-context system_u:object_r:container_file_t:s0
 a=$(attr_of lsm4)
 if [ "$a" = "$P2 (enforce)" ]; then ok mount-context-keeps-profile; else not_ok mount-context-keeps-profile "attr/current '$a'"; fi
+
+# runc, the same round trip: the restored task's label must be the one berth gave.
+# In the host's network namespace: runc 1.1.5 locks a container's own one with
+# iptables-restore, which the guest does not have.
+RR=/run/runc-lsm
+RB=/tmp/lsm-runc-bundle
+mkdir -p $RB
+sed 's/{ "type": "network" }, //' $B/config.json >$RB/config.json
+rm -f $D/count
+# Its stdio on /dev/null: runc hands it to the container, and CRIU cannot dump a file
+# outside the container's mounts.
+if runc --root $RR run -d --bundle $RB rlsm1 </dev/null >/dev/null 2>&1; then
+    wait_count 3
+    a=$(tr -d '\0' </proc/$(runc --root $RR state rlsm1 | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')/attr/current 2>&1)
+    runc --root $RR checkpoint --image-path $I/runc rlsm1 >$L/rcp.log 2>&1 || { not_ok runc-checkpoint "$(cat $L/rcp.log)"; show_errors $I/runc/dump.log; }
+    runc --root $RR restore -d --bundle $RB --image-path $I/runc --lsm-profile apparmor:$P2 rlsm2 </dev/null >/dev/null 2>$L/rlsm2.log \
+        || { not_ok runc-restore "$(cat $L/rlsm2.log)"; show_errors $I/runc/restore.log; }
+    b=$(tr -d '\0' </proc/$(runc --root $RR state rlsm2 | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')/attr/current 2>&1)
+    # (berth's restore-lsm-profile above: P1, then P2)
+    if [ "$a" = "$P1 (enforce)" ] && [ "$b" = "$P2 (enforce)" ]; then ok runc-same-lsm-profile; else not_ok runc-same-lsm-profile "runc: '$a' then '$b'"; fi
+    runc --root $RR kill rlsm2 KILL >/dev/null 2>&1
+    n=0
+    while runc --root $RR state rlsm2 2>/dev/null | grep -q '"running"' && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+    runc --root $RR delete -f rlsm1 >/dev/null 2>&1
+    runc --root $RR delete -f rlsm2 >/dev/null 2>&1
+else
+    not_ok runc-run "runc run failed"
+fi
+rm -rf $RR $RB
 
 berth --root $R kill lsm4 KILL >/dev/null 2>&1
 n=0
