@@ -24,6 +24,9 @@ mkdir -p $D $I $L
 # CRIU and apparmor_parser find AppArmor through securityfs.
 secfs=""
 grep -q " /sys/kernel/security " /proc/mounts || { mount -t securityfs securityfs /sys/kernel/security && secfs=mounted; }
+# CRIU caches what the kernel offers (kerndat) in /run; a payload that ran CRIU earlier in
+# this boot, before securityfs was mounted, left a cache that says "no AppArmor".
+rm -f /run/criu.kdat /run/criu/criu.kdat
 if [ "$(cat /sys/module/apparmor/parameters/enabled 2>&1)" = Y ] && [ -d /sys/kernel/security/apparmor ]; then
     ok apparmor-active
 else
