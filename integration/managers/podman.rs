@@ -169,12 +169,18 @@ pub fn unique(rt: &Runtime, what: &str) -> String {
 
 impl Drop for Env {
     /// Every container and pod of the store removed, podman's own mounts of the store (its
-    /// overlay directory) undone, the store deleted.
+    /// overlay directory) undone, the store deleted, and podman's default cgroup parent
+    /// (`libpod_parent` and its `conmon`, which podman makes and never removes) removed
+    /// where empty: rmdir refuses one that another podman still uses.
     fn drop(&mut self) {
         let _ = self.podman(&["pod", "rm", "-af", "-t", "0"]);
         let _ = self.podman(&["rm", "-af", "-t", "0"]);
         let _ = self.podman(&["system", "reset", "-f"]);
         crate::leaks::unmount_under(&self.dir);
         let _ = fs::remove_dir_all(&self.dir);
+        for mount in crate::leaks::cgroup_mounts() {
+            let _ = fs::remove_dir(mount.join("libpod_parent/conmon"));
+            let _ = fs::remove_dir(mount.join("libpod_parent"));
+        }
     }
 }
