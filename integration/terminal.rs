@@ -17,15 +17,22 @@ fn terminal_config(args: &[&str]) -> Value {
 }
 
 /// Reads `master` until `until` appears in what was read, or `timeout` passes; returns it all.
-fn read_until(master: &OwnedFd, until: &str, timeout: Duration) -> String {
+pub fn read_until(master: &OwnedFd, until: &str, timeout: Duration) -> String {
+    read_pty(master, Some(until), timeout)
+}
+
+/// What the pty's master reads until `until` is in it (None: until every slave is closed,
+/// EIO), failing the test after `timeout`.
+pub fn read_pty(master: &OwnedFd, until: Option<&str>, timeout: Duration) -> String {
     let deadline = Instant::now() + timeout;
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
-    while !String::from_utf8_lossy(&out).contains(until) {
+    while !until.is_some_and(|u| String::from_utf8_lossy(&out).contains(u)) {
         let left = deadline.saturating_duration_since(Instant::now());
         assert!(
             !left.is_zero(),
-            "timed out waiting for {until:?}; got {:?}",
+            "timed out waiting for {}; got {:?}",
+            until.map_or("a hangup".to_string(), |u| format!("{u:?}")),
             String::from_utf8_lossy(&out)
         );
         let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];

@@ -6,38 +6,14 @@
 
 use super::Pair;
 use crate::common::{base_config, Bundle, FdSocket, Root};
-use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use serde_json::json;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 /// What the container writes on its terminal, read from the master until every slave is
 /// closed (EIO): the bytes as they reach a manager.
 fn read_to_hangup(master: &OwnedFd) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(
-            !left.is_zero(),
-            "no hangup on the pty; got {:?}",
-            String::from_utf8_lossy(&out)
-        );
-        let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
-        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
-        if poll(&mut fds, PollTimeout::from(ms)).unwrap() == 0 {
-            continue;
-        }
-        match nix::unistd::read(master, &mut buf) {
-            Ok(0) | Err(Errno::EIO) => break,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(Errno::EINTR | Errno::EAGAIN) => {}
-            Err(e) => panic!("reading the pty master: {e}"),
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::terminal::read_pty(master, None, Duration::from_secs(20))
 }
 
 const SCRIPT: &str = "echo one; stty -a 2>/dev/null | grep -o .onlcr";
