@@ -92,3 +92,21 @@ pub fn assert_not_slower(what: &str, runc: &Out, berth: &Out) {
         runc.secs
     );
 }
+
+/// A terminal session under both runtimes (`run::in_script`): the same exit code and the
+/// same bytes (carriage returns included), the expected exit code, and a tty it ran on.
+pub fn assert_same_tty(what: &str, runc: &Out, berth: &Out, code: i32) {
+    assert_eq!(
+        (runc.code, &runc.stdout),
+        (berth.code, &berth.stdout),
+        "{what}: runc (left) vs berth (right)\nrunc stderr: {}\nberth stderr: {}",
+        runc.stderr,
+        berth.stderr
+    );
+    assert_eq!(runc.code, code, "{what}: the exit code");
+    assert!(
+        runc.stdout.contains("/dev/pts/"),
+        "{what}: no tty: {:?}",
+        runc.stdout
+    );
+}

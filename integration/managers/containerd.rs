@@ -389,15 +389,7 @@ fn run_with_tty(env: &Env) {
         env.assert_clean(rt, &id);
         out
     });
-    assert_eq!(
-        (a.code, &a.stdout),
-        (b.code, &b.stdout),
-        "ctr run -t: runc (left) vs berth (right)\nrunc stderr: {}\nberth stderr: {}",
-        a.stderr,
-        b.stderr
-    );
-    assert_eq!(a.code, 7, "ctr run -t: the container's exit code");
-    assert!(a.stdout.contains("/dev/pts/"), "no tty: {:?}", a.stdout);
+    compare::assert_same_tty("ctr run -t", &a, &b, 7);
 }
 
 /// `ctr task exec -t` in a terminal (`script`) on a running task: the exec's own tty, ONLCR
@@ -432,15 +424,7 @@ fn exec_with_tty(env: &Env) {
         env.assert_clean(rt, &id);
         out
     });
-    assert_eq!(
-        (a.code, &a.stdout),
-        (b.code, &b.stdout),
-        "ctr task exec -t: runc (left) vs berth (right)\nrunc stderr: {}\nberth stderr: {}",
-        a.stderr,
-        b.stderr
-    );
-    assert_eq!(a.code, 3, "ctr task exec -t: the process's exit code");
-    assert!(a.stdout.contains("/dev/pts/"), "no tty: {:?}", a.stdout);
+    compare::assert_same_tty("ctr task exec -t", &a, &b, 3);
 }
 
 /// A paused task: SIGTERM waits in the frozen cgroup (the task stays PAUSED), SIGKILL ends

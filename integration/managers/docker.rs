@@ -476,15 +476,7 @@ fn run_interactive_tty(env: &Env) {
         env.assert_clean(rt, &name, id.trim());
         out
     });
-    assert_eq!(
-        (a.code, &a.stdout),
-        (b.code, &b.stdout),
-        "docker run -it: runc (left) vs berth (right)\nrunc stderr: {}\nberth stderr: {}",
-        a.stderr,
-        b.stderr
-    );
-    assert_eq!(a.code, 7, "docker run -it: the container's exit code");
-    assert!(a.stdout.contains("/dev/pts/"), "no tty: {:?}", a.stdout);
+    compare::assert_same_tty("docker run -it", &a, &b, 7);
 }
 
 /// `docker exec -it` in a terminal (`script`) on a running container: the exec's own tty
@@ -500,9 +492,7 @@ fn exec_interactive_tty(env: &Env) {
              sh -c 'tty; stty -a 2>/dev/null | grep -o .onlcr; echo done; exit 4'",
             env.socket.display(),
         );
-        let mut out = crate::run::sh(&format!("script -qec \"{line}\" /dev/null"));
-        // As in run_interactive_tty: script's "^@" is not the container's.
-        out.stdout = out.stdout.replace("^@", "");
+        let out = crate::run::in_script(&line);
         let rm = env.docker(&["rm", "-f", &name]);
         rm.ok("docker rm -f");
         env.assert_clean(rt, &name, &id);
@@ -510,15 +500,7 @@ fn exec_interactive_tty(env: &Env) {
     });
     compare::assert_not_slower("docker rm -f of a running container", &a.1, &b.1);
     let (a, b) = (a.0, b.0);
-    assert_eq!(
-        (a.code, &a.stdout),
-        (b.code, &b.stdout),
-        "docker exec -it: runc (left) vs berth (right)\nrunc stderr: {}\nberth stderr: {}",
-        a.stderr,
-        b.stderr
-    );
-    assert_eq!(a.code, 4, "docker exec -it: the process's exit code");
-    assert!(a.stdout.contains("/dev/pts/"), "no tty: {:?}", a.stdout);
+    compare::assert_same_tty("docker exec -it", &a, &b, 4);
 }
 
 /// `--stop-signal SIGRTMIN+3`: `docker stop` sends it, the container's trap sees it and
