@@ -190,6 +190,15 @@ impl Env {
             .args(args))
     }
 
+    /// `podman run -d --name NAME` of the image running `sh -c SCRIPT` with `rt`; its id.
+    fn detached(&self, rt: &Runtime, name: &str, script: &str) -> String {
+        self.with(
+            rt,
+            &["run", "-d", "--name", name, IMAGE, "sh", "-c", script],
+        )
+        .ok("podman run -d")
+    }
+
     /// A shell line run by the user inside `script` (a pty), with no input.
     fn in_pty(&self, line: &str) -> Out {
         run(self.as_user("script").args(["-qec", line, "/dev/null"]))
@@ -385,12 +394,7 @@ fn run_exit_codes(env: &Env) {
 fn exec(env: &Env) {
     let (a, b) = compare::both(|rt| {
         let name = unique(rt, "exec");
-        let id = env
-            .with(
-                rt,
-                &["run", "-d", "--name", &name, IMAGE, "sh", "-c", TERM_EXITS],
-            )
-            .ok("podman run -d");
+        let id = env.detached(rt, &name, TERM_EXITS);
         let outs = [
             env.podman(&["exec", &name, "sh", "-c", "id; exit 5"]),
             env.podman(&[
@@ -442,12 +446,7 @@ fn tty(env: &Env) {
         ));
         env.assert_clean(rt, &name, &name);
         let name = unique(rt, "tty-exec");
-        let id = env
-            .with(
-                rt,
-                &["run", "-d", "--name", &name, IMAGE, "sh", "-c", TERM_EXITS],
-            )
-            .ok("podman run -d");
+        let id = env.detached(rt, &name, TERM_EXITS);
         let exec_it = env.in_pty(&format!(
             "stty cols 66 rows 11; podman exec -it {name} sh -c 'tty; stty size; exit 4'"
         ));
@@ -483,33 +482,14 @@ fn tty(env: &Env) {
 fn stop(env: &Env) {
     let (a, b) = compare::both(|rt| {
         let name = unique(rt, "stop");
-        let id = env
-            .with(
-                rt,
-                &["run", "-d", "--name", &name, IMAGE, "sh", "-c", TERM_EXITS],
-            )
-            .ok("podman run -d");
+        let id = env.detached(rt, &name, TERM_EXITS);
         let stop = env.podman(&["stop", "-t", "10", &name]);
         let code = env.podman(&["inspect", "--format", "{{.State.ExitCode}}", &name]);
         let rm = env.podman(&["rm", &name]);
         env.assert_clean(rt, &name, id.trim());
 
         let deaf = unique(rt, "stop-deaf");
-        let id = env
-            .with(
-                rt,
-                &[
-                    "run",
-                    "-d",
-                    "--name",
-                    &deaf,
-                    IMAGE,
-                    "sh",
-                    "-c",
-                    "trap '' TERM; while :; do sleep 0.1; done",
-                ],
-            )
-            .ok("podman run -d");
+        let id = env.detached(rt, &deaf, "trap '' TERM; while :; do sleep 0.1; done");
         let stop_deaf = env.podman(&["stop", "-t", "1", &deaf]);
         let code_deaf = env.podman(&["inspect", "--format", "{{.State.ExitCode}}", &deaf]);
         env.podman(&["rm", &deaf]).ok("podman rm");
@@ -561,21 +541,7 @@ fn kill(env: &Env) {
         env.assert_clean(rt, &name, id.trim());
 
         let usr1 = unique(rt, "kill-usr1");
-        let id = env
-            .with(
-                rt,
-                &[
-                    "run",
-                    "-d",
-                    "--name",
-                    &usr1,
-                    IMAGE,
-                    "sh",
-                    "-c",
-                    "trap 'exit 3' USR1; while :; do sleep 0.1; done",
-                ],
-            )
-            .ok("podman run -d");
+        let id = env.detached(rt, &usr1, "trap 'exit 3' USR1; while :; do sleep 0.1; done");
         let kill_usr1 = env.podman(&["kill", "-s", "USR1", &usr1]);
         let wait_usr1 = env.podman(&["wait", &usr1]);
         let rm_f = env.podman(&["rm", "-f", &usr1]);
@@ -704,12 +670,7 @@ fn limits(env: &Env) {
 
     let (a, b) = compare::both(|rt| {
         let name = unique(rt, "nocgroup");
-        let id = env
-            .with(
-                rt,
-                &["run", "-d", "--name", &name, IMAGE, "sh", "-c", TERM_EXITS],
-            )
-            .ok("podman run -d");
+        let id = env.detached(rt, &name, TERM_EXITS);
         let pause = env.podman(&["pause", &name]);
         let stats = env.podman(&["stats", "--no-stream", &name]);
         let running = env.podman(&["inspect", "--format", "{{.State.Status}}", &name]);
