@@ -47,7 +47,7 @@ pub struct Global {
     /// (`spec --rootless` is another flag).
     #[arg(id = "global_rootless", long = "rootless", default_value = "auto")]
     pub rootless: String,
-    /// Use systemd for cgroups (not supported: berth drives cgroupfs directly)
+    /// Make the container's cgroup a systemd unit (linux.cgroupsPath is "slice:prefix:name")
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
 }
@@ -227,10 +227,6 @@ pub fn main() -> i32 {
     };
     let result = if let Err(e) = sealed.and_then(|()| crate::rootless::prepare_root(&g.root)) {
         Err(e)
-    } else if g.systemd_cgroup {
-        Err(anyhow::anyhow!(
-            "--systemd-cgroup: the systemd cgroup driver is not supported; berth manages cgroupfs directly"
-        ))
     } else {
         match command {
             Command::Create(a) => commands::create::run(&g, a),

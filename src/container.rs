@@ -70,6 +70,8 @@ pub struct CreateOpts<'a> {
     pub detach: bool,
     /// --rootless, resolved: make the cgroup as an unprivileged berth does.
     pub rootless_cgroups: bool,
+    /// --systemd-cgroup: the cgroup is a systemd unit (the user's systemd when rootless).
+    pub systemd_cgroup: bool,
 }
 
 /// A container that `create` made. `pidfd` refers to its init.
@@ -217,7 +219,15 @@ fn create_locked(
     // Unprivileged (or in a user namespace, as runc), unless --rootless says otherwise: a
     // cgroup only where one is delegated.
     let record = |cg: &cgroups::Cgroup| lock.record_cgroup(cg);
-    made.cgroup = if opts.rootless_cgroups {
+    made.cgroup = if opts.systemd_cgroup {
+        Some(cgroups::create_systemd(
+            Some(linux),
+            spec.annotations().as_ref(),
+            opts.id,
+            opts.rootless_cgroups,
+            &record,
+        )?)
+    } else if opts.rootless_cgroups {
         cgroups::create_rootless(Some(linux), opts.id, &record)?
     } else {
         Some(cgroups::create(Some(linux), opts.id, &record)?)
@@ -375,7 +385,7 @@ fn create_locked(
             // Moving a process between cgroups waits for an RCU grace period in the kernel
             // (milliseconds); init does the setup that does not depend on its cgroup meanwhile.
             tell_init(&parent_sock, &Msg::GoBeforeCgroup, pid, is_child)?;
-            cgroup.add_process(pid)?;
+            cgroup.place_init(pid)?;
             tell_init(&parent_sock, &Msg::CgroupJoined, pid, is_child)?;
         }
     }

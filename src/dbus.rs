@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 pub enum Value {
     Byte(u8),
     Bool(bool),
+    Int16(i16),
+    Uint16(u16),
     Int32(i32),
     Uint32(u32),
     Int64(i64),

@@ -22,8 +22,9 @@ pub fn features() -> Value {
             "cgroup": {
                 "v1": true,
                 "v2": true,
-                "systemd": false,
-                "systemdUser": false,
+                // --systemd-cgroup: the system's systemd, and the user's when rootless.
+                "systemd": true,
+                "systemdUser": true,
                 // linux.resources.rdma is applied (rdma.max), v1 and v2.
                 "rdma": true
             },
@@ -50,6 +51,9 @@ pub fn features() -> Value {
         },
         "annotations": {
             "org.opencontainers.runtime-spec.features": "berth"
-        }
+        },
+        // Annotations that change what the runtime does (runc's key): a unit property can
+        // undo a limit or the container's confinement.
+        "potentiallyUnsafeConfigAnnotations": ["org.systemd.property."]
     })
 }

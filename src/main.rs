@@ -31,6 +31,7 @@ mod commands;
 mod config;
 mod container;
 mod criu;
+mod dbus;
 mod exec;
 mod features;
 mod hooks;

@@ -94,13 +94,6 @@ fn unknown_flag_is_refused() {
 }
 
 #[test]
-fn systemd_cgroup_driver_is_a_clear_error() {
-    let out = berth(&["--systemd-cgroup", "list"]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--systemd-cgroup"));
-}
-
-#[test]
 fn update_has_every_runc_flag_and_checks_values_before_the_container() {
     let out = berth(&["update", "--help"]);
     assert!(out.status.success());

@@ -499,7 +499,7 @@ fn features_key_order() {
             "{path}: berth's keys not in runc's order (runc: {theirs:?})"
         );
     }
-    // The top level has every one of runc's keys but the unsafe-annotations list.
+    // The top level has every one of runc's keys, in runc's order.
     let top = &key_orders(&b)[0].1;
     assert_eq!(
         top,
@@ -509,7 +509,8 @@ fn features_key_order() {
             "hooks",
             "mountOptions",
             "linux",
-            "annotations"
+            "annotations",
+            "potentiallyUnsafeConfigAnnotations"
         ]
     );
     let cgroup = key_orders(&b)

@@ -35,6 +35,7 @@ mod rootless_podman;
 mod runc15_flags;
 mod start;
 mod stdio;
+mod systemd_driver;
 mod threads;
 
 use crate::common::{output_via_files, unique, Bundle, Root, BERTH};

@@ -13,6 +13,7 @@ mod oom;
 mod path;
 mod rootless;
 mod stats;
+mod systemd;
 mod v1;
 mod v2;
 mod validate;
@@ -26,6 +27,7 @@ use nix::sys::signal::Signal;
 use oci_spec::runtime::{Linux, LinuxResources};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,9 +50,15 @@ pub struct Cgroup {
     /// Pure v2: the cgroup. Hybrid: the container's cgroup in the cgroup2 hierarchy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub v2: Option<PathBuf>,
+    /// The systemd unit that holds the cgroup (`--systemd-cgroup`; pure v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<systemd::Unit>,
     /// Pure v2, from `create` only: the open cgroup directory, for CLONE_INTO_CGROUP.
     #[serde(skip)]
     dir_fd: Option<Arc<OwnedFd>>,
+    /// From `create_systemd` to `place_init`: the unit's properties and the resources.
+    #[serde(skip)]
+    pending: Option<Arc<systemd::Pending>>,
 }
 
 /// Creates the container's cgroup (linux.cgroupsPath, or the container id relative to
@@ -94,7 +102,9 @@ fn create_with(
         mode: layout.mode,
         v1: BTreeMap::new(),
         v2: None,
+        systemd: None,
         dir_fd: None,
+        pending: None,
     };
     for h in &layout.v1 {
         let dir = path::resolve(h, mounts::own_path(&own, &h.controllers), &inner, false);
@@ -119,6 +129,51 @@ fn create_with(
             Err(e)
         }
     }
+}
+
+/// `create` with the systemd driver (systemd/mod.rs): plans the container's unit and its
+/// properties (annotations' `org.systemd.property.*` among them), checks that its cgroup
+/// is unused, and records it; systemd makes the unit once init exists (`place_init`).
+/// `user`: the user's own systemd (rootless).
+pub fn create_systemd(
+    linux: Option<&Linux>,
+    annotations: Option<&HashMap<String, String>>,
+    id: &str,
+    user: bool,
+    record: &dyn Fn(&Cgroup) -> Result<()>,
+) -> Result<Cgroup> {
+    validate(linux)?;
+    let path = linux
+        .and_then(|l| l.cgroups_path().as_deref())
+        .map(|p| p.to_string_lossy().into_owned());
+    systemd::check(path.as_deref(), id, user)?;
+    let layout = mounts::detect()?;
+    let Some(h) = layout.v2.as_ref().filter(|_| layout.mode == Mode::V2) else {
+        bail!("--systemd-cgroup: berth's systemd cgroup driver needs a pure cgroup v2 host (this one mounts cgroup v1 hierarchies)");
+    };
+    let resources = linux.and_then(|l| l.resources().as_ref());
+    if let Some(r) = resources {
+        validate::for_layout(r, &layout, &controllers_of(&h.mountpoint)?)?;
+    }
+    let (unit, dir, pending) = systemd::plan(
+        path.as_deref(),
+        resources,
+        annotations,
+        id,
+        user,
+        &h.mountpoint,
+    )?;
+    let cg = Cgroup {
+        mode: Mode::V2,
+        v1: BTreeMap::new(),
+        v2: Some(dir),
+        systemd: Some(unit),
+        dir_fd: None,
+        pending: Some(Arc::new(pending)),
+    };
+    cg.check_unused()?;
+    record(&cg)?;
+    Ok(cg)
 }
 
 fn build(
@@ -402,6 +457,38 @@ impl Cgroup {
         Ok(out)
     }
 
+    /// Puts the container's init into the cgroup `create` made. With the systemd driver,
+    /// systemd makes the unit with init in it, then the resources are written through
+    /// cgroupfs too (systemd has properties for only part of them).
+    pub fn place_init(&self, pid: i32) -> Result<()> {
+        let (Some(unit), Some(pending)) = (&self.systemd, &self.pending) else {
+            return self.add_process(pid);
+        };
+        systemd::start(unit, pending, pid)?;
+        let dir = self.v2_dir()?;
+        if !dir.is_dir() {
+            bail!(
+                "systemd made unit {} but not its cgroup {}",
+                unit.name,
+                dir.display()
+            );
+        }
+        v2::set(dir, &pending.resources, false)?;
+        warn_kernel_memory(&pending.resources);
+        if !unit.user {
+            let fd = nix::fcntl::open(
+                dir,
+                nix::fcntl::OFlag::O_RDONLY
+                    | nix::fcntl::OFlag::O_DIRECTORY
+                    | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .with_context(|| format!("opening {}", dir.display()))?;
+            v2::set_devices(fd.as_fd(), &pending.resources)?;
+        }
+        Ok(())
+    }
+
     /// Moves `pid` into the cgroup in every hierarchy (cgroup.procs).
     pub fn add_process(&self, pid: i32) -> Result<()> {
         for d in self.dirs() {
@@ -487,6 +574,25 @@ impl Cgroup {
         };
         validate::for_layout(resources, &layout, &v2_controllers)?;
         warn_kernel_memory(resources);
+        let mut adjusted;
+        let mut resources = resources;
+        if let Some(unit) = &self.systemd {
+            // Before systemd applies a limit below the usage (and the OOM killer acts).
+            if let Some(m) = resources
+                .memory()
+                .filter(|m| m.check_before_update() == Some(true))
+            {
+                let usage = files::read_u64(self.v2_dir()?, "memory.current")?;
+                check_before_update(
+                    m.limit().filter(|&v| v != 0),
+                    m.swap().filter(|&v| v != 0),
+                    usage,
+                )?;
+            }
+            adjusted = resources.clone();
+            systemd::set(unit, &mut adjusted)?;
+            resources = &adjusted;
+        }
         match self.mode {
             Mode::V2 => v2::set(self.v2_dir()?, resources, true),
             Mode::V1 | Mode::Hybrid => v1::set(self, resources, true),
@@ -507,6 +613,11 @@ impl Cgroup {
     /// that are still exiting.
     pub fn destroy(&self) -> Result<()> {
         let mut first_err = None;
+        if let Some(unit) = &self.systemd {
+            if let Err(e) = systemd::stop(unit) {
+                first_err = Some(e);
+            }
+        }
         for d in self.dirs() {
             if let Err(e) = remove_tree(d) {
                 first_err.get_or_insert(e);

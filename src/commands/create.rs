@@ -47,6 +47,7 @@ impl Args {
             pidfd_socket: self.pidfd_socket.as_deref(),
             detach,
             rootless_cgroups: crate::rootless::cgroups_rootless(&g.rootless)?,
+            systemd_cgroup: g.systemd_cgroup,
         })
     }
 }

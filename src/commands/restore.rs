@@ -44,6 +44,10 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     // Judged as runc does (an error for a bad value); CRIU restores only as root, where the
     // cgroup is made the same either way.
     crate::rootless::cgroups_rootless(&g.rootless)?;
+    if g.systemd_cgroup {
+        // CRIU restores the tasks into cgroups it makes itself, which no systemd unit holds.
+        anyhow::bail!("restore --systemd-cgroup: restoring into a systemd unit is not supported (restore without --systemd-cgroup)");
+    }
     let mut common = a.criu.common()?;
     common.lsm_profile = Some(a.lsm_profile).filter(|p| !p.is_empty());
     common.lsm_mount_context = Some(a.lsm_mount_context).filter(|p| !p.is_empty());
