@@ -49,6 +49,9 @@ pub struct Pending {
     pub resources: LinuxResources,
     slice: String,
     id: String,
+    /// The connection `plan` opened, if it needed one, for `start` to reuse. (Only berth's
+    /// parent touches it; init, cloned in between, never does.)
+    bus: std::sync::Mutex<Option<Bus>>,
 }
 
 impl std::fmt::Debug for Pending {
@@ -90,9 +93,11 @@ pub fn plan(
     let mut resources = resources.cloned().unwrap_or_default();
     let extra = annotations::properties(annotations)?;
     let oom = properties::oom_policy(&resources)?;
-    let mut bus = connect(user)?;
+    // Connected only when the plan needs systemd's answers (its version, a user manager's
+    // cgroup); otherwise `start` connects.
+    let mut bus = None;
     let version = if needs_version(&resources) {
-        version(&mut bus)?
+        version(bus.insert(connect(user)?))?
     } else {
         0
     };
@@ -103,7 +108,11 @@ pub fn plan(
     let mut dir = mountpoint.to_path_buf();
     if user {
         // The user's systemd puts its slices below its own cgroup.
-        let own = manager_property(&mut bus, "ControlGroup")?;
+        let b = match &mut bus {
+            Some(b) => b,
+            None => bus.insert(connect(user)?),
+        };
+        let own = manager_property(b, "ControlGroup")?;
         dir.push(own.trim_start_matches('/'));
     }
     dir.push(naming::expand_slice(&place.slice)?.trim_start_matches('/'));
@@ -120,6 +129,7 @@ pub fn plan(
             resources,
             slice: place.slice,
             id: id.to_string(),
+            bus: std::sync::Mutex::new(bus),
         },
     ))
 }
@@ -205,7 +215,11 @@ pub fn start(unit: &Unit, pending: &Pending, pid: i32) -> Result<()> {
     props.push(properties::prop("DefaultDependencies", Value::Bool(false)));
     props.extend(pending.props.iter().cloned());
 
-    let mut bus = connect(unit.user)?;
+    let planned = pending.bus.lock().ok().and_then(|mut b| b.take());
+    let mut bus = match planned {
+        Some(b) => b,
+        None => connect(unit.user)?,
+    };
     watch_jobs(&mut bus)?;
     let mut retried = false;
     let job = loop {
