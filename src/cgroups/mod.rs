@@ -59,6 +59,9 @@ pub struct Cgroup {
     /// From `create_systemd` to `place_init`: the unit's properties and the resources.
     #[serde(skip)]
     pending: Option<Arc<systemd::Pending>>,
+    /// `exec --cgroup` in a systemd unit: the sub-cgroup, relative to the unit's.
+    #[serde(skip)]
+    systemd_sub: Option<String>,
 }
 
 /// Creates the container's cgroup (linux.cgroupsPath, or the container id relative to
@@ -105,6 +108,7 @@ fn create_with(
         systemd: None,
         dir_fd: None,
         pending: None,
+        systemd_sub: None,
     };
     for h in &layout.v1 {
         let dir = path::resolve(h, mounts::own_path(&own, &h.controllers), &inner, false);
@@ -170,6 +174,7 @@ pub fn create_systemd(
         systemd: Some(unit),
         dir_fd: None,
         pending: Some(Arc::new(pending)),
+        systemd_sub: None,
     };
     cg.check_unused()?;
     record(&cg)?;
@@ -442,6 +447,7 @@ impl Cgroup {
             if let (Some(v2), Some(base)) = (out.v2.as_mut(), self.v2.as_ref()) {
                 if ctrl.is_none() || self.mode == Mode::V2 {
                     *v2 = base.join(rel);
+                    out.systemd_sub = Some(rel.to_string_lossy().into_owned());
                     found = true;
                 }
             }
@@ -492,12 +498,20 @@ impl Cgroup {
     /// Moves `pid` into the cgroup in every hierarchy (cgroup.procs).
     pub fn add_process(&self, pid: i32) -> Result<()> {
         for d in self.dirs() {
-            files::write(
+            let written = files::write(
                 d,
                 "cgroup.procs",
                 &pid.to_string(),
                 "adding the process to its cgroup",
-            )?;
+            );
+            // A user cannot move a process out of a cgroup it does not own (the session it
+            // runs in) into its systemd's delegated unit; its systemd can (runc does the same).
+            if let (Err(e), Some(unit)) = (&written, self.systemd.as_ref().filter(|u| u.user)) {
+                let sub = self.systemd_sub.as_deref().unwrap_or("");
+                return systemd::attach(unit, sub, pid)
+                    .with_context(|| format!("{e:#}; asking systemd to move it instead"));
+            }
+            written?;
         }
         Ok(())
     }

@@ -309,6 +309,34 @@ pub fn stop(unit: &Unit) -> Result<()> {
     Ok(())
 }
 
+/// Moves `pid` into the unit's cgroup (or `sub`, below it) through systemd
+/// (AttachProcessesToUnit, systemd 248+): for a user, whose systemd may move a process from
+/// a cgroup the user cannot write.
+pub fn attach(unit: &Unit, sub: &str, pid: i32) -> Result<()> {
+    let mut bus = connect(unit.user)?;
+    let sub = if sub.is_empty() {
+        String::new()
+    } else {
+        format!("/{}", sub.trim_start_matches('/'))
+    };
+    bus.call(
+        DEST,
+        PATH,
+        MANAGER,
+        "AttachProcessesToUnit",
+        &[
+            Value::Str(unit.name.clone()),
+            Value::Str(sub),
+            Value::Array {
+                elem: "u".into(),
+                items: vec![Value::Uint32(pid as u32)],
+            },
+        ],
+    )
+    .with_context(|| format!("attaching process {pid} to unit {}", unit.name))?;
+    Ok(())
+}
+
 fn reset_failed(bus: &mut Bus, name: &str) -> Result<()> {
     bus.call(
         DEST,
