@@ -32,7 +32,7 @@ install: build
 # strace, which injects the faults of integration/faults.rs;
 # the container managers of integration/managers and what they need (images are built with
 # umoci and skopeo; catatonit for --init and pods; slirp4netns and fuse-overlayfs for
-# rootless podman); dbus-daemon, private buses for the D-Bus client's tests (src/dbus).
+# rootless podman); dbus-daemon (and its dbus-send), private buses for src/dbus's tests.
 # The packages' own services are not started (policy-rc.d, for the
 # install only): the tests start private daemons of their own.
 DEPS := busybox-static runc crun uidmap debootstrap strace podman conmon containernetworking-plugins \

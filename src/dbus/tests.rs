@@ -795,6 +795,73 @@ fn daemon_match_rule_brings_signals() {
     assert_eq!(got.body, vec![s(&name), s(""), s(b.unique_name())]);
 }
 
+/// A signal marshalled by another implementation (libdbus's dbus-send, little-endian
+/// here) decodes to the values it was given.
+#[test]
+fn daemon_signal_from_dbus_send_decodes() {
+    let dir = TempDir::new("send");
+    let daemon = Daemon::at_path(&dir.0);
+    let mut bus = Bus::connect(&daemon.address, T).unwrap();
+    bus.add_match("type='signal',interface='org.example.berth.Sig'")
+        .unwrap();
+    let status = Command::new("dbus-send")
+        .arg(format!("--bus={}", daemon.address))
+        .args(["--type=signal", "/org/example", "org.example.berth.Sig.Hi"])
+        .args([
+            "string:héllo",
+            "int16:-2",
+            "uint16:3",
+            "int32:-4",
+            "uint32:5",
+        ])
+        .args([
+            "int64:-6",
+            "uint64:7",
+            "double:1.5",
+            "byte:9",
+            "boolean:true",
+        ])
+        .args([
+            "objpath:/a/b",
+            "array:string:x,y",
+            "array:uint64:",
+            "dict:string:int32:k,1",
+        ])
+        .args(["variant:uint64:42"])
+        .status()
+        .expect("dbus-send (package dbus-bin, with dbus-daemon)");
+    assert!(status.success());
+    let mut pred = |m: &Message| m.member.as_deref() == Some("Hi");
+    let got = bus
+        .wait_signal("Hi", Instant::now() + T, &mut pred)
+        .unwrap();
+    assert_eq!(got.path.as_deref(), Some("/org/example"));
+    assert_eq!(got.interface.as_deref(), Some("org.example.berth.Sig"));
+    assert!(
+        got.sender.as_deref().unwrap_or("").starts_with(":1."),
+        "{got:?}"
+    );
+    let entry = Value::DictEntry(Box::new(s("k")), Box::new(Value::Int32(1)));
+    let expected = vec![
+        s("héllo"),
+        Value::Int16(-2),
+        Value::Uint16(3),
+        Value::Int32(-4),
+        Value::Uint32(5),
+        Value::Int64(-6),
+        Value::Uint64(7),
+        Value::Double(1.5),
+        Value::Byte(9),
+        Value::Bool(true),
+        Value::ObjectPath("/a/b".into()),
+        arr("s", vec![s("x"), s("y")]),
+        arr("t", vec![]),
+        arr("{si}", vec![entry]),
+        v(Value::Uint64(42)),
+    ];
+    assert_eq!(got.body, expected);
+}
+
 fn name_owner_changed(name: &str) -> String {
     format!("type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{name}'")
 }
