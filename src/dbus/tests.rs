@@ -1022,6 +1022,15 @@ impl Fake {
     }
 }
 
+/// Written a byte at a time, so that the client reads lines and messages in pieces.
+fn trickle(w: &mut UnixStream, bytes: &[u8]) {
+    for b in bytes {
+        if w.write_all(std::slice::from_ref(b)).is_err() {
+            return;
+        }
+    }
+}
+
 fn serve(stream: UnixStream, reject_empty: bool, then: Then, lines: &Mutex<Vec<String>>) {
     let mut w = stream.try_clone().unwrap();
     let mut r = BufReader::new(stream);
@@ -1046,7 +1055,7 @@ fn serve(stream: UnixStream, reject_empty: bool, then: Then, lines: &Mutex<Vec<S
             "BEGIN" => break,
             _ => "ERROR",
         };
-        w.write_all(format!("{answer}\r\n").as_bytes()).unwrap();
+        trickle(&mut w, format!("{answer}\r\n").as_bytes());
     }
     let mut serial = 0;
     loop {
@@ -1073,7 +1082,7 @@ fn serve(stream: UnixStream, reject_empty: bool, then: Then, lines: &Mutex<Vec<S
                 sender: None,
                 body: vec![s(":1.7")],
             };
-            let _ = w.write_all(&wire::encode(&reply, Some(":1.7"), 0).unwrap());
+            trickle(&mut w, &wire::encode(&reply, Some(":1.7"), 0).unwrap());
             continue;
         }
         match then {
