@@ -3,7 +3,8 @@
 //!
 //! Written by hand (and not zbus): zbus's blocking API runs an async executor on threads of
 //! its own, and berth clones while single-threaded; libdbus/libsystemd would end the static
-//! binary. The wire format is the D-Bus specification's ("Message Protocol"), little-endian.
+//! binary. The wire format is the D-Bus specification's ("Message Protocol"): written
+//! little-endian, read in either endianness.
 //!
 //! The systemd driver (src/cgroups/systemd.rs) is written against this API.
 //!

@@ -2,6 +2,24 @@
 //! message headers. Written little-endian; read in either endianness. Everything read is
 //! checked (lengths, padding, nesting, UTF-8, signatures) and is an error, never a panic:
 //! the bytes come from another process.
+//!
+//! The format in short (dbus-specification.html, "Message Protocol"):
+//! - A message: 12 fixed bytes (endianness 'l' or 'B', type 1 call / 2 return / 3 error /
+//!   4 signal, flags (1: no reply expected), version 1, body length u32, serial u32 != 0),
+//!   then the header fields as `a(yv)`, padding to 8, then the body, which the SIGNATURE
+//!   field describes (no field: an empty body).
+//! - Header fields: 1 PATH o, 2 INTERFACE s, 3 MEMBER s, 4 ERROR_NAME s, 5 REPLY_SERIAL u,
+//!   6 DESTINATION s, 7 SENDER s, 8 SIGNATURE g, 9 UNIX_FDS u; unknown codes are ignored.
+//!   A call needs PATH and MEMBER, a signal also INTERFACE, an error ERROR_NAME and
+//!   REPLY_SERIAL, a return REPLY_SERIAL.
+//! - Every value starts at a multiple of its alignment, counted from the message's start,
+//!   the padding being zero bytes: y g v 1; n q 2; b i u h s o a 4; x t d ( { 8.
+//! - s, o: u32 length, the UTF-8 bytes (no NUL among them), a NUL. g: u8 length, bytes, NUL.
+//!   b: u32 0 or 1. v: a signature of one complete type, then the value.
+//! - a: u32 length in bytes, padding to the element's alignment (even when empty), the
+//!   elements; the length excludes that padding. {kv} only as an array's element, k basic.
+//! - Limits: a message 128 MiB, an array 64 MiB, a signature 255 bytes; 32 nested arrays and
+//!   32 nested structs in a signature, 64 containers (variants included) in a value.
 
 use super::{Kind, Message, Value};
 use anyhow::{bail, ensure, Context, Result};
