@@ -950,6 +950,70 @@ fn daemon_restart_reconnects_once() {
     assert!(format!("{error:#}").starts_with(&wanted), "{error:#}");
 }
 
+/// A loss found while waiting for a signal is an error (the signal may be lost with it);
+/// the next call reconnects.
+#[test]
+fn daemon_lost_while_waiting_for_a_signal() {
+    let dir = TempDir::new("lost-wait");
+    let daemon = Daemon::at_path(&dir.0);
+    let mut bus = Bus::connect(&daemon.address, T).unwrap();
+    daemon.stop();
+    let mut never = |_: &Message| false;
+    let error = bus
+        .wait_signal("JobRemoved", Instant::now() + T, &mut never)
+        .unwrap_err();
+    assert_eq!(
+        format!("{error:#}"),
+        "dbus: JobRemoved: connection to the bus lost: closed by the bus"
+    );
+    let error = bus
+        .wait_signal("JobRemoved", Instant::now() + T, &mut never)
+        .unwrap_err();
+    assert_eq!(
+        format!("{error:#}"),
+        "dbus: JobRemoved: connection to the bus lost: earlier"
+    );
+    let _daemon = Daemon::at_path(&dir.0);
+    bus_call(&mut bus, "GetId", &[]).unwrap();
+}
+
+#[test]
+fn sasl_refused() {
+    let dir = TempDir::new("refused");
+    let path = dir.0.join("bus");
+    let listener = UnixListener::bind(&path).unwrap();
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(T)).unwrap();
+        let mut w = stream.try_clone().unwrap();
+        let mut lines = Vec::new();
+        for line in BufReader::new(stream).split(b'\n') {
+            let Ok(line) = line else { break };
+            lines.push(
+                String::from_utf8_lossy(&line)
+                    .trim_matches(['\0', '\r'])
+                    .to_string(),
+            );
+            trickle(&mut w, b"REJECTED EXTERNAL\r\n");
+        }
+        lines
+    });
+    let error = Bus::connect(&format!("unix:path={}", path.display()), T)
+        .err()
+        .expect("refused");
+    assert_eq!(
+        format!("{error:#}"),
+        format!(
+            "dbus: authenticating to {}: refused: \"REJECTED EXTERNAL\"",
+            path.display()
+        )
+    );
+    let lines = server.join().unwrap();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0], "AUTH EXTERNAL");
+    assert!(lines[1].starts_with("AUTH EXTERNAL 3"), "{lines:?}");
+}
+
 #[test]
 fn connect_errors_name_the_socket() {
     let error = Bus::connect("unix:path=/nonexistent/berth-dbus", T)
