@@ -32,10 +32,11 @@ install: build
 # strace, which injects the faults of integration/faults.rs;
 # the container managers of integration/managers and what they need (images are built with
 # umoci and skopeo; catatonit for --init and pods; slirp4netns and fuse-overlayfs for
-# rootless podman). The packages' own services are not started (policy-rc.d, for the
+# rootless podman); dbus-daemon (and its dbus-send), private buses for src/dbus's tests.
+# The packages' own services are not started (policy-rc.d, for the
 # install only): the tests start private daemons of their own.
 DEPS := busybox-static runc crun uidmap debootstrap strace podman conmon containernetworking-plugins \
-	catatonit slirp4netns fuse-overlayfs containerd docker.io umoci skopeo
+	catatonit slirp4netns fuse-overlayfs containerd docker.io umoci skopeo dbus-daemon
 deps:
 	@missing=""; \
 	for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

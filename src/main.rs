@@ -21,6 +21,7 @@
 //! - `rootless`: berth run by an unprivileged user (state root, checks).
 //! - `notify_socket`: NOTIFY_SOCKET passed through to the container.
 //! - `criu`: checkpoint and restore through CRIU's RPC (`criu swrk`).
+//! - `dbus`: a small blocking D-Bus client (systemd's manager, for the systemd cgroup driver).
 //! - `features`: `berth features`, built from the same tables the parser uses.
 //! - `signals`: signal names and numbers.
 

@@ -1,0 +1,1269 @@
+//! The wire format against bytes worked out by hand from the specification; the client
+//! against a private dbus-daemon (which checks every message it is sent and disconnects a
+//! client that marshals badly) and against scripted fake buses (SASL fallback, timeouts,
+//! lost connections). dbus-daemon comes from the package dbus-daemon (`make deps`): without
+//! it these tests fail.
+
+use super::transport::{parse_address, system_address, user_address, Endpoint};
+use super::wire;
+use super::*;
+use proptest::prelude::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+const T: Duration = Duration::from_secs(20);
+
+fn s(x: &str) -> Value {
+    Value::Str(x.into())
+}
+
+fn v(x: Value) -> Value {
+    Value::Variant(Box::new(x))
+}
+
+fn arr(elem: &str, items: Vec<Value>) -> Value {
+    Value::Array {
+        elem: elem.into(),
+        items,
+    }
+}
+
+fn st(fields: Vec<Value>) -> Value {
+    Value::Struct(fields)
+}
+
+fn signal(body: Vec<Value>) -> Message {
+    Message {
+        kind: Kind::Signal,
+        serial: 7,
+        reply_serial: None,
+        path: Some("/a/b".into()),
+        interface: Some("org.example.I".into()),
+        member: Some("M".into()),
+        error_name: None,
+        sender: None,
+        body,
+    }
+}
+
+fn roundtrip(body: Vec<Value>) -> Vec<Value> {
+    let bytes = wire::encode(&signal(body), None, 0).unwrap();
+    let (msg, flags) = wire::decode(&bytes).unwrap().unwrap();
+    assert_eq!((msg.kind, msg.serial, flags), (Kind::Signal, 7, 0));
+    assert_eq!(msg.path.as_deref(), Some("/a/b"));
+    assert_eq!(msg.interface.as_deref(), Some("org.example.I"));
+    assert_eq!(msg.member.as_deref(), Some("M"));
+    msg.body
+}
+
+/// Every basic type (the daemon refuses an 'h' without file descriptors: `with_fd`).
+fn basics(with_fd: bool) -> Vec<Value> {
+    let mut values = vec![
+        Value::Byte(0xfe),
+        Value::Bool(true),
+        Value::Bool(false),
+        Value::Int16(-2),
+        Value::Uint16(65534),
+        Value::Int32(-3),
+        Value::Uint32(0xdead_beef),
+        Value::Int64(-4),
+        Value::Uint64(u64::MAX),
+        Value::Double(-1.5),
+        s("héllo"),
+        Value::ObjectPath("/org/freedesktop/systemd1".into()),
+        Value::Signature("a(sv)".into()),
+    ];
+    if with_fd {
+        values.push(Value::UnixFd(0));
+    }
+    values
+}
+
+/// Properties as StartTransientUnit takes them: a(sv), variants of every type.
+fn properties(with_fd: bool) -> Value {
+    let mut items: Vec<Value> = basics(with_fd)
+        .into_iter()
+        .enumerate()
+        .map(|(i, x)| st(vec![s(&format!("P{i}")), v(x)]))
+        .collect();
+    items.extend([
+        st(vec![
+            s("PIDs"),
+            v(arr("u", vec![Value::Uint32(1), Value::Uint32(2)])),
+        ]),
+        st(vec![s("Empty"), v(arr("(st)", vec![]))]),
+        st(vec![
+            s("Dict"),
+            v(arr(
+                "{sv}",
+                vec![Value::DictEntry(
+                    Box::new(s("k")),
+                    Box::new(v(Value::Byte(1))),
+                )],
+            )),
+        ]),
+        st(vec![
+            s("Nested"),
+            v(v(st(vec![Value::Byte(1), Value::Uint64(2)]))),
+        ]),
+    ]);
+    arr("(sv)", items)
+}
+
+/// A body with every type and the shapes systemd's calls use.
+fn complex_body(with_fd: bool) -> Vec<Value> {
+    let mut body = basics(with_fd);
+    body.extend([
+        properties(with_fd),
+        // StartTransientUnit's aux: a(sa(sv)).
+        arr(
+            "(sa(sv))",
+            vec![st(vec![s("aux.scope"), properties(with_fd)])],
+        ),
+        arr("(sa(sv))", vec![]),
+        arr("y", vec![Value::Byte(1), Value::Byte(2), Value::Byte(3)]),
+        arr(
+            "(st)",
+            vec![st(vec![s("/dev/null"), Value::Uint64(1 << 40)])],
+        ),
+        arr("t", vec![]),
+        arr("as", vec![arr("s", vec![s("a")]), arr("s", vec![])]),
+        v(arr("i", vec![Value::Int32(-1)])),
+    ]);
+    body
+}
+
+#[test]
+fn every_type_round_trips() {
+    for with_fd in [false, true] {
+        let body = complex_body(with_fd);
+        assert_eq!(roundtrip(body.clone()), body);
+    }
+    assert_eq!(roundtrip(vec![]), vec![]);
+}
+
+#[test]
+fn signatures_of_values() {
+    let sig: String = complex_body(true).iter().map(Value::signature).collect();
+    assert_eq!(sig, "ybbnqiuxtdsogha(sv)a(sa(sv))a(sa(sv))aya(st)ataasv");
+    let entry = Value::DictEntry(Box::new(s("k")), Box::new(v(Value::Bool(true))));
+    assert_eq!(entry.signature(), "{sv}");
+    assert_eq!(arr("{sv}", vec![entry]).signature(), "a{sv}");
+}
+
+#[test]
+fn accessors_look_through_variants() {
+    assert_eq!(v(v(s("x"))).as_str(), Some("x"));
+    assert_eq!(Value::ObjectPath("/o".into()).as_str(), Some("/o"));
+    assert_eq!(Value::Signature("s".into()).as_str(), Some("s"));
+    assert_eq!(Value::Uint32(3).as_str(), None);
+    assert_eq!(v(Value::Uint64(u64::MAX)).as_u64(), Some(u64::MAX));
+    assert_eq!(Value::Int32(5).as_u64(), Some(5));
+    assert_eq!(Value::Int32(-1).as_u64(), None);
+    assert_eq!(Value::Int64(-1).as_u64(), None);
+    assert_eq!(Value::Byte(7).as_u64(), Some(7));
+    assert_eq!(Value::Uint16(9).as_u64(), Some(9));
+    assert_eq!(s("1").as_u64(), None);
+    assert_eq!(Value::Bool(true).as_u64(), None);
+}
+
+/// org.freedesktop.DBus.Hello as the specification lays it out: the fixed header, the
+/// header fields a(yv) (each struct 8-aligned, the array's length counting from the first
+/// struct), padding to 8, no body.
+#[test]
+fn hello_is_encoded_byte_for_byte() {
+    let hello = Message {
+        kind: Kind::MethodCall,
+        serial: 1,
+        reply_serial: None,
+        path: Some("/org/freedesktop/DBus".into()),
+        interface: Some("org.freedesktop.DBus".into()),
+        member: Some("Hello".into()),
+        error_name: None,
+        sender: None,
+        body: vec![],
+    };
+    let mut expected: Vec<u8> = Vec::new();
+    // 'l', METHOD_CALL, no flags, version 1, body length 0, serial 1, fields of 109 bytes.
+    expected.extend(b"l\x01\x00\x01\x00\x00\x00\x00\x01\x00\x00\x00\x6d\x00\x00\x00");
+    // 16: PATH (1), variant signature "o", string of 21 bytes + NUL: ends at 46.
+    expected.extend(b"\x01\x01o\x00\x15\x00\x00\x00/org/freedesktop/DBus\x00");
+    // 46: padding to 48, INTERFACE (2) "s", 20 bytes + NUL: ends at 77.
+    expected.extend(b"\x00\x00\x02\x01s\x00\x14\x00\x00\x00org.freedesktop.DBus\x00");
+    // 77: padding to 80, MEMBER (3), "Hello": ends at 94.
+    expected.extend(b"\x00\x00\x00\x03\x01s\x00\x05\x00\x00\x00Hello\x00");
+    // 94: padding to 96, DESTINATION (6): ends at 125 = 16 + 109; padding to 128.
+    expected.extend(b"\x00\x00\x06\x01s\x00\x14\x00\x00\x00org.freedesktop.DBus\x00");
+    expected.extend(b"\x00\x00\x00");
+    let bytes = wire::encode(&hello, Some("org.freedesktop.DBus"), 0).unwrap();
+    assert_eq!(bytes, expected);
+}
+
+/// An array's length excludes the padding before its first element; an empty array still
+/// has that padding; a variant is its signature then its value.
+#[test]
+fn array_padding_and_variants_byte_for_byte() {
+    let encode = |values: &[Value]| {
+        let mut e = wire::Encoder::default();
+        values.iter().for_each(|x| e.value(x).unwrap());
+        e.buf
+    };
+    let props = arr("(sv)", vec![st(vec![s("a"), v(Value::Uint32(7))])]);
+    #[rustfmt::skip]
+    let expected = [
+        16, 0, 0, 0, // length: from the struct at 8 to the end at 24
+        0, 0, 0, 0, // padding to the struct's 8
+        1, 0, 0, 0, b'a', 0, // "a"
+        1, b'u', 0, // the variant's signature
+        0, 0, 0, // padding to the u32's 4
+        7, 0, 0, 0,
+    ];
+    assert_eq!(encode(&[props]), expected);
+    assert_eq!(encode(&[arr("(sv)", vec![])]), [0; 8]);
+    assert_eq!(
+        encode(&[Value::Byte(1), arr("t", vec![])]),
+        [1, 0, 0, 0, 0, 0, 0, 0]
+    );
+    assert_eq!(
+        encode(&[Value::Byte(1), arr("t", vec![Value::Uint64(2)])]),
+        [1, 0, 0, 0, 8, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0]
+    );
+    assert_eq!(
+        encode(&[
+            Value::Byte(9),
+            Value::Int16(-2),
+            Value::Bool(true),
+            Value::Double(1.0)
+        ]),
+        [9, 0, 0xfe, 0xff, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]
+    );
+}
+
+/// A big-endian method return ('B'), worked out by hand: REPLY_SERIAL 1, SIGNATURE "us",
+/// body 0x01020304 and "hi".
+#[test]
+fn big_endian_input_is_decoded() {
+    #[rustfmt::skip]
+    let mut bytes = vec![
+        b'B', 2, 0, 1, 0, 0, 0, 11, 0, 0, 0, 5, 0, 0, 0, 16,
+        5, 1, b'u', 0, 0, 0, 0, 1,
+        8, 1, b'g', 0, 2, b'u', b's', 0,
+    ];
+    bytes.extend([1, 2, 3, 4, 0, 0, 0, 2, b'h', b'i', 0]);
+    let (msg, _) = wire::decode(&bytes).unwrap().unwrap();
+    assert_eq!(msg.kind, Kind::MethodReturn);
+    assert_eq!((msg.serial, msg.reply_serial), (5, Some(1)));
+    assert_eq!(msg.body, vec![Value::Uint32(0x0102_0304), s("hi")]);
+}
+
+/// A message with the given body signature (valid or not) and raw body bytes
+/// (little-endian signal).
+fn raw_message(sig: &str, body: &[u8]) -> Vec<u8> {
+    // Encoded with a valid signature of the same length, then overwritten.
+    let placeholder = "y".repeat(sig.len());
+    let mut fields = vec![
+        st(vec![Value::Byte(1), v(Value::ObjectPath("/a".into()))]),
+        st(vec![Value::Byte(2), v(s("org.example.I"))]),
+        st(vec![Value::Byte(3), v(s("M"))]),
+    ];
+    if !sig.is_empty() {
+        fields.push(st(vec![Value::Byte(8), v(Value::Signature(placeholder))]));
+    }
+    let mut e = wire::Encoder::default();
+    e.buf.extend([b'l', 4, 0, 1]);
+    e.buf.extend((body.len() as u32).to_le_bytes());
+    e.buf.extend(1u32.to_le_bytes());
+    e.value(&arr("(yv)", fields)).unwrap();
+    if let Some(at) = e.buf.windows(4).position(|w| w == b"\x08\x01g\x00") {
+        e.buf[at + 5..at + 5 + sig.len()].copy_from_slice(sig.as_bytes());
+    }
+    e.buf.resize(e.buf.len().next_multiple_of(8), 0);
+    e.buf.extend(body);
+    e.buf
+}
+
+fn decode_error(bytes: &[u8]) -> String {
+    match wire::decode(bytes) {
+        Ok(m) => panic!("decoded {m:?}"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+#[test]
+fn raw_messages_decode_when_valid() {
+    let (msg, _) = wire::decode(&raw_message("yu", &[1, 0, 0, 0, 2, 0, 0, 0]))
+        .unwrap()
+        .unwrap();
+    assert_eq!(msg.body, vec![Value::Byte(1), Value::Uint32(2)]);
+    let (msg, _) = wire::decode(&raw_message("", &[])).unwrap().unwrap();
+    assert_eq!(msg.body, vec![]);
+    // Variants nested 60 deep are within the limit of 64.
+    let mut body = b"\x01v\x00".repeat(60);
+    body.extend(b"\x01y\x00\x07");
+    let (msg, _) = wire::decode(&raw_message("v", &body)).unwrap().unwrap();
+    let mut value = &msg.body[0];
+    for _ in 0..60 {
+        let Value::Variant(inner) = value else {
+            panic!("{value:?}")
+        };
+        value = inner;
+    }
+    assert_eq!(value, &v(Value::Byte(7)));
+}
+
+#[test]
+fn bad_input_is_an_error() {
+    let cases: &[(&str, &[u8], &str)] = &[
+        (
+            "yu",
+            &[1, 0xff, 0, 0, 2, 0, 0, 0],
+            "non-zero padding at offset",
+        ),
+        ("b", &[2, 0, 0, 0], "boolean 2"),
+        ("s", &[2, 0, 0, 0, 0xff, b'b', 0], "invalid utf-8"),
+        ("s", &[2, 0, 0, 0, b'a', b'b', b'c'], "not NUL-terminated"),
+        ("s", &[3, 0, 0, 0, b'a', 0, b'c', 0], "with a NUL"),
+        ("u", &[1, 2, 3], "truncated"),
+        ("u", &[1, 0, 0, 0, 9], "body longer than its signature"),
+        ("z", &[], "invalid D-Bus signature \"z\""),
+        (
+            "a{vs}",
+            &[0, 0, 0, 0, 0, 0, 0, 0],
+            "key must be a basic type",
+        ),
+        (
+            "o",
+            &[3, 0, 0, 0, b'a', b'/', b'b', 0],
+            "invalid object path",
+        ),
+        ("g", &[2, b'(', b'i', 0], "ends inside a type"),
+        ("v", &[2, b's', b's', 0], "not one complete type"),
+        ("ay", &[0x01, 0, 0, 0x04], "over the limit"),
+        ("ay", &[8, 0, 0, 0, 1, 2], "array truncated"),
+        // An array whose last element runs past the array's length.
+        ("au", &[2, 0, 0, 0, 1, 0, 0, 0], "truncated"),
+    ];
+    for (sig, body, wanted) in cases {
+        let error = decode_error(&raw_message(sig, body));
+        assert!(
+            error.starts_with("invalid D-Bus message: ") && error.contains(wanted),
+            "{sig} {body:?}: {error}"
+        );
+    }
+    // Variants nested over 64.
+    let mut body = b"\x01v\x00".repeat(70);
+    body.extend(b"\x01y\x00\x07");
+    assert!(decode_error(&raw_message("v", &body)).contains("nested deeper than 64"));
+
+    // Every truncation of a valid message.
+    let whole = wire::encode(&signal(complex_body(true)), None, 0).unwrap();
+    for n in 0..whole.len() {
+        let error = decode_error(&whole[..n]);
+        assert!(error.starts_with("invalid D-Bus message: "), "{n}: {error}");
+    }
+    // A header that announces too much: refused before anything is read for it.
+    let mut big = whole.clone();
+    big[4..8].copy_from_slice(&(200u32 << 20).to_le_bytes());
+    let error = wire::message_len(big.first_chunk().unwrap()).unwrap_err();
+    assert!(
+        error.to_string().contains("over the limit of 134217728"),
+        "{error}"
+    );
+    big[4..8].copy_from_slice(&0u32.to_le_bytes());
+    big[12..16].copy_from_slice(&(65u32 << 20).to_le_bytes());
+    let error = wire::message_len(big.first_chunk().unwrap()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("header fields of 68157440 bytes"),
+        "{error}"
+    );
+    for (at, byte, wanted) in [(0, b'X', "endianness 0x58"), (3, 2, "protocol version 2")] {
+        let mut bad = whole.clone();
+        bad[at] = byte;
+        assert!(decode_error(&bad).contains(wanted), "{wanted}");
+    }
+    // Serial 0, a header field of the wrong type, a required header field missing.
+    let mut bad = whole.clone();
+    bad[8..12].copy_from_slice(&[0; 4]);
+    assert!(decode_error(&bad).contains("serial 0"));
+    let mut wrong = raw_message("", &[]);
+    let at = wrong.windows(3).position(|w| w == b"\x03\x01s").unwrap();
+    wrong[at] = 5; // MEMBER's string as REPLY_SERIAL
+    assert!(decode_error(&wrong).contains("header field 5 of type \"s\""));
+    let mut error_reply = signal(vec![]);
+    error_reply.kind = Kind::Error;
+    error_reply.reply_serial = Some(1);
+    let bytes = wire::encode(&error_reply, None, 0).unwrap();
+    assert!(decode_error(&bytes).contains("a ERROR_NAME header field is required"));
+    // A message of an unknown type is skipped, not an error.
+    let mut unknown = raw_message("", &[]);
+    unknown[1] = 9;
+    assert!(wire::decode(&unknown).unwrap().is_none());
+}
+
+#[test]
+fn signatures_are_checked() {
+    for good in ["", "a{sv}", "a(sa(sv))", "aay", "(i(ii))", "a{oa{sv}}", "h"] {
+        wire::parse_signature(good).unwrap();
+    }
+    let deep_arrays = "a".repeat(32) + "y";
+    wire::parse_signature(&deep_arrays).unwrap();
+    let deep_structs = "(".repeat(32) + "y" + &")".repeat(32);
+    wire::parse_signature(&deep_structs).unwrap();
+    let bad = [
+        ("a", "ends inside a type"),
+        ("(", "ends inside a type"),
+        ("()", "empty struct"),
+        ("a{vs}", "key must be a basic type"),
+        ("a{sss}", "a dict entry holds two types"),
+        ("{ss}", "unexpected '{'"),
+        ("a{s}", "unexpected '}'"),
+        (")", "unexpected ')'"),
+        ("z", "unexpected 'z'"),
+        (&("a".repeat(33) + "y"), "arrays nested deeper than 32"),
+        (
+            &("(".repeat(33) + "y" + &")".repeat(33)),
+            "structs nested deeper than 32",
+        ),
+        (&"y".repeat(256), "longer than 255 bytes"),
+    ];
+    for (sig, wanted) in bad {
+        let error = format!("{:#}", wire::parse_signature(sig).unwrap_err());
+        assert!(error.contains(wanted), "{sig}: {error}");
+    }
+}
+
+#[test]
+fn bad_values_are_not_encoded() {
+    let cases = [
+        (
+            arr("s", vec![Value::Uint32(1)]),
+            "array of \"s\" holds a \"u\"",
+        ),
+        (arr("ss", vec![]), "not a single complete type"),
+        (s("a\0b"), "contains a NUL"),
+        (Value::ObjectPath("a/".into()), "invalid D-Bus object path"),
+        (Value::Signature("(".into()), "invalid D-Bus signature"),
+        (st(vec![]), "empty"),
+        (arr("{vs}", vec![]), "key must be a basic type"),
+    ];
+    for (value, wanted) in cases {
+        let error = format!(
+            "{:#}",
+            wire::encode(&signal(vec![value]), None, 0).unwrap_err()
+        );
+        assert!(error.contains(wanted), "{error}");
+    }
+    let mut deep = Value::Byte(1);
+    for _ in 0..70 {
+        deep = v(deep);
+    }
+    let error = wire::encode(&signal(vec![deep]), None, 0).unwrap_err();
+    assert!(
+        error.to_string().contains("nested deeper than 64"),
+        "{error}"
+    );
+}
+
+proptest! {
+    #[test]
+    fn random_bytes_are_never_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = wire::decode(&bytes);
+        if let Some(fixed) = bytes.first_chunk() {
+            let _ = wire::message_len(fixed);
+        }
+    }
+
+    /// A plausible fixed header (so that decoding gets past it) over random bytes.
+    #[test]
+    fn random_messages_are_never_a_panic(
+        big_endian in any::<bool>(),
+        kind in 0u8..6,
+        fields in proptest::collection::vec(any::<u8>(), 0..200),
+        body in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let word = |n: usize| if big_endian { (n as u32).to_be_bytes() } else { (n as u32).to_le_bytes() };
+        let mut bytes = vec![if big_endian { b'B' } else { b'l' }, kind, 0, 1];
+        bytes.extend(word(body.len()));
+        bytes.extend(word(1));
+        bytes.extend(word(fields.len()));
+        bytes.extend(&fields);
+        bytes.resize(bytes.len().next_multiple_of(8), 0);
+        bytes.extend(&body);
+        let _ = wire::decode(&bytes);
+    }
+
+    /// A valid message with some bytes changed.
+    #[test]
+    fn corrupted_messages_are_never_a_panic(
+        edits in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 1..6),
+    ) {
+        let mut bytes = wire::encode(&signal(complex_body(true)), None, 0).unwrap();
+        for (at, byte) in edits {
+            let at = at.index(bytes.len());
+            bytes[at] = byte;
+        }
+        let _ = wire::decode(&bytes);
+    }
+
+    #[test]
+    fn random_signatures_are_never_a_panic(sig in "[ybnqiuxtdsoghva(){}z]{0,300}") {
+        let _ = wire::parse_signature(&sig);
+        let _ = wire::parse_single(&sig);
+    }
+}
+
+#[test]
+fn addresses() {
+    assert_eq!(
+        parse_address("unix:path=/tmp/a%20b%2c,guid=0123").unwrap(),
+        vec![Endpoint::Path(b"/tmp/a b,".to_vec())]
+    );
+    assert_eq!(
+        parse_address("tcp:host=x,port=1;unix:abstract=/tmp/dbus-x;unix:path=/y").unwrap(),
+        vec![
+            Endpoint::Abstract(b"/tmp/dbus-x".to_vec()),
+            Endpoint::Path(b"/y".to_vec())
+        ]
+    );
+    let error = parse_address("tcp:host=x,port=1").unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "dbus: no unix:path= or unix:abstract= entry in the bus address \"tcp:host=x,port=1\""
+    );
+    let error = format!("{:#}", parse_address("unix:path=/a%zz").unwrap_err());
+    assert!(error.contains("invalid escape %zz"), "{error}");
+    assert!(parse_address("unix:path").is_err());
+
+    assert_eq!(
+        system_address(None),
+        "unix:path=/run/dbus/system_bus_socket"
+    );
+    assert_eq!(
+        system_address(Some(String::new())),
+        "unix:path=/run/dbus/system_bus_socket"
+    );
+    assert_eq!(system_address(Some("unix:path=/x".into())), "unix:path=/x");
+    let runtime = Some("/run/user/1000".into());
+    assert_eq!(
+        user_address(Some("unix:path=/s".into()), runtime.clone()).unwrap(),
+        "unix:path=/s"
+    );
+    assert_eq!(
+        user_address(Some(String::new()), runtime).unwrap(),
+        "unix:path=/run/user/1000/bus"
+    );
+    let odd = user_address(None, Some("/run/a b;c".into())).unwrap();
+    assert_eq!(odd, "unix:path=/run/a%20b%3bc/bus");
+    assert_eq!(
+        parse_address(&odd).unwrap(),
+        vec![Endpoint::Path(b"/run/a b;c/bus".to_vec())]
+    );
+    let error = user_address(None, None).unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "dbus: the user bus: neither $DBUS_SESSION_BUS_ADDRESS nor $XDG_RUNTIME_DIR is set"
+    );
+}
+
+/// A directory of its own under /tmp, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("berth-dbus-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A private dbus-daemon listening at `listen`, killed on drop.
+struct Daemon {
+    child: Child,
+    address: String,
+}
+
+impl Daemon {
+    fn start(dir: &Path, listen: &str) -> Daemon {
+        let config = dir.join("bus.conf");
+        let text = format!(
+            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>{listen}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#
+        );
+        std::fs::write(&config, text).unwrap();
+        let mut child = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            // It complains that it may not raise its fd limit, harmlessly.
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (package dbus-daemon, `make deps`)");
+        // Printed once it listens.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.starts_with("unix:"),
+            "dbus-daemon printed {line:?} (config {config:?})"
+        );
+        Daemon {
+            child,
+            address: line.trim().to_string(),
+        }
+    }
+
+    fn at_path(dir: &Path) -> Daemon {
+        Daemon::start(dir, &format!("unix:path={}", dir.join("bus").display()))
+    }
+
+    fn stop(mut self) {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn bus_call(bus: &mut Bus, member: &str, args: &[Value]) -> Result<Vec<Value>> {
+    bus.call(BUS_NAME, BUS_PATH, BUS_NAME, member, args)
+}
+
+#[test]
+fn daemon_hello_and_replies() {
+    let dir = TempDir::new("hello");
+    let daemon = Daemon::at_path(&dir.0);
+    assert!(daemon.address.contains(",guid="), "{}", daemon.address);
+    let mut bus = Bus::connect(&daemon.address, T).unwrap();
+    let me = bus.unique_name().to_string();
+    assert!(me.starts_with(":1."), "{me}");
+
+    let id = bus_call(&mut bus, "GetId", &[]).unwrap();
+    let [Value::Str(id)] = id.as_slice() else {
+        panic!("{id:?}")
+    };
+    assert!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+
+    let names = bus_call(&mut bus, "ListNames", &[]).unwrap();
+    let [Value::Array { elem, items }] = names.as_slice() else {
+        panic!("{names:?}")
+    };
+    assert_eq!(elem, "s");
+    assert!(
+        items.contains(&s(BUS_NAME)) && items.contains(&s(&me)),
+        "{items:?}"
+    );
+
+    let pid = bus_call(&mut bus, "GetConnectionUnixProcessID", &[s(&me)]).unwrap();
+    assert_eq!(pid, vec![Value::Uint32(std::process::id())]);
+    // An a{sv} of variants.
+    let creds = bus_call(&mut bus, "GetConnectionCredentials", &[s(&me)]).unwrap();
+    let [Value::Array { elem, items }] = creds.as_slice() else {
+        panic!("{creds:?}")
+    };
+    assert_eq!(elem, "{sv}");
+    let field = |name: &str| {
+        items.iter().find_map(|e| match e {
+            Value::DictEntry(k, v) if k.as_str() == Some(name) => v.as_u64(),
+            _ => None,
+        })
+    };
+    assert_eq!(field("ProcessID"), Some(u64::from(std::process::id())));
+    assert_eq!(
+        field("UnixUserID"),
+        Some(u64::from(nix::unistd::geteuid().as_raw()))
+    );
+
+    // The bus's NameAcquired arrived while waiting for replies: kept for wait_signal.
+    let is_acquired = |m: &Message| {
+        m.member.as_deref() == Some("NameAcquired") && m.body.first() == Some(&s(&me))
+    };
+    assert!(bus.signals.iter().any(is_acquired), "{:?}", bus.signals);
+    let got = bus
+        .wait_signal("NameAcquired", Instant::now(), &mut |m| is_acquired(m))
+        .unwrap();
+    assert_eq!(got.kind, Kind::Signal);
+    assert_eq!(got.sender.as_deref(), Some(BUS_NAME));
+    assert!(!bus.signals.iter().any(is_acquired));
+}
+
+#[test]
+fn daemon_error_reply_is_a_dbus_error() {
+    let dir = TempDir::new("error");
+    let daemon = Daemon::at_path(&dir.0);
+    let mut bus = Bus::connect(&daemon.address, T).unwrap();
+    let error = bus_call(&mut bus, "NoSuchMethod", &[]).unwrap_err();
+    let dbus = error.downcast_ref::<Error>().expect("a dbus::Error");
+    assert_eq!(dbus.name, "org.freedesktop.DBus.Error.UnknownMethod");
+    assert!(dbus.message.contains("NoSuchMethod"), "{}", dbus.message);
+    assert!(error.root_cause().downcast_ref::<Error>().is_some());
+    let text = format!("{error:#}");
+    assert!(
+        text.starts_with(
+            "dbus: org.freedesktop.DBus.NoSuchMethod: org.freedesktop.DBus.Error.UnknownMethod: "
+        ),
+        "{text}"
+    );
+    // The connection goes on.
+    bus_call(&mut bus, "GetId", &[]).unwrap();
+}
+
+/// dbus-daemon checks every message (alignment, padding, lengths, signatures, UTF-8) and
+/// disconnects a client that sends a bad one: a complex body reaching the routing (which
+/// finds no such name) proves its marshalling.
+#[test]
+fn daemon_accepts_complex_bodies() {
+    let dir = TempDir::new("complex");
+    let daemon = Daemon::at_path(&dir.0);
+    let mut bus = Bus::connect(&daemon.address, T).unwrap();
+    let me = bus.unique_name().to_string();
+    let error = bus
+        .call(
+            "org.example.berth.Absent",
+            "/org/example/berth",
+            "org.example.berth.Test",
+            "Take",
+            &complex_body(false),
+        )
+        .unwrap_err();
+    let dbus = error.downcast_ref::<Error>().expect("a dbus::Error");
+    assert_eq!(dbus.name, "org.freedesktop.DBus.Error.ServiceUnknown");
+    // Still the same connection: no disconnection, no reconnection.
+    bus_call(&mut bus, "GetId", &[]).unwrap();
+    assert_eq!(bus.unique_name(), me);
+
+    // The control: a bad message (a boolean 2) and the daemon hangs up.
+    let mut bad = raw_message("b", &[2, 0, 0, 0]);
+    bad[1] = 1; // a method call (to the bus, which would answer UnknownMethod)
+    bad[8..12].copy_from_slice(&1000u32.to_le_bytes());
+    bus.send(&bad, Instant::now() + T).unwrap();
+    let error = bus
+        .call_once(BUS_NAME, BUS_PATH, BUS_NAME, "GetId", &[])
+        .unwrap_err();
+    assert!(error.downcast_ref::<Lost>().is_some(), "{error:#}");
+}
+
+#[test]
+fn daemon_match_rule_brings_signals() {
+    let dir = TempDir::new("match");
+    let daemon = Daemon::at_path(&dir.0);
+    let mut a = Bus::connect(&daemon.address, T).unwrap();
+    let name = format!("org.example.berth.M{}", std::process::id());
+    a.add_match(&name_owner_changed(&name)).unwrap();
+    let b = take_name(&daemon.address, &name);
+    let got = wait_owner_changed(&mut a, &name);
+    assert_eq!(got.body, vec![s(&name), s(""), s(b.unique_name())]);
+}
+
+/// A signal marshalled by another implementation (libdbus's dbus-send, little-endian
+/// here) decodes to the values it was given.
+#[test]
+fn daemon_signal_from_dbus_send_decodes() {
+    let dir = TempDir::new("send");
+    let daemon = Daemon::at_path(&dir.0);
+    let mut bus = Bus::connect(&daemon.address, T).unwrap();
+    bus.add_match("type='signal',interface='org.example.berth.Sig'")
+        .unwrap();
+    let status = Command::new("dbus-send")
+        .arg(format!("--bus={}", daemon.address))
+        .args(["--type=signal", "/org/example", "org.example.berth.Sig.Hi"])
+        .args([
+            "string:héllo",
+            "int16:-2",
+            "uint16:3",
+            "int32:-4",
+            "uint32:5",
+        ])
+        .args([
+            "int64:-6",
+            "uint64:7",
+            "double:1.5",
+            "byte:9",
+            "boolean:true",
+        ])
+        .args([
+            "objpath:/a/b",
+            "array:string:x,y",
+            "array:uint64:",
+            "dict:string:int32:k,1",
+        ])
+        .args(["variant:uint64:42"])
+        .status()
+        .expect("dbus-send (package dbus-bin, with dbus-daemon)");
+    assert!(status.success());
+    let mut pred = |m: &Message| m.member.as_deref() == Some("Hi");
+    let got = bus
+        .wait_signal("Hi", Instant::now() + T, &mut pred)
+        .unwrap();
+    assert_eq!(got.path.as_deref(), Some("/org/example"));
+    assert_eq!(got.interface.as_deref(), Some("org.example.berth.Sig"));
+    assert!(
+        got.sender.as_deref().unwrap_or("").starts_with(":1."),
+        "{got:?}"
+    );
+    let entry = Value::DictEntry(Box::new(s("k")), Box::new(Value::Int32(1)));
+    let expected = vec![
+        s("héllo"),
+        Value::Int16(-2),
+        Value::Uint16(3),
+        Value::Int32(-4),
+        Value::Uint32(5),
+        Value::Int64(-6),
+        Value::Uint64(7),
+        Value::Double(1.5),
+        Value::Byte(9),
+        Value::Bool(true),
+        Value::ObjectPath("/a/b".into()),
+        arr("s", vec![s("x"), s("y")]),
+        arr("t", vec![]),
+        arr("{si}", vec![entry]),
+        v(Value::Uint64(42)),
+    ];
+    assert_eq!(got.body, expected);
+}
+
+fn name_owner_changed(name: &str) -> String {
+    format!("type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{name}'")
+}
+
+/// A second connection that owns `name`.
+fn take_name(address: &str, name: &str) -> Bus {
+    let mut b = Bus::connect(address, T).unwrap();
+    let reply = bus_call(&mut b, "RequestName", &[s(name), Value::Uint32(0)]).unwrap();
+    assert_eq!(reply, vec![Value::Uint32(1)]); // the primary owner
+    b
+}
+
+fn wait_owner_changed(bus: &mut Bus, name: &str) -> Message {
+    let mut pred = |m: &Message| {
+        m.member.as_deref() == Some("NameOwnerChanged") && m.body.first() == Some(&s(name))
+    };
+    bus.wait_signal("NameOwnerChanged", Instant::now() + T, &mut pred)
+        .unwrap()
+}
+
+/// A method call to us is answered with UnknownMethod (berth serves nothing) while we wait.
+#[test]
+fn daemon_calls_to_us_are_refused() {
+    let dir = TempDir::new("refuse");
+    let daemon = Daemon::at_path(&dir.0);
+    let mut a = Bus::connect(&daemon.address, T).unwrap();
+    let name = format!("org.example.berth.C{}", std::process::id());
+    a.add_match(&name_owner_changed(&name)).unwrap();
+    let (address, me, taken) = (
+        daemon.address.clone(),
+        a.unique_name().to_string(),
+        name.clone(),
+    );
+    let caller = std::thread::spawn(move || {
+        let mut b = Bus::connect(&address, T).unwrap();
+        let error = b.call(&me, "/x", "org.example.X", "Ping", &[]).unwrap_err();
+        // Tells `a` that the call is over.
+        bus_call(&mut b, "RequestName", &[s(&taken), Value::Uint32(0)]).unwrap();
+        error.downcast_ref::<Error>().cloned()
+    });
+    wait_owner_changed(&mut a, &name);
+    let error = caller.join().unwrap().expect("a dbus::Error");
+    assert_eq!(error.name, "org.freedesktop.DBus.Error.UnknownMethod");
+    assert_eq!(
+        error.message,
+        "berth serves no methods (org.example.X.Ping)"
+    );
+}
+
+#[test]
+fn daemon_at_an_abstract_address() {
+    let dir = TempDir::new("abstract");
+    let listen = format!("unix:abstract={}", dir.0.join("bus").display());
+    let daemon = Daemon::start(&dir.0, &listen);
+    assert!(daemon.address.starts_with(&listen), "{}", daemon.address);
+    let mut bus =
+        Bus::connect(&format!("tcp:host=localhost,port=1;{}", daemon.address), T).unwrap();
+    bus_call(&mut bus, "GetId", &[]).unwrap();
+}
+
+/// The bus restarted: the next call reconnects, says Hello, adds the match rules again and
+/// is sent again; with no bus to reconnect to, the call fails naming the socket.
+#[test]
+fn daemon_restart_reconnects_once() {
+    let dir = TempDir::new("restart");
+    let daemon = Daemon::at_path(&dir.0);
+    let mut a = Bus::connect(&daemon.address, T).unwrap();
+    let name = format!("org.example.berth.R{}", std::process::id());
+    a.add_match(&name_owner_changed(&name)).unwrap();
+    daemon.stop();
+
+    let daemon = Daemon::at_path(&dir.0);
+    bus_call(&mut a, "GetId", &[]).unwrap();
+    let b = take_name(&daemon.address, &name);
+    let got = wait_owner_changed(&mut a, &name);
+    assert_eq!(got.body, vec![s(&name), s(""), s(b.unique_name())]);
+    drop(b);
+    daemon.stop();
+
+    let error = bus_call(&mut a, "GetId", &[]).unwrap_err();
+    let socket = dir.0.join("bus");
+    let wanted = format!(
+        "dbus: org.freedesktop.DBus.GetId: reconnecting: dbus: connect to {}: ",
+        socket.display()
+    );
+    assert!(format!("{error:#}").starts_with(&wanted), "{error:#}");
+}
+
+/// A loss found while waiting for a signal is an error (the signal may be lost with it);
+/// the next call reconnects.
+#[test]
+fn daemon_lost_while_waiting_for_a_signal() {
+    let dir = TempDir::new("lost-wait");
+    let daemon = Daemon::at_path(&dir.0);
+    let mut bus = Bus::connect(&daemon.address, T).unwrap();
+    daemon.stop();
+    let mut never = |_: &Message| false;
+    let error = bus
+        .wait_signal("JobRemoved", Instant::now() + T, &mut never)
+        .unwrap_err();
+    assert_eq!(
+        format!("{error:#}"),
+        "dbus: JobRemoved: connection to the bus lost: closed by the bus"
+    );
+    let error = bus
+        .wait_signal("JobRemoved", Instant::now() + T, &mut never)
+        .unwrap_err();
+    assert_eq!(
+        format!("{error:#}"),
+        "dbus: JobRemoved: connection to the bus lost: earlier"
+    );
+    let _daemon = Daemon::at_path(&dir.0);
+    bus_call(&mut bus, "GetId", &[]).unwrap();
+}
+
+#[test]
+fn sasl_refused() {
+    let dir = TempDir::new("refused");
+    let path = dir.0.join("bus");
+    let listener = UnixListener::bind(&path).unwrap();
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(T)).unwrap();
+        let mut w = stream.try_clone().unwrap();
+        let mut lines = Vec::new();
+        for line in BufReader::new(stream).split(b'\n') {
+            let Ok(line) = line else { break };
+            lines.push(
+                String::from_utf8_lossy(&line)
+                    .trim_matches(['\0', '\r'])
+                    .to_string(),
+            );
+            trickle(&mut w, b"REJECTED EXTERNAL\r\n");
+        }
+        lines
+    });
+    let error = Bus::connect(&format!("unix:path={}", path.display()), T)
+        .err()
+        .expect("refused");
+    assert_eq!(
+        format!("{error:#}"),
+        format!(
+            "dbus: authenticating to {}: refused: \"REJECTED EXTERNAL\"",
+            path.display()
+        )
+    );
+    let lines = server.join().unwrap();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0], "AUTH EXTERNAL");
+    assert!(lines[1].starts_with("AUTH EXTERNAL 3"), "{lines:?}");
+}
+
+#[test]
+fn connect_errors_name_the_socket() {
+    let error = Bus::connect("unix:path=/nonexistent/berth-dbus", T)
+        .err()
+        .unwrap();
+    assert_eq!(
+        format!("{error:#}"),
+        "dbus: connect to /nonexistent/berth-dbus: ENOENT: No such file or directory"
+    );
+}
+
+/// What a fake bus does after Hello with a call.
+#[derive(Clone, Copy)]
+enum Then {
+    /// Never answer (the client times out).
+    Silence,
+    /// Close the connection (the client has lost it).
+    Close,
+}
+
+/// A scripted bus at `dir/bus` serving `conns` connections one after the other: SASL
+/// (refusing AUTH EXTERNAL without an identity if `reject_empty`), Hello answered with
+/// ":1.7", then `then`. Records the client's SASL lines and counts connections.
+struct Fake {
+    address: String,
+    lines: Arc<Mutex<Vec<String>>>,
+    accepted: Arc<AtomicUsize>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Fake {
+    fn start(dir: &Path, conns: usize, reject_empty: bool, then: Then) -> Fake {
+        let path = dir.join("bus");
+        let listener = UnixListener::bind(&path).unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (l, a) = (lines.clone(), accepted.clone());
+        // Non-blocking with a deadline: a client that connects fewer times than expected
+        // fails the test rather than hanging it.
+        listener.set_nonblocking(true).unwrap();
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + T;
+            for _ in 0..conns {
+                let stream = loop {
+                    match listener.accept() {
+                        Ok((stream, _)) => break stream,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            assert!(Instant::now() < deadline, "no connection within {T:?}");
+                            std::thread::sleep(Duration::from_millis(10));
+                        }
+                        Err(e) => panic!("accept: {e}"),
+                    }
+                };
+                a.fetch_add(1, Ordering::SeqCst);
+                stream.set_nonblocking(false).unwrap();
+                stream.set_read_timeout(Some(T)).unwrap();
+                serve(stream, reject_empty, then, &l);
+            }
+        });
+        Fake {
+            address: format!("unix:path={}", path.display()),
+            lines,
+            accepted,
+            thread,
+        }
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+/// Written a byte at a time, so that the client reads lines and messages in pieces.
+fn trickle(w: &mut UnixStream, bytes: &[u8]) {
+    for b in bytes {
+        if w.write_all(std::slice::from_ref(b)).is_err() {
+            return;
+        }
+    }
+}
+
+fn serve(stream: UnixStream, reject_empty: bool, then: Then, lines: &Mutex<Vec<String>>) {
+    let mut w = stream.try_clone().unwrap();
+    let mut r = BufReader::new(stream);
+    let mut nul = [1u8];
+    if r.read_exact(&mut nul).is_err() {
+        return;
+    }
+    assert_eq!(nul, [0]);
+    const OK: &str = "OK 0123456789abcdef0123456789abcdef";
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let line = line.trim_end_matches("\r\n").to_string();
+        lines.lock().unwrap().push(line.clone());
+        let answer = match line.as_str() {
+            "AUTH EXTERNAL" if reject_empty => "REJECTED EXTERNAL",
+            "AUTH EXTERNAL" => "DATA",
+            "DATA" => OK,
+            l if l.starts_with("AUTH EXTERNAL ") => OK,
+            "BEGIN" => break,
+            _ => "ERROR",
+        };
+        trickle(&mut w, format!("{answer}\r\n").as_bytes());
+    }
+    let mut serial = 0;
+    loop {
+        let mut fixed = [0u8; 16];
+        if r.read_exact(&mut fixed).is_err() {
+            return;
+        }
+        let mut bytes = vec![0; wire::message_len(&fixed).unwrap()];
+        bytes[..16].copy_from_slice(&fixed);
+        if r.read_exact(&mut bytes[16..]).is_err() {
+            return;
+        }
+        let (call, _) = wire::decode(&bytes).unwrap().unwrap();
+        if call.member.as_deref() == Some("Hello") {
+            serial += 1;
+            let reply = Message {
+                kind: Kind::MethodReturn,
+                serial,
+                reply_serial: Some(call.serial),
+                path: None,
+                interface: None,
+                member: None,
+                error_name: None,
+                sender: None,
+                body: vec![s(":1.7")],
+            };
+            trickle(&mut w, &wire::encode(&reply, Some(":1.7"), 0).unwrap());
+            continue;
+        }
+        match then {
+            Then::Silence => {}
+            Then::Close => return,
+        }
+    }
+}
+
+#[test]
+fn sasl_without_initial_response_then_data() {
+    let dir = TempDir::new("sasl");
+    let fake = Fake::start(&dir.0, 1, false, Then::Silence);
+    let bus = Bus::connect(&fake.address, T).unwrap();
+    assert_eq!(bus.unique_name(), ":1.7");
+    drop(bus);
+    fake.thread.join().unwrap();
+    assert_eq!(
+        fake.lines.lock().unwrap().clone(),
+        ["AUTH EXTERNAL", "DATA", "BEGIN"]
+    );
+}
+
+#[test]
+fn sasl_falls_back_to_the_euid() {
+    let dir = TempDir::new("sasl-uid");
+    let fake = Fake::start(&dir.0, 1, true, Then::Silence);
+    let bus = Bus::connect(&fake.address, T).unwrap();
+    assert_eq!(bus.unique_name(), ":1.7");
+    drop(bus);
+    let uid = nix::unistd::geteuid().as_raw().to_string();
+    let hex: String = uid.bytes().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        fake.lines(),
+        [
+            "AUTH EXTERNAL".to_string(),
+            format!("AUTH EXTERNAL {hex}"),
+            "BEGIN".into()
+        ]
+    );
+    fake.thread.join().unwrap();
+}
+
+#[test]
+fn a_call_without_reply_times_out_naming_it() {
+    let dir = TempDir::new("timeout");
+    let fake = Fake::start(&dir.0, 1, false, Then::Silence);
+    let mut bus = Bus::connect(&fake.address, T).unwrap();
+    bus.timeout = Duration::from_millis(300);
+    let start = Instant::now();
+    let error = bus
+        .call("org.example.Slow", "/", "org.example.Slow", "Wait", &[])
+        .unwrap_err();
+    let waited = start.elapsed();
+    assert_eq!(
+        format!("{error:#}"),
+        "dbus: org.example.Slow.Wait: no reply within 300ms"
+    );
+    assert!(
+        waited >= Duration::from_millis(300) && waited < T,
+        "{waited:?}"
+    );
+    // A signal wait is bounded the same way.
+    let error = bus
+        .wait_signal(
+            "JobRemoved of job 7",
+            Instant::now() + Duration::from_millis(200),
+            &mut |_| true,
+        )
+        .unwrap_err();
+    // (The duration is the deadline's distance from the wait's start, to the millisecond.)
+    let text = format!("{error:#}");
+    assert!(
+        text.starts_with("dbus: JobRemoved of job 7: no signal within "),
+        "{text}"
+    );
+    drop(bus);
+    fake.thread.join().unwrap();
+}
+
+#[test]
+fn a_socket_that_never_answers_times_out() {
+    let dir = TempDir::new("mute");
+    let path = dir.0.join("bus");
+    // Bound and listening (connections queue in its backlog), never answering.
+    let _listener = UnixListener::bind(&path).unwrap();
+    let start = Instant::now();
+    let error = Bus::connect(
+        &format!("unix:path={}", path.display()),
+        Duration::from_millis(300),
+    )
+    .err()
+    .expect("no bus");
+    assert_eq!(
+        format!("{error:#}"),
+        format!(
+            "dbus: authenticating to {}: no answer within 300ms",
+            path.display()
+        )
+    );
+    assert!(start.elapsed() < T);
+}
+
+/// Lost, reconnected, lost again: an error, after exactly one reconnection.
+#[test]
+fn a_second_loss_is_an_error() {
+    let dir = TempDir::new("lost");
+    let fake = Fake::start(&dir.0, 2, false, Then::Close);
+    let mut bus = Bus::connect(&fake.address, T).unwrap();
+    let error = bus
+        .call("org.example.Gone", "/", "org.example.Gone", "Call", &[])
+        .unwrap_err();
+    assert!(error.downcast_ref::<Lost>().is_some(), "{error:#}");
+    assert_eq!(
+        format!("{error:#}"),
+        "dbus: org.example.Gone.Call: connection to the bus lost: closed by the bus"
+    );
+    fake.thread.join().unwrap();
+    assert_eq!(fake.accepted.load(Ordering::SeqCst), 2);
+}
