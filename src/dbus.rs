@@ -15,9 +15,6 @@
 //! - here: Hello, calls with their replies, signals kept for `wait_signal`, one
 //!   reconnection.
 
-// Used by the systemd cgroup driver (issue 13).
-#![allow(dead_code)]
-
 mod transport;
 mod wire;
 
@@ -112,6 +109,7 @@ impl Value {
         }
     }
 
+    #[cfg(test)]
     /// Any unsigned or signed integer that fits; a Variant is looked through.
     pub fn as_u64(&self) -> Option<u64> {
         match *self {
@@ -228,6 +226,7 @@ impl Bus {
         Ok(bus)
     }
 
+    #[cfg(test)]
     /// The name the bus gave this connection in reply to Hello (":1.42").
     pub fn unique_name(&self) -> &str {
         &self.unique_name
