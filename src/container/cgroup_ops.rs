@@ -130,6 +130,18 @@ fn complete_v2(dir: &Path, r: &mut LinuxResources) -> Result<()> {
         }
     }
     if let Some(m) = r.memory_mut() {
+        // A new limit alone keeps the container's memory+swap total (OCI's swap), as runc
+        // keeps the configured swap: swap.max becomes the total minus the new limit.
+        if m.limit().is_some_and(|l| l > 0) && m.swap().is_none_or(|s| s == 0) {
+            let old_limit = read(dir, "memory.max").ok();
+            let old_swap = read(dir, "memory.swap.max").ok();
+            if let (Some(Ok(l)), Some(Ok(s))) = (
+                old_limit.map(|t| t.trim().parse::<i64>()),
+                old_swap.map(|t| t.trim().parse::<i64>()),
+            ) {
+                m.set_swap(Some(l + s));
+            }
+        }
         if m.swap().is_some_and(|s| s > 0) && m.limit().is_none_or(|l| l == 0) {
             let text = read(dir, "memory.max")?;
             // Without a memory limit the swap setting is refused with its own message.
@@ -225,6 +237,18 @@ mod tests {
             serde_json::from_str(r#"{"cpu":{"period":50000,"quota":10000}}"#).unwrap();
         complete_v2(&dir, &mut r).unwrap();
         assert_eq!(r.cpu().as_ref().unwrap().quota(), Some(10000));
+        // A new limit alone keeps the memory+swap total (1 MiB + 3 MiB here).
+        std::fs::write(dir.join("memory.swap.max"), "3145728\n").unwrap();
+        let mut r: LinuxResources =
+            serde_json::from_str(r#"{"memory":{"limit":2097152}}"#).unwrap();
+        complete_v2(&dir, &mut r).unwrap();
+        assert_eq!(r.memory().as_ref().unwrap().swap(), Some(4194304));
+        // ... unless swap is unlimited.
+        std::fs::write(dir.join("memory.swap.max"), "max\n").unwrap();
+        let mut r: LinuxResources =
+            serde_json::from_str(r#"{"memory":{"limit":2097152}}"#).unwrap();
+        complete_v2(&dir, &mut r).unwrap();
+        assert_eq!(r.memory().as_ref().unwrap().swap(), None);
         // Unlimited memory: the limit stays unset, so the engine refuses the swap clearly.
         std::fs::write(dir.join("memory.max"), "max\n").unwrap();
         let mut r: LinuxResources = serde_json::from_str(r#"{"memory":{"swap":4194304}}"#).unwrap();
