@@ -219,3 +219,27 @@ fn spec_seccomp_flag() {
     assert!(c["linux"].get("seccomp").is_none(), "{c}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// CRIU restores tasks into cgroups it makes, which no systemd unit holds: refused, naming
+/// the flag, before anything is made.
+#[test]
+fn restore_into_a_systemd_unit_is_refused() {
+    let root = std::env::temp_dir().join(format!("berth-cli-sdrestore-{}", std::process::id()));
+    let out = berth(&[
+        "--root",
+        root.to_str().unwrap(),
+        "--systemd-cgroup",
+        "restore",
+        "--image-path",
+        "/nonexistent",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("restore --systemd-cgroup: restoring into a systemd unit is not supported"),
+        "{err}"
+    );
+    assert!(!root.join("x").exists());
+    let _ = std::fs::remove_dir_all(&root);
+}
