@@ -1,0 +1,153 @@
+# runc's systemd cgroup driver on a systemd host: the baseline berth's --systemd-cgroup
+# is compared with. For each runtime (Debian's runc 1.1.5, runc 1.5.1, and berth once it
+# reports a systemd driver): run -d with linux.cgroupsPath "system.slice:berthtest:ID"
+# and resources, the scope systemd shows and the cgroup files, update, pause/resume,
+# delete -f (nothing left), a nested slice, the default path, and a malformed path.
+. /v2guest/lib.sh
+. /v2guest/sdlib.sh
+
+D=$(mktemp -d /tmp/runc-systemd.XXXXXX)
+
+# bundle DIR CGROUPS_PATH RESOURCES_JSON: a bundle running `sleep 1000` in the busybox
+# rootfs with that cgroupsPath and those resources (plus the default device rule).
+bundle() {
+    make_bundle "$1" sleep 1000
+    sed -i "s|\"resources\": { \"devices\": \[{ \"allow\": false, \"access\": \"rwm\" }\] },|\"cgroupsPath\": \"$2\", \"resources\": { \"devices\": [{ \"allow\": false, \"access\": \"rwm\" }]$3 },|" \
+        "$1/config.json"
+}
+
+# cg_file UNIT FILE: a file of the unit's cgroup (ControlGroup as systemd reports it).
+cg_file() { cat "/sys/fs/cgroup$(prop "$1" ControlGroup)/$2" 2>&1; }
+
+# scope_checks L RT ID: the whole scenario for runtime RT (label L) with container ID;
+# appends what systemd shows to $D/props-L for the comparison between runtimes.
+scope_checks() {
+    local L=$1 RT=$2 id=$3 R=/run/sdtest-$1 unit out rc pid t0 t1
+    unit=berthtest-$id.scope
+    bundle "$D/$L" "system.slice:berthtest:$id" \
+        ', "memory": { "limit": 67108864 }, "pids": { "limit": 42 }, "cpu": { "shares": 512, "quota": 50000, "period": 100000, "cpus": "1" }'
+    t0=$(date +%s%N)
+    "$RT" --root "$R" --systemd-cgroup run -d -b "$D/$L" "$id" </dev/null >"$D/$L.out" 2>&1
+    rc=$?
+    t1=$(date +%s%N)
+    expect "$L-run-d" 0 "$rc"
+    [[ $rc -eq 0 ]] || { note "$L: $(tail -n 3 "$D/$L.out")"; return; }
+    note "$L: run -d took $(((t1 - t0) / 1000000)) ms"
+    expect "$L-state-running" running "$("$RT" --root "$R" state "$id" | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p')"
+    pid=$("$RT" --root "$R" state "$id" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+
+    expect "$L-scope-loaded" loaded "$(prop "$unit" LoadState)"
+    expect "$L-scope-active" active "$(prop "$unit" ActiveState)"
+    expect "$L-scope-slice" system.slice "$(prop "$unit" Slice)"
+    expect "$L-scope-delegate" yes "$(prop "$unit" Delegate)"
+    expect "$L-scope-cgroup" "/system.slice/$unit" "$(prop "$unit" ControlGroup)"
+    expect "$L-init-in-scope" "/system.slice/$unit" "$(cgroup_of "$pid")"
+    expect "$L-MemoryMax" 67108864 "$(prop "$unit" MemoryMax)"
+    expect "$L-TasksMax" 42 "$(prop "$unit" TasksMax)"
+    expect "$L-CPUQuotaPerSecUSec" 500ms "$(prop "$unit" CPUQuotaPerSecUSec)"
+    expect "$L-AllowedCPUs" 1 "$(prop "$unit" AllowedCPUs)"
+    expect "$L-memory.max" 67108864 "$(cg_file "$unit" memory.max)"
+    expect "$L-pids.max" 42 "$(cg_file "$unit" pids.max)"
+    expect "$L-cpu.max" "50000 100000" "$(cg_file "$unit" cpu.max)"
+    expect "$L-cpuset.cpus" 1 "$(cg_file "$unit" cpuset.cpus)"
+    # shares 512 -> weight: runc 1.1.5 maps linearly, newer runc on a curve; the unit's
+    # CPUWeight and the file must agree either way.
+    expect "$L-cpu.weight-is-CPUWeight" "$(prop "$unit" CPUWeight)" "$(cg_file "$unit" cpu.weight)"
+    for p in Slice Delegate MemoryMax TasksMax CPUQuotaPerSecUSec CPUQuotaPeriodUSec CPUWeight \
+        AllowedCPUs DevicePolicy DefaultDependencies; do
+        echo "$p=$(prop "$unit" "$p")"
+    done >"$D/props-$L"
+    echo "cpu.weight=$(cg_file "$unit" cpu.weight)" >>"$D/props-$L"
+    note "$L: CPUWeight=$(prop "$unit" CPUWeight) DevicePolicy=$(prop "$unit" DevicePolicy) Description=$(prop "$unit" Description)"
+
+    "$RT" --root "$R" --systemd-cgroup update --memory 134217728 --pids-limit 50 "$id" >"$D/$L.out" 2>&1
+    expect "$L-update" 0 "$?"
+    expect "$L-update-MemoryMax" 134217728 "$(prop "$unit" MemoryMax)"
+    expect "$L-update-TasksMax" 50 "$(prop "$unit" TasksMax)"
+    expect "$L-update-memory.max" 134217728 "$(cg_file "$unit" memory.max)"
+    expect "$L-update-pids.max" 50 "$(cg_file "$unit" pids.max)"
+    # Untouched by the update.
+    expect "$L-update-keeps-cpu.max" "50000 100000" "$(cg_file "$unit" cpu.max)"
+
+    "$RT" --root "$R" --systemd-cgroup pause "$id"
+    expect "$L-pause" paused "$("$RT" --root "$R" state "$id" | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p')"
+    expect "$L-pause-frozen" 1 "$(cg_file "$unit" cgroup.freeze)"
+    "$RT" --root "$R" --systemd-cgroup resume "$id"
+    expect "$L-resume" running "$("$RT" --root "$R" state "$id" | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p')"
+    expect "$L-resume-thawed" 0 "$(cg_file "$unit" cgroup.freeze)"
+    out=$("$RT" --root "$R" --systemd-cgroup ps "$id" 2>&1)
+    if grep -q "sleep" <<<"$out"; then ok "$L-ps"; else not_ok "$L-ps" "$out"; fi
+
+    "$RT" --root "$R" --systemd-cgroup delete -f "$id" >"$D/$L.out" 2>&1
+    expect "$L-delete-f" 0 "$?"
+    if wait_until 10 unit_gone "$unit"; then ok "$L-scope-gone"; else not_ok "$L-scope-gone" "$(prop "$unit" ActiveState)"; fi
+    out=$("$RT" --root "$R" list -q)
+    expect "$L-no-state-left" "" "$out"
+}
+
+# nested_slice L RT ID: "a-b.slice" is expanded to a.slice/a-b.slice, as systemd does.
+nested_slice() {
+    local L=$1 RT=$2 id=$3 R=/run/sdtest-$1 unit
+    unit=berthtest-$id.scope
+    bundle "$D/$L-nested" "berthtest-nested.slice:berthtest:$id" ""
+    "$RT" --root "$R" --systemd-cgroup run -d -b "$D/$L-nested" "$id" </dev/null >"$D/$L.out" 2>&1
+    expect "$L-nested-run-d" 0 "$?"
+    expect "$L-nested-cgroup" "/berthtest.slice/berthtest-nested.slice/$unit" "$(prop "$unit" ControlGroup)"
+    "$RT" --root "$R" --systemd-cgroup delete -f "$id" >/dev/null 2>&1
+    if wait_until 10 unit_gone "$unit"; then ok "$L-nested-scope-gone"; else not_ok "$L-nested-scope-gone" "$(prop "$unit" ActiveState)"; fi
+    systemctl stop berthtest-nested.slice berthtest.slice 2>/dev/null
+}
+
+# default_path L RT ID: an empty cgroupsPath is "system.slice:runc:ID" (runc's default).
+default_path() {
+    local L=$1 RT=$2 id=$3 R=/run/sdtest-$1 pid
+    make_bundle "$D/$L-default" sleep 1000
+    "$RT" --root "$R" --systemd-cgroup run -d -b "$D/$L-default" "$id" </dev/null >"$D/$L.out" 2>&1
+    expect "$L-default-run-d" 0 "$?"
+    pid=$("$RT" --root "$R" state "$id" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+    cgroup_of "$pid" >"$D/default-$L"
+    note "$L: default cgroup $(cat "$D/default-$L")"
+    expect "$L-default-cgroup" "/system.slice/runc-$id.scope" "$(cat "$D/default-$L")"
+    "$RT" --root "$R" --systemd-cgroup delete -f "$id" >/dev/null 2>&1
+    if wait_until 10 unit_gone "runc-$id.scope"; then ok "$L-default-scope-gone"; else not_ok "$L-default-scope-gone" "still there"; fi
+}
+
+# bad_path L RT ID: a cgroupsPath not of the form slice:prefix:name fails, nothing left.
+bad_path() {
+    local L=$1 RT=$2 id=$3 R=/run/sdtest-$1 rc
+    bundle "$D/$L-bad" "/not/systemd/$id" ""
+    "$RT" --root "$R" --systemd-cgroup run -d -b "$D/$L-bad" "$id" </dev/null >"$D/bad-$L" 2>&1
+    rc=$?
+    if [[ $rc -ne 0 ]]; then ok "$L-bad-path-fails"; else not_ok "$L-bad-path-fails" "exit 0"; fi
+    note "$L: bad path: exit $rc: $(tail -n 1 "$D/bad-$L")"
+    # The message without the logrus framing, the runtime's name and the id, to compare.
+    tail -n 1 "$D/bad-$L" | sed -e 's/.*msg="//' -e 's/"$//' -e 's/^[a-z]* run failed: //' \
+        -e "s/$id/ID/g" >"$D/badmsg-$L"
+    expect "$L-bad-path-no-state" "" "$("$RT" --root "$R" list -q)"
+    "$RT" --root "$R" delete -f "$id" >/dev/null 2>&1
+}
+
+scenario() { # L RT
+    scope_checks "$1" "$2" "sd$1$$"
+    nested_slice "$1" "$2" "sdn$1$$"
+    default_path "$1" "$2" "sdd$1$$"
+    bad_path "$1" "$2" "sdb$1$$"
+}
+
+scenario runc115 "$RUNC_DEBIAN"
+scenario runc15 "$RUNC_REF"
+if has_systemd_driver "$BERTH"; then
+    scenario berth "$BERTH"
+    # berth against the reference runc: what systemd shows for the same config.
+    expect berth-props-as-runc15 "$(cat "$D/props-runc15")" "$(cat "$D/props-berth" 2>/dev/null)"
+    expect berth-default-path-as-runc15 "$(sed "s/sddrunc15$$/ID/" "$D/default-runc15")" \
+        "$(sed "s/sddberth$$/ID/" "$D/default-berth" 2>/dev/null)"
+    expect berth-bad-path-message-as-runc15 "$(cat "$D/badmsg-runc15")" "$(cat "$D/badmsg-berth" 2>/dev/null)"
+else
+    note "berth has no systemd driver yet"
+fi
+if ! diff "$D/props-runc115" "$D/props-runc15" >/dev/null 2>&1; then
+    diff "$D/props-runc115" "$D/props-runc15" | grep '^[<>]' | while read -r l; do note "runc 1.1.5 vs 1.5.1: $l"; done
+fi
+rm -rf "$D"
+finish
