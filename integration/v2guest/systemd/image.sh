@@ -31,8 +31,10 @@ if [[ -z "$mirror" ]]; then
     [[ -n "$mirror" ]] || mirror=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
     [[ -n "$mirror" ]] || mirror=http://deb.debian.org/debian
 fi
+# apparmor: Debian's kernel has AppArmor on, and docker loads its docker-default profile
+# with apparmor_parser, as on any Debian host.
 packages="systemd systemd-sysv dbus kmod podman conmon catatonit containernetworking-plugins
-    containerd docker.io runc iproute2 iptables util-linux procps busybox-static"
+    containerd docker.io runc iproute2 iptables util-linux procps busybox-static apparmor"
 
 need() { # PROG PACKAGE: install PACKAGE on the host when PROG is missing
     command -v "$1" >/dev/null && return 0
@@ -58,11 +60,14 @@ key2=$( {
     cat "$0" "$runc_ref" "$(command -v busybox)"
 } | sha256sum | cut -c1-16)
 image=$dir/image-$key2.ext4
+mkdir -p "$dir"
+# One build at a time (two runs started together wait for the same image).
+exec 9>"$dir/lock"
+flock 9
 if [[ -f "$image" ]]; then
     echo "$image"
     exit 0
 fi
-mkdir -p "$dir"
 t0=$(date +%s)
 
 # Every chroot mount is undone on every exit path, before anything is removed: a
@@ -230,7 +235,7 @@ safe_rm "$oci"
 
 log "mkfs.ext4 ($size)"
 rm -f "$dir/image.ext4.tmp"
-mkfs.ext4 -q -F -L sdguest -E root_owner=0:0 -d "$r" "$dir/image.ext4.tmp" "$size"
+mkfs.ext4 -q -F -L sdguest -E root_owner=0:0 -d "$r" "$dir/image.ext4.tmp" "$size" >&2
 rm -f "$dir"/image-*.ext4
 mv "$dir/image.ext4.tmp" "$image"
 safe_rm "$stage"

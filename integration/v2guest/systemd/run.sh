@@ -6,7 +6,8 @@
 #        integration/v2guest/systemd/run.sh --all
 #   PAYLOAD: a name under integration/v2guest/systemd/payloads/ (with or without .sh)
 #            or a path to a bash script.
-#   --all:   every payload in payloads/, one after the other in a single boot.
+#   --all:   every payload in payloads/, one after the other in a single boot
+#            (smoke.sh first, then name order).
 #
 # Prints each payload's output, then the total as the last line
 # "v2guest-systemd: N passed, M failed". Exits 0 when every payload passed, 1 when one
@@ -37,6 +38,12 @@ if [[ $1 == --all ]]; then
     shopt -s nullglob
     payloads=("$here"/payloads/*.sh)
     shopt -u nullglob
+    # smoke first: when the guest itself is broken, its failures come before the others'.
+    for n in "${!payloads[@]}"; do
+        [[ ${payloads[$n]} == */smoke.sh ]] || continue
+        payloads=("${payloads[$n]}" "${payloads[@]:0:$n}" "${payloads[@]:$((n + 1))}")
+        break
+    done
     [[ ${#payloads[@]} -gt 0 ]] || die "no payloads in $here/payloads/"
     log_name=all
 else
@@ -188,7 +195,7 @@ wait "$watch_pid" 2>/dev/null || true
 watch_pid=""
 
 {
-    tr -d '\r' <"$console" 2>/dev/null || true
+    tr -d '\r' 2>/dev/null <"$console" || true
     if [[ -s "$work/qemu.out" ]]; then
         echo "----- qemu output -----"
         cat "$work/qemu.out"
