@@ -31,7 +31,7 @@ root_modules="virtio_pci virtio_blk crc32c_generic ext4"
 log() { echo "v2guest-systemd: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-[[ $# -ge 1 ]] || { sed -n '2,14s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+[[ $# -ge 1 ]] || { sed -n '2,15s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 payloads=()
 if [[ $1 == --all ]]; then
     [[ $# -eq 1 ]] || die "--all takes no arguments"

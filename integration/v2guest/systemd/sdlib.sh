@@ -3,10 +3,11 @@
 #     . /v2guest/sdlib.sh
 
 # The runtimes every payload compares: Debian's runc 1.1.5 (what podman 4.3,
-# containerd 1.6 and docker 20.10 were written against), runc 1.5.1, and berth.
+# containerd 1.6 and docker 20.10 were written against), runc 1.5.1, and berth (another
+# binary with BERTH=PATH, e.g. a wrapper to try a payload's berth half before the driver).
 RUNC_DEBIAN=/usr/sbin/runc
 RUNC_REF=/usr/local/bin/runc-1.5
-BERTH=/usr/local/bin/berth
+BERTH=${BERTH:-/usr/local/bin/berth}
 
 # has_systemd_driver BIN: whether the runtime reports a systemd cgroup driver in
 # `features` (berth only once issue 13's driver lands).

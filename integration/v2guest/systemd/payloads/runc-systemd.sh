@@ -2,7 +2,8 @@
 # is compared with. For each runtime (Debian's runc 1.1.5, runc 1.5.1, and berth once it
 # reports a systemd driver): run -d with linux.cgroupsPath "system.slice:berthtest:ID"
 # and resources, the scope systemd shows and the cgroup files, update, pause/resume,
-# delete -f (nothing left), a nested slice, the default path, and a malformed path.
+# delete -f (nothing left), a nested slice, the default path, a malformed path, no D-Bus
+# daemon, and a bus that never answers.
 . /v2guest/lib.sh
 . /v2guest/sdlib.sh
 
@@ -127,11 +128,63 @@ bad_path() {
     "$RT" --root "$R" delete -f "$id" >/dev/null 2>&1
 }
 
+# no_dbus L RT ID: with the system bus daemon stopped (its socket too, so nothing starts
+# it again), runc as root still reaches systemd, on its private socket
+# /run/systemd/private (go-systemd's fallback for root): run works, the scope is made.
+no_dbus() {
+    local L=$1 RT=$2 id=$3 R=/run/sdtest-$1 rc
+    bundle "$D/$L-nodbus" "system.slice:berthtest:$id" ""
+    systemctl stop dbus.socket dbus.service
+    timeout -k 5 60 "$RT" --root "$R" --systemd-cgroup run -d -b "$D/$L-nodbus" "$id" </dev/null >"$D/nodbus-$L" 2>&1
+    rc=$?
+    expect "$L-no-dbus-daemon-run-d" 0 "$rc"
+    [[ $rc -eq 0 ]] || note "$L: no D-Bus daemon: $(tail -n 1 "$D/nodbus-$L")"
+    expect "$L-no-dbus-daemon-scope" active "$(prop "berthtest-$id.scope" ActiveState)"
+    "$RT" --root "$R" --systemd-cgroup delete -f "$id" >/dev/null 2>&1
+    expect "$L-no-dbus-daemon-delete" "" "$("$RT" --root "$R" list -q)"
+    if wait_until 10 unit_gone "berthtest-$id.scope"; then ok "$L-no-dbus-daemon-scope-gone"; else not_ok "$L-no-dbus-daemon-scope-gone" "$(prop "berthtest-$id.scope" ActiveState)"; fi
+    systemctl start dbus.socket dbus.service
+    check "$L-dbus-back" busctl --system status org.freedesktop.systemd1
+}
+
+# silent_bus L RT ID: a system bus that accepts the connection and never answers (a
+# listening socket nobody reads; DBUS_SYSTEM_BUS_ADDRESS points at it). runc waits
+# forever (opencontainers/runc#3904): noted, and killed after 30 s. berth must fail by
+# itself within that, with an error, and leave nothing behind (issue 13).
+silent_bus() {
+    local L=$1 RT=$2 id=$3 R=/run/sdtest-$1 rc t0 t1 sock=/run/silent-bus-$1.sock listener
+    bundle "$D/$L-silent" "system.slice:berthtest:$id" ""
+    systemd-socket-activate -l "$sock" sleep 1000 >/dev/null 2>&1 &
+    listener=$!
+    wait_until 5 test -S "$sock"
+    t0=$(date +%s)
+    # (In braces: bash's "Killed" notice goes to /dev/null with the rest.)
+    { DBUS_SYSTEM_BUS_ADDRESS=unix:path=$sock timeout -k 5 30 "$RT" --root "$R" --systemd-cgroup \
+        run -d -b "$D/$L-silent" "$id" </dev/null >"$D/silent-$L" 2>&1; } 2>/dev/null
+    rc=$?
+    t1=$(date +%s)
+    note "$L: silent bus: exit $rc after $((t1 - t0)) s: $(tail -n 1 "$D/silent-$L")"
+    if [[ $L == berth ]]; then
+        if [[ $rc -ne 0 && $rc -ne 124 && $rc -ne 137 ]]; then ok "$L-silent-bus-fails-in-time"; else not_ok "$L-silent-bus-fails-in-time" "exit $rc"; fi
+        if [[ -s "$D/silent-$L" ]]; then ok "$L-silent-bus-error"; else not_ok "$L-silent-bus-error" "no message"; fi
+    fi
+    "$RT" --root "$R" delete -f "$id" >/dev/null 2>&1
+    expect "$L-silent-bus-no-state" "" "$("$RT" --root "$R" list -q)"
+    if wait_until 10 unit_gone "berthtest-$id.scope"; then ok "$L-silent-bus-no-scope"; else not_ok "$L-silent-bus-no-scope" "$(prop "berthtest-$id.scope" ActiveState)"; fi
+    kill "$listener" 2>/dev/null
+    pkill -P "$listener" 2>/dev/null
+    wait "$listener" 2>/dev/null
+    rm -f "$sock"
+}
+
 scenario() { # L RT
     scope_checks "$1" "$2" "sd$1$$"
     nested_slice "$1" "$2" "sdn$1$$"
     default_path "$1" "$2" "sdd$1$$"
     bad_path "$1" "$2" "sdb$1$$"
+    no_dbus "$1" "$2" "sdx$1$$"
+    # runc's hang is shown once (with the reference runc): each costs the 30 s limit.
+    [[ $1 == runc115 ]] || silent_bus "$1" "$2" "sds$1$$"
 }
 
 scenario runc115 "$RUNC_DEBIAN"
