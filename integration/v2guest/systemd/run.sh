@@ -25,6 +25,8 @@ smp=${V2GUEST_SMP:-2}
 # KVM is present on this VM but hangs the guest (nested virtualisation): TCG only by default.
 accel=${V2GUEST_ACCEL:-tcg}
 payload_timeout=${SDGUEST_PAYLOAD_TIMEOUT:-600}
+# From qemu's start to the runner's ready marker (a boot takes 8-15 s here).
+boot_timeout=${SDGUEST_BOOT_TIMEOUT:-240}
 # Modules the initramfs loads to reach the root disk (ext4 soft-depends on crc32c).
 root_modules="virtio_pci virtio_blk crc32c_generic ext4"
 
@@ -176,11 +178,18 @@ timeout -k 5 "$timeout_s" qemu-system-x86_64 \
     -append "console=ttyS0 panic=-1 quiet rdinit=/init $kargs $sdargs ${V2GUEST_APPEND:-}" \
     </dev/null >"$work/qemu.out" 2>&1 &
 qemu_pid=$!
-# Host-side time at which the guest is ready (systemd up, the runner started).
+# Host-side time at which the guest is ready (systemd up, the runner started); a guest
+# not ready within the boot limit is stopped there rather than at the whole run's limit.
 (
+    deadline=$(($(date +%s) + boot_timeout))
     while kill -0 "$qemu_pid" 2>/dev/null; do
         if grep -q "^@@sdguest-ready $token " "$console" 2>/dev/null; then
             date +%s.%N >"$work/t_ready"
+            exit 0
+        fi
+        if [[ $(date +%s) -ge $deadline ]]; then
+            echo "$boot_timeout" >"$work/boot_timed_out"
+            kill "$qemu_pid" 2>/dev/null
             exit 0
         fi
         sleep 0.2
@@ -206,7 +215,10 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 marker() { grep -m1 -F "@@v2guest-$1 $token $2 " "$logfile" || true; }
 
-if [[ $qemu_rc -eq 124 || $qemu_rc -eq 137 ]]; then
+if [[ -s "$work/boot_timed_out" ]]; then
+    guest_failure="guest not ready after $boot_timeout s"
+    guest_rc=125
+elif [[ $qemu_rc -eq 124 || $qemu_rc -eq 137 ]]; then
     guest_failure="guest timed out after ${timeout_s} s"
     guest_rc=124
 else
