@@ -61,12 +61,12 @@ unit_checks() {
 }
 
 # gone NAME UNIT...: the units and their cgroups are gone (systemd removes a scope
-# asynchronously: waited for, at most 10 s each).
+# asynchronously: waited for, at most 30 s each).
 gone() {
     local name=$1 u
     shift
     for u in "$@"; do
-        if wait_until 10 unit_gone "$u"; then ok "$name-${u%%-*}-gone"; else not_ok "$name-${u%%-*}-gone" "$u: $(prop "$u" ActiveState)"; fi
+        if wait_until 30 unit_gone "$u"; then ok "$name-${u%%-*}-gone"; else not_ok "$name-${u%%-*}-gone" "$u: $(prop "$u" ActiveState)"; fi
     done
 }
 

@@ -1,9 +1,9 @@
 # runc's systemd cgroup driver on a systemd host: the baseline berth's --systemd-cgroup
 # is compared with. For each runtime (Debian's runc 1.1.5, runc 1.5.1, and berth once it
 # reports a systemd driver): run -d with linux.cgroupsPath "system.slice:berthtest:ID"
-# and resources, the scope systemd shows and the cgroup files, update, pause/resume,
-# delete -f (nothing left), a nested slice, the default path, a malformed path, no D-Bus
-# daemon, and a bus that never answers.
+# and resources, the scope systemd shows and the cgroup files, update, pause/resume, ps,
+# exec, kill --all, delete (nothing left); create/start in a nested slice and delete -f;
+# the default path, a malformed path, no D-Bus daemon, and a bus that never answers.
 . /v2guest/lib.sh
 . /v2guest/sdlib.sh
 
@@ -79,23 +79,39 @@ scope_checks() {
     out=$("$RT" --root "$R" --systemd-cgroup ps "$id" 2>&1)
     if grep -q "sleep" <<<"$out"; then ok "$L-ps"; else not_ok "$L-ps" "$out"; fi
 
-    "$RT" --root "$R" --systemd-cgroup delete -f "$id" >"$D/$L.out" 2>&1
-    expect "$L-delete-f" 0 "$?"
-    if wait_until 10 unit_gone "$unit"; then ok "$L-scope-gone"; else not_ok "$L-scope-gone" "$(prop "$unit" ActiveState)"; fi
+    # exec joins the scope: in its cgroup namespace the scope is the root, with the limits.
+    expect "$L-exec-sees-limit" 50 "$("$RT" --root "$R" --systemd-cgroup exec "$id" cat /sys/fs/cgroup/pids.max 2>&1)"
+
+    "$RT" --root "$R" --systemd-cgroup kill --all "$id" KILL >"$D/$L.out" 2>&1
+    expect "$L-kill-all" 0 "$?"
+    if wait_until 20 sh -c "'$RT' --root '$R' state '$id' | grep -q '\"status\": \"stopped\"'"; then
+        ok "$L-stopped"
+    else
+        not_ok "$L-stopped" "$("$RT" --root "$R" state "$id" 2>&1 | grep status)"
+    fi
+    "$RT" --root "$R" --systemd-cgroup delete "$id" >"$D/$L.out" 2>&1
+    expect "$L-delete" 0 "$?"
+    if wait_until 30 unit_gone "$unit"; then ok "$L-scope-gone"; else not_ok "$L-scope-gone" "$(prop "$unit" ActiveState)"; fi
     out=$("$RT" --root "$R" list -q)
     expect "$L-no-state-left" "" "$out"
 }
 
-# nested_slice L RT ID: "a-b.slice" is expanded to a.slice/a-b.slice, as systemd does.
+# nested_slice L RT ID: "a-b.slice" is expanded to a.slice/a-b.slice, as systemd does;
+# create makes the scope (the init waits in it), start runs the process, delete -f ends it.
 nested_slice() {
-    local L=$1 RT=$2 id=$3 R=/run/sdtest-$1 unit
+    local L=$1 RT=$2 id=$3 R=/run/sdtest-$1 unit pid
     unit=berthtest-$id.scope
     bundle "$D/$L-nested" "berthtest-nested.slice:berthtest:$id" ""
-    "$RT" --root "$R" --systemd-cgroup run -d -b "$D/$L-nested" "$id" </dev/null >"$D/$L.out" 2>&1
-    expect "$L-nested-run-d" 0 "$?"
+    "$RT" --root "$R" --systemd-cgroup create -b "$D/$L-nested" "$id" </dev/null >"$D/$L.out" 2>&1
+    expect "$L-nested-create" 0 "$?"
     expect "$L-nested-cgroup" "/berthtest.slice/berthtest-nested.slice/$unit" "$(prop "$unit" ControlGroup)"
+    pid=$("$RT" --root "$R" state "$id" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+    expect "$L-nested-created-in-scope" "/berthtest.slice/berthtest-nested.slice/$unit" "$(cgroup_of "$pid")"
+    "$RT" --root "$R" --systemd-cgroup start "$id" >"$D/$L.out" 2>&1
+    expect "$L-nested-start" 0 "$?"
+    expect "$L-nested-running" running "$("$RT" --root "$R" state "$id" | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p')"
     "$RT" --root "$R" --systemd-cgroup delete -f "$id" >/dev/null 2>&1
-    if wait_until 10 unit_gone "$unit"; then ok "$L-nested-scope-gone"; else not_ok "$L-nested-scope-gone" "$(prop "$unit" ActiveState)"; fi
+    if wait_until 30 unit_gone "$unit"; then ok "$L-nested-scope-gone"; else not_ok "$L-nested-scope-gone" "$(prop "$unit" ActiveState)"; fi
     systemctl stop berthtest-nested.slice berthtest.slice 2>/dev/null
 }
 
@@ -110,7 +126,7 @@ default_path() {
     note "$L: default cgroup $(cat "$D/default-$L")"
     expect "$L-default-cgroup" "/system.slice/runc-$id.scope" "$(cat "$D/default-$L")"
     "$RT" --root "$R" --systemd-cgroup delete -f "$id" >/dev/null 2>&1
-    if wait_until 10 unit_gone "runc-$id.scope"; then ok "$L-default-scope-gone"; else not_ok "$L-default-scope-gone" "still there"; fi
+    if wait_until 30 unit_gone "runc-$id.scope"; then ok "$L-default-scope-gone"; else not_ok "$L-default-scope-gone" "still there"; fi
 }
 
 # bad_path L RT ID: a cgroupsPath not of the form slice:prefix:name fails, nothing left.
@@ -142,7 +158,7 @@ no_dbus() {
     expect "$L-no-dbus-daemon-scope" active "$(prop "berthtest-$id.scope" ActiveState)"
     "$RT" --root "$R" --systemd-cgroup delete -f "$id" >/dev/null 2>&1
     expect "$L-no-dbus-daemon-delete" "" "$("$RT" --root "$R" list -q)"
-    if wait_until 10 unit_gone "berthtest-$id.scope"; then ok "$L-no-dbus-daemon-scope-gone"; else not_ok "$L-no-dbus-daemon-scope-gone" "$(prop "berthtest-$id.scope" ActiveState)"; fi
+    if wait_until 30 unit_gone "berthtest-$id.scope"; then ok "$L-no-dbus-daemon-scope-gone"; else not_ok "$L-no-dbus-daemon-scope-gone" "$(prop "berthtest-$id.scope" ActiveState)"; fi
     systemctl start dbus.socket dbus.service
     check "$L-dbus-back" busctl --system status org.freedesktop.systemd1
 }
@@ -170,7 +186,7 @@ silent_bus() {
     fi
     "$RT" --root "$R" delete -f "$id" >/dev/null 2>&1
     expect "$L-silent-bus-no-state" "" "$("$RT" --root "$R" list -q)"
-    if wait_until 10 unit_gone "berthtest-$id.scope"; then ok "$L-silent-bus-no-scope"; else not_ok "$L-silent-bus-no-scope" "$(prop "berthtest-$id.scope" ActiveState)"; fi
+    if wait_until 30 unit_gone "berthtest-$id.scope"; then ok "$L-silent-bus-no-scope"; else not_ok "$L-silent-bus-no-scope" "$(prop "berthtest-$id.scope" ActiveState)"; fi
     kill "$listener" 2>/dev/null
     pkill -P "$listener" 2>/dev/null
     wait "$listener" 2>/dev/null

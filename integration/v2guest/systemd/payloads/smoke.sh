@@ -33,7 +33,7 @@ delegated=$(systemd-run --quiet --scope --unit "$unit" -p Delegate=yes \
 for c in cpuset cpu io memory pids; do
     if [[ " $delegated " == *" $c "* ]]; then ok "delegated-$c"; else not_ok "delegated-$c" "scope has '$delegated'"; fi
 done
-if wait_until 10 unit_gone "$unit"; then ok scope-gone-after-exit; else not_ok scope-gone-after-exit "$(prop "$unit" ActiveState)"; fi
+if wait_until 30 unit_gone "$unit"; then ok scope-gone-after-exit; else not_ok scope-gone-after-exit "$(prop "$unit" ActiveState)"; fi
 
 check berth-version "$BERTH" --version
 check runc-debian-version "$RUNC_DEBIAN" --version
