@@ -168,8 +168,10 @@ no_dbus() {
 # forever (opencontainers/runc#3904): noted, and killed after 30 s. berth must fail by
 # itself within that, with an error, and leave nothing behind (issue 13).
 silent_bus() {
-    local L=$1 RT=$2 id=$3 R=/run/sdtest-$1 rc t0 t1 sock=/run/silent-bus-$1.sock listener
+    local L=$1 RT=$2 id=$3 R=/run/sdtest-$1 rc t0 t1 sock=/run/silent-bus-$1.sock listener before after
     bundle "$D/$L-silent" "system.slice:berthtest:$id" ""
+    # The runtime runs in this payload's cgroup; a container init it left behind would too.
+    before=$(procs_here)
     systemd-socket-activate -l "$sock" sleep 1000 >/dev/null 2>&1 &
     listener=$!
     wait_until 5 test -S "$sock"
@@ -191,7 +193,16 @@ silent_bus() {
     pkill -P "$listener" 2>/dev/null
     wait "$listener" 2>/dev/null
     rm -f "$sock"
+    after=$(procs_here)
+    if [[ $L == berth ]]; then
+        expect "$L-silent-bus-no-process-left" "$before" "$after"
+    else
+        note "$L: silent bus: processes in the payload's cgroup before $before, after $after"
+    fi
 }
+
+# procs_here: how many processes this payload's cgroup holds.
+procs_here() { wc -l <"/sys/fs/cgroup$(cgroup_of $$)/cgroup.procs"; }
 
 scenario() { # L RT
     scope_checks "$1" "$2" "sd$1$$"
