@@ -20,6 +20,8 @@ DEMO_DIR ?= /tmp/berth-demo
 
 # Pure cgroup v2 tests in a qemu guest (integration/v2guest/README.md): test-v2, v2guest-kernel.
 include integration/v2guest/guest.mk
+# The systemd guest (integration/v2guest/systemd/README.md): test-systemd, sdguest-image.
+include integration/v2guest/systemd/sdguest.mk
 
 build:
 	$(STATIC)
@@ -33,10 +35,12 @@ install: build
 # the container managers of integration/managers and what they need (images are built with
 # umoci and skopeo; catatonit for --init and pods; slirp4netns and fuse-overlayfs for
 # rootless podman); dbus-daemon (and its dbus-send), private buses for src/dbus's tests.
-# The packages' own services are not started (policy-rc.d, for the
-# install only): the tests start private daemons of their own.
+# The packages' own services are not started (policy-rc.d, for the install only): the
+# tests start private daemons of their own. qemu-system-x86 boots the guests of
+# integration/v2guest; debootstrap and e2fsprogs build the systemd guest's image.
 DEPS := busybox-static runc crun uidmap debootstrap strace podman conmon containernetworking-plugins \
-	catatonit slirp4netns fuse-overlayfs containerd docker.io umoci skopeo dbus-daemon
+	catatonit slirp4netns fuse-overlayfs containerd docker.io umoci skopeo dbus-daemon \
+	qemu-system-x86 e2fsprogs
 deps:
 	@missing=""; \
 	for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -88,6 +92,7 @@ test: deps lint debian-rootfs
 	$(CARGO) test --test cli --test integration -- --test-threads=4
 	$(MAKE) test-managers
 	$(MAKE) test-v2
+	$(MAKE) test-systemd
 
 # SIGKILL at every traced syscall of create, start, delete and exec (make test tries a sample).
 faults: deps
