@@ -190,6 +190,8 @@ pub struct Bus {
     matches: Vec<String>,
     /// Signals received while waiting for something else, for `wait_signal`.
     signals: VecDeque<Message>,
+    /// A direct connection to one peer (no bus daemon: no Hello, no match rules).
+    peer: bool,
 }
 
 impl Bus {
@@ -213,6 +215,17 @@ impl Bus {
     /// A bus at a D-Bus address ("unix:path=/x", "unix:abstract=x"; the first usable entry
     /// of a ';'-separated list).
     pub fn connect(address: &str, timeout: Duration) -> Result<Bus> {
+        Bus::open_new(address, timeout, false)
+    }
+
+    /// A direct connection to one peer that speaks D-Bus without a bus daemon (systemd's
+    /// private socket, /run/systemd/private): no Hello, and no match rules (such a peer
+    /// sends its signals to every direct connection).
+    pub fn peer(address: &str, timeout: Duration) -> Result<Bus> {
+        Bus::open_new(address, timeout, true)
+    }
+
+    fn open_new(address: &str, timeout: Duration, peer: bool) -> Result<Bus> {
         let mut bus = Bus {
             address: address.to_string(),
             timeout,
@@ -221,6 +234,7 @@ impl Bus {
             serial: 0,
             matches: Vec::new(),
             signals: VecDeque::new(),
+            peer,
         };
         bus.open()?;
         Ok(bus)
@@ -260,6 +274,9 @@ impl Bus {
 
     /// org.freedesktop.DBus.AddMatch, remembered for a reconnection.
     pub fn add_match(&mut self, rule: &str) -> Result<()> {
+        if self.peer {
+            return Ok(());
+        }
         let args = [Value::Str(rule.to_string())];
         self.call(BUS_NAME, BUS_PATH, BUS_NAME, "AddMatch", &args)?;
         if !self.matches.iter().any(|m| m == rule) {
@@ -335,6 +352,9 @@ impl Bus {
 
     /// Hello, and the match rules again.
     fn register(&mut self) -> Result<()> {
+        if self.peer {
+            return Ok(());
+        }
         let hello = self.call_once(BUS_NAME, BUS_PATH, BUS_NAME, "Hello", &[])?;
         self.unique_name = match hello.first().and_then(Value::as_str) {
             Some(name) => name.to_string(),

@@ -1133,7 +1133,9 @@ fn serve(stream: UnixStream, reject_empty: bool, then: Then, lines: &Mutex<Vec<S
             return;
         }
         let (call, _) = wire::decode(&bytes).unwrap().unwrap();
-        if call.member.as_deref() == Some("Hello") {
+        let member = call.member.clone().unwrap_or_default();
+        lines.lock().unwrap().push(format!("call {member}"));
+        if member == "Hello" {
             serial += 1;
             let reply = Message {
                 kind: Kind::MethodReturn,
@@ -1166,7 +1168,26 @@ fn sasl_without_initial_response_then_data() {
     fake.thread.join().unwrap();
     assert_eq!(
         fake.lines.lock().unwrap().clone(),
-        ["AUTH EXTERNAL", "DATA", "BEGIN"]
+        ["AUTH EXTERNAL", "DATA", "BEGIN", "call Hello"]
+    );
+}
+
+/// A direct connection (systemd's private socket) says no Hello and sends no match rule:
+/// there is no bus daemon to take them.
+#[test]
+fn a_peer_gets_no_hello_and_no_match_rules() {
+    let dir = TempDir::new("peer");
+    let fake = Fake::start(&dir.0, 1, false, Then::Close);
+    let mut bus = Bus::peer(&fake.address, T).unwrap();
+    bus.add_match("type='signal'").unwrap();
+    let e = bus_call(&mut bus, "Ping", &[]).unwrap_err();
+    assert!(format!("{e:#}").contains("Ping"), "{e:#}");
+    drop(bus);
+    let lines = fake.lines.clone();
+    fake.thread.join().unwrap();
+    assert_eq!(
+        lines.lock().unwrap().clone(),
+        ["AUTH EXTERNAL", "DATA", "BEGIN", "call Ping"]
     );
 }
 
@@ -1184,7 +1205,8 @@ fn sasl_falls_back_to_the_euid() {
         [
             "AUTH EXTERNAL".to_string(),
             format!("AUTH EXTERNAL {hex}"),
-            "BEGIN".into()
+            "BEGIN".into(),
+            "call Hello".into()
         ]
     );
     fake.thread.join().unwrap();

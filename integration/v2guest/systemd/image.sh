@@ -32,9 +32,11 @@ if [[ -z "$mirror" ]]; then
     [[ -n "$mirror" ]] || mirror=http://deb.debian.org/debian
 fi
 # apparmor: Debian's kernel has AppArmor on, and docker loads its docker-default profile
-# with apparmor_parser, as on any Debian host.
+# with apparmor_parser, as on any Debian host. libpam-systemd and dbus-user-session: a
+# lingering user's own systemd with its bus at $XDG_RUNTIME_DIR/bus (rootless payloads).
 packages="systemd systemd-sysv dbus kmod podman conmon catatonit containernetworking-plugins
-    containerd docker.io runc iproute2 iptables util-linux procps busybox-static apparmor"
+    containerd docker.io runc iproute2 iptables util-linux procps busybox-static apparmor
+    libpam-systemd dbus-user-session"
 
 need() { # PROG PACKAGE: install PACKAGE on the host when PROG is missing
     command -v "$1" >/dev/null && return 0

@@ -70,12 +70,31 @@ pub fn check(cgroups_path: Option<&str>, id: &str, user: bool) -> Result<()> {
     Ok(())
 }
 
+/// systemd's own socket, which root may use without the bus daemon.
+const PRIVATE_SOCKET: &str = "/run/systemd/private";
+
+/// The user's bus, or the system bus; as root, when no bus daemon listens, systemd's private
+/// socket (as runc, through go-systemd). A bus that does not answer is an error, not a
+/// reason to go around it.
 fn connect(user: bool) -> Result<Bus> {
     if user {
-        Bus::user(CALL_TIMEOUT).context("connecting to the user's systemd (rootless)")
-    } else {
-        Bus::system(CALL_TIMEOUT).context("connecting to systemd")
+        return Bus::user(CALL_TIMEOUT).context("connecting to the user's systemd (rootless)");
     }
+    let err = match Bus::system(CALL_TIMEOUT) {
+        Ok(bus) => return Ok(bus),
+        Err(e) => e,
+    };
+    let absent = err.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<nix::errno::Errno>(),
+            Some(nix::errno::Errno::ENOENT | nix::errno::Errno::ECONNREFUSED)
+        )
+    });
+    if !(absent && nix::unistd::geteuid().is_root()) {
+        return Err(err).context("connecting to systemd");
+    }
+    Bus::peer(&format!("unix:path={PRIVATE_SOCKET}"), CALL_TIMEOUT)
+        .with_context(|| format!("connecting to systemd: {err:#}; and through {PRIVATE_SOCKET}"))
 }
 
 /// Plans the container's unit before init exists: its name and cgroup path, and every

@@ -12,11 +12,7 @@
 D=$(mktemp -d /tmp/managers-systemd.XXXXXX)
 IMAGE=localhost/busybox:latest
 runtimes="runc115:$RUNC_DEBIAN runc15:$RUNC_REF"
-if has_systemd_driver "$BERTH"; then
-    runtimes+=" berth:$BERTH"
-else
-    note "berth has no systemd driver yet"
-fi
+runtimes+=" berth:$BERTH"
 
 # record NAME TEXT: a line of $RES, the results compared between runtimes, with the
 # runtime's label ($L) and the container's id ($CID) replaced.
@@ -180,9 +176,7 @@ for r in $runtimes; do
 done
 
 for m in docker podman ctr; do
-    if has_systemd_driver "$BERTH"; then
-        expect "$m-berth-as-runc115" "$(cat "$D/res-$m-runc115")" "$(cat "$D/res-$m-berth" 2>/dev/null)"
-    fi
+    expect "$m-berth-as-runc115" "$(cat "$D/res-$m-runc115")" "$(cat "$D/res-$m-berth" 2>/dev/null)"
     diff "$D/res-$m-runc115" "$D/res-$m-runc15" | grep '^[<>]' | while read -r l; do note "$m: runc 1.1.5 vs 1.5.1: $l"; done
 done
 

@@ -216,25 +216,12 @@ scenario() { # L RT
 
 scenario runc115 "$RUNC_DEBIAN"
 scenario runc15 "$RUNC_REF"
-if has_systemd_driver "$BERTH"; then
-    scenario berth "$BERTH"
-    # berth against the reference runc: what systemd shows for the same config.
-    expect berth-props-as-runc15 "$(cat "$D/props-runc15")" "$(cat "$D/props-berth" 2>/dev/null)"
-    expect berth-default-path-as-runc15 "$(sed "s/sddrunc15$$/ID/" "$D/default-runc15")" \
-        "$(sed "s/sddberth$$/ID/" "$D/default-berth" 2>/dev/null)"
-    expect berth-bad-path-message-as-runc15 "$(cat "$D/badmsg-runc15")" "$(cat "$D/badmsg-berth" 2>/dev/null)"
-else
-    note "berth has no systemd driver yet"
-    # Until then the flag is refused with an error naming it, and nothing is made.
-    id=sdnoberth$$
-    bundle "$D/noberth" "system.slice:berthtest:$id" ""
-    "$BERTH" --root /run/sdtest-berth --systemd-cgroup run -d -b "$D/noberth" "$id" </dev/null >"$D/noberth.out" 2>&1
-    rc=$?
-    if [[ $rc -ne 0 ]]; then ok berth-refuses-systemd-cgroup; else not_ok berth-refuses-systemd-cgroup "exit 0"; fi
-    if grep -q -- "--systemd-cgroup" "$D/noberth.out"; then ok berth-refusal-names-flag; else not_ok berth-refusal-names-flag "$(tail -n 1 "$D/noberth.out")"; fi
-    if "$BERTH" --root /run/sdtest-berth state "$id" >/dev/null 2>&1; then not_ok berth-refusal-no-state "state of $id exists"; else ok berth-refusal-no-state; fi
-    expect berth-refusal-no-scope not-found "$(prop "berthtest-$id.scope" LoadState)"
-fi
+scenario berth "$BERTH"
+# berth against the reference runc: what systemd shows for the same config.
+expect berth-props-as-runc15 "$(cat "$D/props-runc15")" "$(cat "$D/props-berth" 2>/dev/null)"
+expect berth-default-path-as-runc15 "$(sed "s/sddrunc15$$/ID/" "$D/default-runc15")" \
+    "$(sed "s/sddberth$$/ID/" "$D/default-berth" 2>/dev/null)"
+expect berth-bad-path-message-as-runc15 "$(cat "$D/badmsg-runc15")" "$(cat "$D/badmsg-berth" 2>/dev/null)"
 if ! diff "$D/props-runc115" "$D/props-runc15" >/dev/null 2>&1; then
     diff "$D/props-runc115" "$D/props-runc15" | grep '^[<>]' | while read -r l; do note "runc 1.1.5 vs 1.5.1: $l"; done
 fi

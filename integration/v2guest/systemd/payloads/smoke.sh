@@ -49,5 +49,5 @@ expect containerd-not-started inactive "$(systemctl is-active containerd.service
 R=/run/berth-smoke
 out=$("$BERTH" --root "$R" run -b /bundles/busybox "smoke-$$" 2>&1)
 expect berth-runs-bundle "hello from busybox" "$out"
-if has_systemd_driver "$BERTH"; then note "berth reports a systemd driver"; else note "berth has no systemd driver yet"; fi
+if has_systemd_driver "$BERTH"; then ok berth-features-systemd; else not_ok berth-features-systemd "berth features says no systemd driver"; fi
 finish
