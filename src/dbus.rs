@@ -168,7 +168,7 @@ impl std::error::Error for Error {}
 
 /// The connection was closed under us (EOF, EPIPE, ECONNRESET): worth one reconnection.
 #[derive(Debug)]
-struct Lost(String);
+pub struct Lost(String);
 
 impl std::fmt::Display for Lost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -46,11 +46,7 @@ fn refused_without_systemd_as_runc() {
             assert_same_code(cmd, &b, &r);
             assert_eq!(b.code, 1, "{b:?}");
             assert_eq!(r.error(), format!("runc {cmd} failed: {expected}"), "{path:?}");
-            assert!(
-                b.error() == expected || b.error() == format!("linux.cgroupsPath: {expected}"),
-                "{path:?}: berth said {:?}",
-                b.error()
-            );
+            assert_eq!(b.error(), expected, "{path:?}");
         }
         for (_, root) in pair.each() {
             root.assert_clean(Some(&bundle));

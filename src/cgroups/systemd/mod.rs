@@ -84,11 +84,13 @@ fn connect(user: bool) -> Result<Bus> {
         Ok(bus) => return Ok(bus),
         Err(e) => e,
     };
+    // No daemon at the socket, or one going away under us (stopping): not a stuck one.
     let absent = err.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<nix::errno::Errno>(),
-            Some(nix::errno::Errno::ENOENT | nix::errno::Errno::ECONNREFUSED)
-        )
+        c.downcast_ref::<dbus::Lost>().is_some()
+            || matches!(
+                c.downcast_ref::<nix::errno::Errno>(),
+                Some(nix::errno::Errno::ENOENT | nix::errno::Errno::ECONNREFUSED)
+            )
     });
     if !(absent && nix::unistd::geteuid().is_root()) {
         return Err(err).context("connecting to systemd");

@@ -24,7 +24,8 @@ pub fn placement(cgroups_path: Option<&str>, id: &str, user: bool) -> Result<Pla
         Some(p) => {
             let parts: Vec<&str> = p.split(':').collect();
             let [slice, prefix, name] = parts[..] else {
-                bail!("linux.cgroupsPath: expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups, got {p:?} instead");
+                // runc's words, which name the field already.
+                bail!("expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups, got {p:?} instead");
             };
             (slice, prefix, name)
         }
@@ -156,7 +157,7 @@ mod tests {
             let e = placement(Some(bad), "x", false).unwrap_err().to_string();
             assert_eq!(
                 e,
-                format!("linux.cgroupsPath: expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups, got {bad:?} instead")
+                format!("expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups, got {bad:?} instead")
             );
         }
         let e = placement(Some("nope:p:n"), "x", false)

@@ -156,8 +156,9 @@ no_dbus() {
     expect "$L-no-dbus-daemon-run-d" 0 "$rc"
     [[ $rc -eq 0 ]] || note "$L: no D-Bus daemon: $(tail -n 1 "$D/nodbus-$L")"
     expect "$L-no-dbus-daemon-scope" active "$(prop "berthtest-$id.scope" ActiveState)"
-    "$RT" --root "$R" --systemd-cgroup delete -f "$id" >/dev/null 2>&1
+    "$RT" --root "$R" --systemd-cgroup delete -f "$id" >"$D/nodbus-delete-$L" 2>&1
     expect "$L-no-dbus-daemon-delete" "" "$("$RT" --root "$R" list -q)"
+    [[ ! -s "$D/nodbus-delete-$L" ]] || note "$L: no D-Bus daemon: delete: $(tail -n 1 "$D/nodbus-delete-$L")"
     if wait_until 30 unit_gone "berthtest-$id.scope"; then ok "$L-no-dbus-daemon-scope-gone"; else not_ok "$L-no-dbus-daemon-scope-gone" "$(prop "berthtest-$id.scope" ActiveState)"; fi
     systemctl start dbus.socket dbus.service
     check "$L-dbus-back" busctl --system status org.freedesktop.systemd1
