@@ -627,7 +627,9 @@ impl Cgroup {
     /// that are still exiting.
     pub fn destroy(&self) -> Result<()> {
         let mut first_err = None;
-        if let Some(unit) = &self.systemd {
+        // (A create that failed before asking systemd for the unit has none to stop.)
+        let asked = self.pending.as_ref().is_none_or(|p| p.asked());
+        if let Some(unit) = self.systemd.as_ref().filter(|_| asked) {
             if let Err(e) = systemd::stop(unit) {
                 first_err = Some(e);
             }

@@ -8,8 +8,9 @@
 //! Pure cgroup v2 only (every distribution that boots systemd on v2 by default); on a v1 or
 //! hybrid host the driver refuses with a clear error.
 //!
-//! Every D-Bus call is bounded (`dbus::Bus` times out; the job systemd runs for a unit is
-//! waited for at most `JOB_TIMEOUT`, as runc).
+//! Every D-Bus call is bounded (`CALL_TIMEOUT` through the bus daemon; `JOB_TIMEOUT` for a
+//! call on systemd's private socket and for the job systemd runs for a unit, as runc's job
+//! wait).
 
 mod annotations;
 mod naming;
@@ -52,6 +53,15 @@ pub struct Pending {
     /// The connection `plan` opened, if it needed one, for `start` to reuse. (Only berth's
     /// parent touches it; init, cloned in between, never does.)
     bus: std::sync::Mutex<Option<Bus>>,
+    /// Whether `start` asked systemd for the unit: until then there is none to stop.
+    asked: std::sync::atomic::AtomicBool,
+}
+
+impl Pending {
+    /// Whether systemd may have a unit for it (`start` sent its request).
+    pub fn asked(&self) -> bool {
+        self.asked.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl std::fmt::Debug for Pending {
@@ -95,7 +105,12 @@ fn connect(user: bool) -> Result<Bus> {
     if !(absent && nix::unistd::geteuid().is_root()) {
         return Err(err).context("connecting to systemd");
     }
-    Bus::peer(&format!("unix:path={PRIVATE_SOCKET}"), CALL_TIMEOUT)
+    crate::logging::debug(&format!(
+        "no D-Bus daemon answers ({err:#}): connecting to systemd through {PRIVATE_SOCKET}"
+    ));
+    // systemd itself answers there, and may be slow to while it loses the bus (a stopped
+    // dbus-daemon; seen over 10 s under TCG): the job's bound rather than a call's.
+    Bus::peer(&format!("unix:path={PRIVATE_SOCKET}"), JOB_TIMEOUT)
         .with_context(|| format!("connecting to systemd: {err:#}; and through {PRIVATE_SOCKET}"))
 }
 
@@ -151,6 +166,7 @@ pub fn plan(
             slice: place.slice,
             id: id.to_string(),
             bus: std::sync::Mutex::new(bus),
+            asked: std::sync::atomic::AtomicBool::new(false),
         },
     ))
 }
@@ -242,6 +258,9 @@ pub fn start(unit: &Unit, pending: &Pending, pid: i32) -> Result<()> {
         None => connect(unit.user)?,
     };
     watch_jobs(&mut bus)?;
+    pending
+        .asked
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     let mut retried = false;
     let job = loop {
         let args = [

@@ -148,7 +148,7 @@ bad_path() {
 # it again), runc as root still reaches systemd, on its private socket
 # /run/systemd/private (go-systemd's fallback for root): run works, the scope is made.
 no_dbus() {
-    local L=$1 RT=$2 id=$3 R=/run/sdtest-$1 rc
+    local L=$1 RT=$2 id=$3 R=/run/sdtest-$1 rc t0
     bundle "$D/$L-nodbus" "system.slice:berthtest:$id" ""
     systemctl stop dbus.socket dbus.service
     timeout -k 5 60 "$RT" --root "$R" --systemd-cgroup run -d -b "$D/$L-nodbus" "$id" </dev/null >"$D/nodbus-$L" 2>&1
@@ -156,9 +156,11 @@ no_dbus() {
     expect "$L-no-dbus-daemon-run-d" 0 "$rc"
     [[ $rc -eq 0 ]] || note "$L: no D-Bus daemon: $(tail -n 1 "$D/nodbus-$L")"
     expect "$L-no-dbus-daemon-scope" active "$(prop "berthtest-$id.scope" ActiveState)"
-    "$RT" --root "$R" --systemd-cgroup delete -f "$id" >"$D/nodbus-delete-$L" 2>&1
+    t0=$(date +%s%N)
+    "$RT" --root "$R" --systemd-cgroup --debug delete -f "$id" >"$D/nodbus-delete-$L" 2>&1
+    note "$L: no D-Bus daemon: delete took $((($(date +%s%N) - t0) / 1000000)) ms"
     expect "$L-no-dbus-daemon-delete" "" "$("$RT" --root "$R" list -q)"
-    [[ ! -s "$D/nodbus-delete-$L" ]] || note "$L: no D-Bus daemon: delete: $(tail -n 1 "$D/nodbus-delete-$L")"
+    grep -v 'level=debug' "$D/nodbus-delete-$L" | while read -r l; do note "$L: no D-Bus daemon: delete: $l"; done
     if wait_until 30 unit_gone "berthtest-$id.scope"; then ok "$L-no-dbus-daemon-scope-gone"; else not_ok "$L-no-dbus-daemon-scope-gone" "$(prop "berthtest-$id.scope" ActiveState)"; fi
     systemctl start dbus.socket dbus.service
     check "$L-dbus-back" busctl --system status org.freedesktop.systemd1
