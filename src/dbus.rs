@@ -225,6 +225,11 @@ impl Bus {
         Bus::open_new(address, timeout, true)
     }
 
+    /// Whether this is a direct connection to one peer (`Bus::peer`).
+    pub fn is_peer(&self) -> bool {
+        self.peer
+    }
+
     fn open_new(address: &str, timeout: Duration, peer: bool) -> Result<Bus> {
         let mut bus = Bus {
             address: address.to_string(),

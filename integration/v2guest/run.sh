@@ -34,6 +34,8 @@ base_tools="unshare nsenter"
 
 log() { echo "v2guest: $*" >&2; }
 die() { log "$*"; exit 1; }
+# copy_bin, elapsed/field/marker, report.
+. "$here/host.sh"
 
 [[ $# -ge 1 ]] || { sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 payloads=()
@@ -103,16 +105,6 @@ kmods=$kdir/lib/modules/$kver
 mkdir -p "$cache/logs"
 work=$(mktemp -d "$cache/run.XXXXXX")
 
-# copy_bin DESTROOT SRC DEST: SRC at DESTROOT/DEST, with the shared libraries
-# and the dynamic loader ldd names for it at their host paths.
-copy_bin() {
-    local destroot=$1 src=$2 dest=$3 lib
-    install -D -m 0755 "$src" "$destroot$dest"
-    while read -r lib; do
-        [[ -e "$destroot$lib" ]] || install -D -m 0755 "$(readlink -f "$lib")" "$destroot$lib"
-    done < <(ldd "$src" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
-}
-
 # busybox_tree DESTROOT: busybox with all its applet links, and the usual dirs.
 busybox_tree() {
     local destroot=$1 applet
@@ -154,7 +146,7 @@ mkcpio() { # DIR OUT
 
 # Base image: everything but berth and the payloads; rebuilt when its inputs change.
 base_key=$( {
-    cat "$0" "$here/init" "$here/lib.sh" "$here/bundle-config.json" "$busybox"
+    cat "$0" "$here/host.sh" "$here/init" "$here/lib.sh" "$here/bundle-config.json" "$busybox"
     for t in $base_tools; do cat "$(command -v "$t")"; done
     echo "$kver $modules"
 } | sha256sum | cut -c1-16)
@@ -286,10 +278,6 @@ watch_pid=""
     fi
 } >"$logfile"
 
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
-marker() { grep -m1 -F "@@v2guest-$1 $token $2 " "$logfile" || true; }
-
 if [[ $qemu_rc -eq 124 || $qemu_rc -eq 137 ]]; then
     guest_failure="guest timed out after ${timeout_s} s"
     guest_rc=124
@@ -303,55 +291,6 @@ msg="boot-to-payload"
 [[ -n "$first_begin" ]] && msg+=" $(field uptime "$first_begin") s (guest uptime),"
 log "$log_name: $msg qemu $(elapsed "$t_boot" "$t_end") s, run.sh $(elapsed "$t_start" "$(date +%s.%N)") s; log: $logfile"
 
-passed=0
-failed=0
 status=0
-for name in "${names[@]}"; do
-    begin=$(marker begin "$name")
-    end=$(marker end "$name")
-    if [[ -z "$begin" ]]; then
-        echo "not ok $name: the guest did not reach it ($guest_failure; console log: $logfile)"
-        [[ -n "$first_begin" ]] || tail -n 30 "$logfile" | sed 's/^/    | /'
-        failed=$((failed + 1))
-        status=$guest_rc
-        continue
-    fi
-    [[ ${#names[@]} -eq 1 ]] || echo "# payload $name"
-    out=$(awk -v b="@@v2guest-begin $token $name " -v e="@@v2guest-end $token $name " '
-        index($0, e) == 1 || $0 == "----- qemu output -----" { exit }
-        on { print }
-        index($0, b) == 1 { on = 1 }' "$logfile")
-    if [[ ${#names[@]} -eq 1 ]]; then
-        [[ -z "$out" ]] || printf '%s\n' "$out"
-    else
-        # Only the total is to read as the run's closing line.
-        [[ -z "$out" ]] || sed -E "s/^v2guest: ([0-9]+ passed, [0-9]+ failed)$/# $name: \1/" <<<"$out"
-    fi
-    if [[ -z "$end" ]]; then
-        echo "not ok $name: did not finish ($guest_failure; console log: $logfile)"
-        failed=$((failed + 1))
-        status=$guest_rc
-        continue
-    fi
-    rc=$(field rc "$end")
-    summary=$(grep -E '^v2guest: [0-9]+ passed, [0-9]+ failed$' <<<"$out" | tail -n1 || true)
-    if [[ -n "$summary" ]]; then
-        passed=$((passed + $(sed 's/^v2guest: \([0-9]*\) passed.*/\1/' <<<"$summary")))
-        failed=$((failed + $(sed 's/.* \([0-9]*\) failed$/\1/' <<<"$summary")))
-    fi
-    if [[ $rc -ne 0 ]]; then
-        # A payload that failed without counting it still counts as one failure.
-        [[ -n "$summary" && $summary != *" 0 failed" ]] || failed=$((failed + 1))
-        [[ $status -ne 0 ]] || status=$rc
-    fi
-    [[ ${#names[@]} -eq 1 ]] || log "$name: exit $rc, $(elapsed "$(field uptime "$begin")" "$(field uptime "$end")") s"
-done
-
-if [[ ${#names[@]} -eq 1 ]]; then
-    # The payload printed its own closing line; add one only if it did not.
-    [[ -n "${summary:-}" ]] || echo "v2guest: $passed passed, $failed failed"
-    exit "$status"
-fi
-echo "v2guest: $passed passed, $failed failed"
-[[ $status -eq 0 ]] || status=$((status >= 124 ? status : 1))
+report v2guest "$first_begin" || status=$?
 exit "$status"

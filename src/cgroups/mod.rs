@@ -630,7 +630,7 @@ impl Cgroup {
         // (A create that failed before asking systemd for the unit has none to stop.)
         let asked = self.pending.as_ref().is_none_or(|p| p.asked());
         if let Some(unit) = self.systemd.as_ref().filter(|_| asked) {
-            if let Err(e) = systemd::stop(unit) {
+            if let Err(e) = systemd::stop(unit, self.v2_dir()?) {
                 first_err = Some(e);
             }
         }

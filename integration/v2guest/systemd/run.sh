@@ -32,6 +32,8 @@ root_modules="virtio_pci virtio_blk crc32c_generic ext4"
 
 log() { echo "v2guest-systemd: $*" >&2; }
 die() { log "$*"; exit 1; }
+# copy_bin, elapsed/field/marker, report.
+. "$v2/host.sh"
 
 [[ $# -ge 1 ]] || { sed -n '2,15s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 payloads=()
@@ -104,17 +106,6 @@ image=$("$here/image.sh")
 
 mkdir -p "$cache/logs"
 work=$(mktemp -d "$cache/sdrun.XXXXXX")
-
-# copy_bin DESTROOT SRC DEST: SRC at DESTROOT/DEST, with the shared libraries and the
-# dynamic loader ldd names for it at their host paths (the guest keeps its own where
-# it has them: the init copies without overwriting).
-copy_bin() {
-    local destroot=$1 src=$2 dest=$3 lib
-    install -D -m 0755 "$src" "$destroot$dest"
-    while read -r lib; do
-        [[ -e "$destroot$lib" ]] || install -D -m 0755 "$(readlink -f "$lib")" "$destroot$lib"
-    done < <(ldd "$src" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
-}
 
 # The initramfs: busybox, the modules that reach the root disk, the init, and under
 # /sdguest this run's files, which the init copies into the root.
@@ -211,10 +202,6 @@ watch_pid=""
     fi
 } >"$logfile"
 
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
-marker() { grep -m1 -F "@@v2guest-$1 $token $2 " "$logfile" || true; }
-
 if [[ -s "$work/boot_timed_out" ]]; then
     guest_failure="guest not ready after $boot_timeout s"
     guest_rc=125
@@ -233,45 +220,6 @@ startup=$(grep -m1 '^# Startup finished' "$logfile" || true)
 [[ -z "$startup" ]] || msg+=" ${startup#\# },"
 log "$log_name: $msg qemu $(elapsed "$t_boot" "$t_end") s, run.sh $(elapsed "$t_start" "$(date +%s.%N)") s; log: $logfile"
 
-passed=0
-failed=0
 status=0
-for name in "${names[@]}"; do
-    begin=$(marker begin "$name")
-    end=$(marker end "$name")
-    if [[ -z "$begin" ]]; then
-        echo "not ok $name: the guest did not reach it ($guest_failure; console log: $logfile)"
-        [[ -n "$ready" ]] || tail -n 30 "$logfile" | sed 's/^/    | /'
-        failed=$((failed + 1))
-        status=$guest_rc
-        continue
-    fi
-    echo "# payload $name"
-    out=$(awk -v b="@@v2guest-begin $token $name " -v e="@@v2guest-end $token $name " '
-        index($0, e) == 1 || $0 == "----- qemu output -----" { exit }
-        on { print }
-        index($0, b) == 1 { on = 1 }' "$logfile")
-    # Only the total is to read as the run's closing line.
-    [[ -z "$out" ]] || sed -E "s/^v2guest: ([0-9]+ passed, [0-9]+ failed)$/# $name: \1/" <<<"$out"
-    if [[ -z "$end" ]]; then
-        echo "not ok $name: did not finish ($guest_failure; console log: $logfile)"
-        failed=$((failed + 1))
-        status=$guest_rc
-        continue
-    fi
-    rc=$(field rc "$end")
-    summary=$(grep -E '^v2guest: [0-9]+ passed, [0-9]+ failed$' <<<"$out" | tail -n1 || true)
-    if [[ -n "$summary" ]]; then
-        passed=$((passed + $(sed 's/^v2guest: \([0-9]*\) passed.*/\1/' <<<"$summary")))
-        failed=$((failed + $(sed 's/.* \([0-9]*\) failed$/\1/' <<<"$summary")))
-    fi
-    if [[ $rc -ne 0 ]]; then
-        # A payload that failed without counting it still counts as one failure.
-        [[ -n "$summary" && $summary != *" 0 failed" ]] || failed=$((failed + 1))
-        [[ $status -ne 0 ]] || status=1
-    fi
-    log "$name: exit $rc, $(elapsed "$(field uptime "$begin")" "$(field uptime "$end")") s"
-done
-[[ $failed -eq 0 || $status -ne 0 ]] || status=1
-echo "v2guest-systemd: $passed passed, $failed failed"
+report v2guest-systemd "$ready" || status=$?
 exit "$status"

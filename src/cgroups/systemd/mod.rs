@@ -327,8 +327,15 @@ pub fn set(unit: &Unit, resources: &mut LinuxResources) -> Result<()> {
 
 /// Stops the unit (systemd kills what is left in it and removes its cgroup) and lets systemd
 /// forget it if it failed. A unit already gone is fine.
-pub fn stop(unit: &Unit) -> Result<()> {
+pub fn stop(unit: &Unit, dir: &std::path::Path) -> Result<()> {
     let mut bus = connect(unit.user)?;
+    // Over systemd's private socket (no bus daemon), a StopUnit for a scope that systemd is
+    // already stopping because it emptied went unanswered in 2 of 5 runs of the guest: let
+    // systemd finish its own stop (it removes the cgroup) rather than ask.
+    if bus.is_peer() && gone_within(dir, Duration::from_secs(2)) {
+        let _ = reset_failed(&mut bus, &unit.name);
+        return Ok(());
+    }
     watch_jobs(&mut bus)?;
     let args = [Value::Str(unit.name.clone()), Value::Str("replace".into())];
     match bus.call(DEST, PATH, MANAGER, "StopUnit", &args) {
@@ -375,6 +382,18 @@ pub fn attach(unit: &Unit, sub: &str, pid: i32) -> Result<()> {
     )
     .with_context(|| format!("attaching process {pid} to unit {}", unit.name))?;
     Ok(())
+}
+
+/// Whether `dir` is gone now or within `limit`.
+fn gone_within(dir: &std::path::Path, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while dir.exists() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
 }
 
 fn reset_failed(bus: &mut Bus, name: &str) -> Result<()> {
