@@ -20,6 +20,8 @@ mod wire;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_live;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use std::collections::VecDeque;
