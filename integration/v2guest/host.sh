@@ -4,6 +4,33 @@
 # token, logfile, guest_failure and guest_rc (why and with which status a payload's
 # markers may be missing), and log().
 
+# find_payload ARG: ARG itself when it is a file, else the payload of that name under
+# $here/payloads/ (with or without .sh).
+find_payload() {
+    if [[ -f "$1" ]]; then
+        echo "$1"
+    elif [[ -f "$here/payloads/$1" ]]; then
+        echo "$here/payloads/$1"
+    elif [[ -f "$here/payloads/$1.sh" ]]; then
+        echo "$here/payloads/$1.sh"
+    else
+        die "no payload '$1' (not a file, nor in $here/payloads/)"
+    fi
+}
+
+# cleanup: the EXIT trap: stops qemu ($qemu_pid) and its watcher ($watch_pid), and
+# removes the run's work directory ($work).
+cleanup() {
+    local pid
+    for pid in $qemu_pid $watch_pid; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    [[ -n "$work" ]] && rm -rf "$work"
+}
+
 # copy_bin DESTROOT SRC DEST: SRC at DESTROOT/DEST, with the shared libraries and the
 # dynamic loader ldd names for it at their host paths (where DESTROOT has none yet).
 copy_bin() {

@@ -34,7 +34,7 @@ base_tools="unshare nsenter"
 
 log() { echo "v2guest: $*" >&2; }
 die() { log "$*"; exit 1; }
-# copy_bin, elapsed/field/marker, report.
+# find_payload, cleanup, copy_bin, elapsed/field/marker, report.
 . "$here/host.sh"
 
 [[ $# -ge 1 ]] || { sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
@@ -47,15 +47,8 @@ if [[ $1 == --all ]]; then
     [[ ${#payloads[@]} -gt 0 ]] || die "no payloads in $here/payloads/"
     log_name=all
 else
-    if [[ -f "$1" ]]; then
-        payloads=("$1")
-    elif [[ -f "$here/payloads/$1" ]]; then
-        payloads=("$here/payloads/$1")
-    elif [[ -f "$here/payloads/$1.sh" ]]; then
-        payloads=("$here/payloads/$1.sh")
-    else
-        die "no payload '$1' (not a file, nor in $here/payloads/)"
-    fi
+    payload=$(find_payload "$1")
+    payloads=("$payload")
     shift
     log_name=$(basename "${payloads[0]}" .sh)
 fi
@@ -70,16 +63,6 @@ t_start=$(date +%s.%N)
 work=""
 qemu_pid=""
 watch_pid=""
-cleanup() {
-    local pid
-    for pid in $qemu_pid $watch_pid; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        fi
-    done
-    [[ -n "$work" ]] && rm -rf "$work"
-}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
